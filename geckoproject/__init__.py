@@ -1,0 +1,7 @@
+"""geckoproject: GeckoTerminal market-data collector. Loads the Celery app with Django."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
