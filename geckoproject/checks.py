@@ -70,12 +70,4 @@ def check_gecko_settings(app_configs, **kwargs):
                 id="geckoproject.E006",
             )
         )
-    if not settings.SECRET_KEY:
-        errors.append(
-            Error(
-                "SECRET_KEY is empty.",
-                hint="Set SECRET_KEY in the environment (DEBUG=1 allows a development key).",
-                id="geckoproject.E007",
-            )
-        )
     return errors

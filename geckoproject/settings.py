@@ -13,7 +13,10 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (written by `make run`) fills in what the real environment leaves unset.
+DOTENV = env("GECKO_DOTENV", default=str(BASE_DIR / ".env"))
+if DOTENV and Path(DOTENV).is_file():
+    environ.Env.read_env(DOTENV, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # Development has a throw-away key; with DEBUG off a real key must come from the environment.
@@ -100,6 +103,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Security: on by default whenever DEBUG is off; a TLS-terminating proxy is assumed in production.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -157,5 +161,14 @@ GECKO_NETWORK = env("GECKO_NETWORK", default="solana")
 # The public limit is 30/min per IP; field reports see 429s from ~27/min, so keep a margin.
 GECKO_RATE_LIMIT_PER_MIN = env.float("GECKO_RATE_LIMIT_PER_MIN", default=30.0)
 GECKO_RATE_LIMIT_BURST = env.int("GECKO_RATE_LIMIT_BURST", default=3)
+# Share of the rate kept for live collection however hard a backfill pulls (collectors.ratelimit).
+GECKO_RATE_LIMIT_LIVE_SHARE = env.float("GECKO_RATE_LIMIT_LIVE_SHARE", default=0.5)
+# A 429 may carry Retry-After: 0, so every 429 pauses all callers for at least this (seconds).
+GECKO_RATE_LIMIT_COOLDOWN_FLOOR = env.float("GECKO_RATE_LIMIT_COOLDOWN_FLOOR", default=30.0)
+# Circuit breaker (collectors.breaker): consecutive failures to open, seconds before a trial call.
+GECKO_BREAKER_FAILURES = env.int("GECKO_BREAKER_FAILURES", default=5)
+GECKO_BREAKER_COOLOFF = env.float("GECKO_BREAKER_COOLOFF", default=60.0)
 GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
-GECKO_WATCHLIST_CSV = env("GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv"))
+GECKO_WATCHLIST_CSV = env(
+    "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
+)

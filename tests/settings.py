@@ -1,9 +1,10 @@
-"""Test settings: the real services, on a Redis database of their own so tests never touch live keys."""
+"""Test settings: the real services, with a Redis database of their own (never live keys)."""
 
 from __future__ import annotations
 
 import os
 
+os.environ["GECKO_DOTENV"] = ""  # tests never read a developer's .env
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 

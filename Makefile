@@ -1,0 +1,51 @@
+# geckoproject: `make run` starts everything, `make test` runs the whole suite.
+# Both create the virtualenv and install requirements when needed.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test lint bench migrate preflight clean-venv help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    install, migrate, start web + workers + beat + flower (Procfile)"
+	@echo "make test   install and run the whole test suite against PostgreSQL and Redis"
+	@echo "make lint   ruff"
+	@echo "make bench  the benchmarks in bench/"
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Local settings for this checkout: a random SECRET_KEY and admin password, never committed.
+.env:
+	@$(PYTHON) -c "import secrets; print(f'DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\nADMIN_USER=admin\nADMIN_PASSWORD={secrets.token_urlsafe(12)}')" > $@
+	@echo "Wrote .env (admin login: admin / see ADMIN_PASSWORD in .env)"
+
+preflight: $(VENV)/.installed
+	$(PY) -m geckoproject.preflight
+
+migrate: preflight
+	$(PY) manage.py migrate --noinput
+
+run: .env migrate
+	set -a && . ./.env && set +a && $(PY) manage.py ensure_admin
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Admin: http://127.0.0.1:$${WEB_PORT:-8000}/admin/  Flower: http://127.0.0.1:$${FLOWER_PORT:-5555}/"
+	set -a && . ./.env && set +a && $(VENV)/bin/honcho start -f Procfile
+
+test: preflight
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: preflight
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,265 @@
+"""Market data: what GeckoTerminal told us, keyed by the API's natural keys.
+
+Collection only ever upserts (marketdata.store); nothing here is deleted by collection.
+Money values are ExactDecimalField (unconstrained NUMERIC: every digit the API sent, see
+marketdata/fields.py); candle values are double precision because the API sends JSON floats.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from .fields import ExactDecimalField
+from .timeframes import Timeframe
+
+
+class Network(models.Model):
+    slug = models.CharField(max_length=64, help_text="API network id, e.g. solana, polygon_pos")
+    name = models.CharField(max_length=128, blank=True, db_default="")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["slug"], name="uq_network_slug")]
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Dex(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="dexes")
+    slug = models.CharField(max_length=128, help_text="API dex id, e.g. pumpswap, raydium-clmm")
+    name = models.CharField(max_length=128, blank=True, db_default="")
+    is_target = models.BooleanField(
+        db_default=False, help_text="Monitored: its top pools are collected"
+    )
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last listed by the API")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name_plural = "dexes"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "slug"], name="uq_dex_network_slug")
+        ]
+        indexes = [
+            # collectors.tasks.collect_top_pools: the target DEXes of a network.
+            models.Index(fields=["network"], condition=Q(is_target=True), name="ix_dex_targets"),
+        ]
+        ordering = ["network", "slug"]
+
+    def __str__(self) -> str:
+        return f"{self.network_id}:{self.slug}" if not self.name else f"{self.name} ({self.slug})"
+
+
+class Token(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="tokens")
+    address = models.CharField(max_length=128, help_text="Token (mint) address, no network prefix")
+    symbol = models.CharField(max_length=64, blank=True, db_default="")
+    name = models.CharField(max_length=256, blank=True, db_default="")
+    decimals = models.PositiveSmallIntegerField(null=True, blank=True)
+    image_url = models.URLField(max_length=500, blank=True, db_default="")
+    coingecko_coin_id = models.CharField(max_length=128, blank=True, db_default="")
+    total_supply = ExactDecimalField(null=True, blank=True)
+    price_usd = ExactDecimalField(null=True, blank=True)
+    fdv_usd = ExactDecimalField(null=True, blank=True)
+    info = models.JSONField(null=True, blank=True, help_text="Metadata from /tokens/{a}/info")
+    first_seen_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["network", "address"], name="uq_token_network_address")
+        ]
+        indexes = [
+            # admin search and watchlist import: look a token up by its symbol.
+            models.Index(fields=["symbol"], name="ix_token_symbol"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol or '?'} {self.address}"
+
+
+class Pool(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="pools")
+    address = models.CharField(
+        max_length=128, help_text="Pool address (the API's pool id, no prefix)"
+    )
+    dex = models.ForeignKey(
+        Dex, null=True, blank=True, on_delete=models.PROTECT, related_name="pools"
+    )
+    base_token = models.ForeignKey(
+        Token, null=True, blank=True, on_delete=models.PROTECT, related_name="base_pools"
+    )
+    quote_token = models.ForeignKey(
+        Token, null=True, blank=True, on_delete=models.PROTECT, related_name="quote_pools"
+    )
+    name = models.CharField(max_length=256, blank=True, db_default="")
+    pool_created_at = models.DateTimeField(null=True, blank=True)
+    base_token_price_usd = ExactDecimalField(null=True, blank=True)
+    quote_token_price_usd = ExactDecimalField(null=True, blank=True)
+    base_token_price_native = ExactDecimalField(null=True, blank=True)
+    quote_token_price_native = ExactDecimalField(null=True, blank=True)
+    reserve_in_usd = ExactDecimalField(null=True, blank=True)
+    volume_usd_h24 = ExactDecimalField(null=True, blank=True)
+    fdv_usd = ExactDecimalField(null=True, blank=True)
+    market_cap_usd = ExactDecimalField(null=True, blank=True)
+    price_change_h24 = ExactDecimalField(null=True, blank=True)
+    transactions_h24_buys = models.IntegerField(null=True, blank=True)
+    transactions_h24_sells = models.IntegerField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(db_default=Now())
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last seen in an API answer"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["network", "address"], name="uq_pool_network_address")
+        ]
+        indexes = [
+            # collectors.tasks.collect_top_pools / admin: pools of a DEX by 24h volume.
+            models.Index(fields=["dex", "-volume_usd_h24"], name="ix_pool_dex_volume"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or '?'} {self.address}"
+
+
+class PoolSnapshot(models.Model):
+    """One observation of a pool's market state, appended by collect_top_pools for trends.
+
+    Foreign keys to Pool on the big tables carry no index of their own: the natural-key
+    constraint or a named index leads with ``pool`` and serves the same lookups.
+    """
+
+    pool = models.ForeignKey(
+        Pool, on_delete=models.CASCADE, related_name="snapshots", db_index=False
+    )
+    taken_at = models.DateTimeField()
+    reserve_in_usd = ExactDecimalField(null=True, blank=True)
+    volume_usd_h24 = ExactDecimalField(null=True, blank=True)
+    base_token_price_usd = ExactDecimalField(null=True, blank=True)
+    fdv_usd = ExactDecimalField(null=True, blank=True)
+    transactions_h24_buys = models.IntegerField(null=True, blank=True)
+    transactions_h24_sells = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "taken_at"], name="uq_poolsnapshot_pool_taken")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class Candle(models.Model):
+    """One OHLCV bar; ``ts`` is the bar's open time (UTC)."""
+
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="candles", db_index=False)
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    ts = models.DateTimeField(help_text="Open time of the interval (UTC)")
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume_usd = models.FloatField()
+    is_final = models.BooleanField(
+        default=True, help_text="False for a pool's newest bar while its interval is still open"
+    )
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also serves every (pool, timeframe, ts-range) scan: collectors, gap scan, exporter.
+            models.UniqueConstraint(fields=["pool", "timeframe", "ts"], name="uq_candle_pool_tf_ts")
+        ]
+        indexes = [
+            # collectors.ohlcv: re-fetch the still-moving bars; tiny because almost all are final.
+            models.Index(
+                fields=["pool", "timeframe"],
+                condition=Q(is_final=False),
+                name="ix_candle_not_final",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} {self.timeframe} {self.ts:%Y-%m-%d %H:%M}"
+
+
+class Trade(models.Model):
+    """One swap; ``trade_id`` is the API's opaque id ({network}_{block}_{tx}_{index}_{ts})."""
+
+    class Side(models.TextChoices):
+        BUY = "buy"
+        SELL = "sell"
+
+    trade_id = models.CharField(max_length=255)
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="trades", db_index=False)
+    block_number = models.BigIntegerField()
+    block_timestamp = models.DateTimeField()
+    tx_hash = models.CharField(max_length=128)
+    tx_from_address = models.CharField(max_length=128, blank=True, db_default="")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    from_token_address = models.CharField(max_length=128)
+    to_token_address = models.CharField(max_length=128)
+    from_token_amount = ExactDecimalField()
+    to_token_amount = ExactDecimalField()
+    price_from_in_currency_token = ExactDecimalField(null=True, blank=True)
+    price_to_in_currency_token = ExactDecimalField(null=True, blank=True)
+    price_from_in_usd = ExactDecimalField(null=True, blank=True)
+    price_to_in_usd = ExactDecimalField(null=True, blank=True)
+    volume_usd = ExactDecimalField()
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trade_id"], name="uq_trade_trade_id")]
+        indexes = [
+            # collectors.trades continuity check (newest stored trade) and admin per-pool listing.
+            models.Index(fields=["pool", "-block_timestamp"], name="ix_trade_pool_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.trade_id
+
+
+class Gap(models.Model):
+    """A time range of a (pool, timeframe) never fetched, or trades the API may have dropped."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        FILLED = "filled"
+        UNFILLABLE = "unfillable"
+
+    TRADES = "trades"
+
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="gaps", db_index=False)
+    timeframe = models.CharField(
+        max_length=6,
+        choices=[*Timeframe.choices, (TRADES, "trades")],
+        help_text="A candle timeframe, or 'trades' for a possible trade gap",
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, db_default=Status.OPEN)
+    reason = models.CharField(max_length=255, blank=True, db_default="")
+    attempts = models.PositiveIntegerField(db_default=0)
+    detected_at = models.DateTimeField(db_default=Now())
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool", "timeframe", "start"], name="uq_gap_pool_tf_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="ck_gap_end_after_start"
+            ),
+        ]
+        indexes = [
+            # collectors.gaps: the open gaps to backfill, oldest first.
+            models.Index(fields=["detected_at"], condition=Q(status="open"), name="ix_gap_open"),
+        ]
+
+    def __str__(self) -> str:
+        span = f"{self.start:%Y-%m-%d %H:%M}→{self.end:%Y-%m-%d %H:%M}"
+        return f"{self.pool_id} {self.timeframe} {span} {self.status}"

@@ -1,0 +1,47 @@
+"""Small builders for market-data rows; tests say only what matters to them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from marketdata import store
+from marketdata.models import Dex, Network, Pool, Token
+
+T0 = datetime(2025, 8, 20, tzinfo=UTC)
+
+
+def network(slug: str = "solana") -> Network:
+    return store.get_network(slug)
+
+
+def dex(slug: str = "pumpswap", **extra) -> Dex:
+    return Dex.objects.create(network=network(), slug=slug, **extra)
+
+
+def token(address: str = "5LKHMd2rMSRaG9y4iHwSLRtrJ3dCrJ2CytvBeak8pump", **extra) -> Token:
+    return Token.objects.create(network=network(), address=address, **extra)
+
+
+def pool(address: str = "7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP", **extra) -> Pool:
+    return Pool.objects.create(network=network(), address=address, **extra)
+
+
+def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60) -> list[dict]:
+    fetched = timezone.now()
+    return [
+        {
+            "pool_id": pool_id,
+            "timeframe": timeframe,
+            "ts": T0 + timedelta(seconds=i * step),
+            "open": 1.0 + i,
+            "high": 2.0 + i,
+            "low": 0.5 + i,
+            "close": 1.5 + i,
+            "volume_usd": 10.0 * i,
+            "is_final": True,
+            "fetched_at": fetched,
+        }
+        for i in range(count)
+    ]

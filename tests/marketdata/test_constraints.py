@@ -1,0 +1,119 @@
+"""Every natural key rejects a duplicate at the database, whatever code path writes it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from marketdata.models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
+from watchlist.models import WatchlistEntry
+
+from .factories import T0, dex, network, pool, token
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_rejected(constraint: str, create) -> None:
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        create()
+
+
+def test_network_slug_is_unique():
+    network()
+    assert_rejected("uq_network_slug", lambda: Network.objects.create(slug="solana"))
+
+
+def test_dex_is_unique_per_network():
+    dex("heaven")
+    assert_rejected(
+        "uq_dex_network_slug", lambda: Dex.objects.create(network=network(), slug="heaven")
+    )
+    Dex.objects.create(network=network("eth"), slug="heaven")
+
+
+def test_token_address_is_unique_per_network():
+    token("So11111111111111111111111111111111111111112")
+    assert_rejected(
+        "uq_token_network_address",
+        lambda: Token.objects.create(
+            network=network(), address="So11111111111111111111111111111111111111112"
+        ),
+    )
+
+
+def test_pool_address_is_unique_per_network():
+    pool("7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP")
+    assert_rejected(
+        "uq_pool_network_address",
+        lambda: Pool.objects.create(
+            network=network(), address="7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP"
+        ),
+    )
+
+
+def test_candle_is_unique_per_pool_timeframe_and_open_time():
+    p = pool()
+    values = dict(open=1, high=1, low=1, close=1, volume_usd=0, fetched_at=timezone.now())
+    Candle.objects.create(pool=p, timeframe="1h", ts=T0, **values)
+    Candle.objects.create(pool=p, timeframe="4h", ts=T0, **values)
+    assert_rejected(
+        "uq_candle_pool_tf_ts",
+        lambda: Candle.objects.create(pool=p, timeframe="1h", ts=T0, **values),
+    )
+
+
+def test_trade_id_is_unique():
+    p = pool()
+    values = dict(
+        pool=p,
+        block_number=1,
+        block_timestamp=T0,
+        tx_hash="tx",
+        side="buy",
+        from_token_address="a",
+        to_token_address="b",
+        from_token_amount="1",
+        to_token_amount="2",
+        volume_usd="3",
+        fetched_at=timezone.now(),
+    )
+    Trade.objects.create(trade_id="solana_1_tx_0_1", **values)
+    assert_rejected(
+        "uq_trade_trade_id", lambda: Trade.objects.create(trade_id="solana_1_tx_0_1", **values)
+    )
+
+
+def test_gap_is_unique_per_pool_timeframe_and_start():
+    p = pool()
+    Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
+    assert_rejected(
+        "uq_gap_pool_tf_start",
+        lambda: Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=2)),
+    )
+
+
+def test_gap_must_end_after_it_starts():
+    p = pool()
+    assert_rejected(
+        "ck_gap_end_after_start",
+        lambda: Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0),
+    )
+
+
+def test_pool_snapshot_is_unique_per_pool_and_time():
+    p = pool()
+    PoolSnapshot.objects.create(pool=p, taken_at=T0)
+    assert_rejected(
+        "uq_poolsnapshot_pool_taken", lambda: PoolSnapshot.objects.create(pool=p, taken_at=T0)
+    )
+
+
+def test_watchlist_pool_is_unique_per_network():
+    WatchlistEntry.objects.create(pool_address="7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP")
+    assert_rejected(
+        "uq_watchlist_network_pool",
+        lambda: WatchlistEntry.objects.create(
+            pool_address="7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP"
+        ),
+    )
