@@ -20,7 +20,7 @@ if DOTENV and Path(DOTENV).is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 # Development has a throw-away key; with DEBUG off a real key must come from the environment.
-SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-only" if DEBUG else None) or ""
+SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-only") if DEBUG else env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
