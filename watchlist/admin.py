@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils import timezone
 
-from .models import WatchlistEntry
+from .models import WatchlistEntry, WatchlistFile
 
 
 @admin.register(WatchlistEntry)
@@ -44,3 +44,12 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
         if change and "active" in form.changed_data:
             obj.removed_at = None if obj.active else timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(WatchlistFile)
+class WatchlistFileAdmin(admin.ModelAdmin):
+    list_display = ("path", "sha256", "rows", "synced_at")
+    readonly_fields = ("path", "sha256", "rows", "synced_at", "errors")
+
+    def has_add_permission(self, request):
+        return False

@@ -75,3 +75,19 @@ class WatchlistEntry(models.Model):
             raise ValidationError(
                 {"token_address": "Equals the pool address; give the pool's base token address."}
             )
+
+
+class WatchlistFile(models.Model):
+    """The last content seen of a watchlist CSV; an unchanged hash means nothing to do."""
+
+    path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    synced_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    errors = models.TextField(blank=True, help_text="Rows rejected at the last sync, one a line")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["path"], name="uq_watchlistfile_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.sha256[:12]})"

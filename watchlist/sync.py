@@ -1,0 +1,108 @@
+"""Bring WatchlistEntry rows in line with the watchlist CSV.
+
+Adds new pools, reactivates pools that come back, deactivates CSV pools that left the file
+(collection stops; their history stays), and leaves admin-added entries alone. Bad rows are
+reported one by one while the good rows import. An unchanged file (same SHA-256) is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from .csv_format import RowError, WatchlistRow, parse_watchlist
+from .models import WatchlistEntry, WatchlistFile
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    path: str
+    changed: bool = True
+    added: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return f"{self.path}: unchanged"
+        return (
+            f"{self.path}: {len(self.added)} added, {len(self.reactivated)} reactivated, "
+            f"{len(self.deactivated)} deactivated, {len(self.updated)} updated, "
+            f"{len(self.errors)} bad rows"
+        )
+
+
+def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
+    """Import ``path``. Raises OSError / WatchlistFormatError when the file cannot be used."""
+    path = str(path)
+    data = Path(path).read_bytes()
+    parsed = parse_watchlist(data)
+    report = SyncReport(path=path, errors=parsed.errors)
+    previous = WatchlistFile.objects.filter(path=path).first()
+    if previous and previous.sha256 == parsed.sha256 and not force:
+        report.changed = False
+        return report
+    for error in parsed.errors:
+        logger.warning("watchlist %s: %s", path, error)
+    with transaction.atomic():
+        _apply(parsed.rows, report)
+        WatchlistFile.objects.update_or_create(
+            path=path,
+            defaults={
+                "sha256": parsed.sha256,
+                "synced_at": timezone.now(),
+                "rows": len(parsed.rows),
+                "errors": "\n".join(str(e) for e in parsed.errors),
+            },
+        )
+    logger.info("watchlist %s", report.summary())
+    return report
+
+
+def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
+    now = timezone.now()
+    existing = {(e.network, e.pool_address): e for e in WatchlistEntry.objects.select_for_update()}
+    for row in rows:
+        entry = existing.get((row.network, row.pool_address))
+        details = {
+            "token_address": row.token_address,
+            "symbol": row.symbol,
+            "name": row.name,
+            "dex": row.dex,
+        }
+        if entry is None:
+            WatchlistEntry.objects.create(
+                network=row.network,
+                pool_address=row.pool_address,
+                source=WatchlistEntry.Source.CSV,
+                active=True,
+                **details,
+            )
+            report.added.append(row.pool_address)
+            continue
+        changed = {k: v for k, v in details.items() if v and getattr(entry, k) != v}
+        if not entry.active:
+            changed.update(active=True, removed_at=None, source=WatchlistEntry.Source.CSV)
+            report.reactivated.append(row.pool_address)
+        elif changed:
+            report.updated.append(row.pool_address)
+        if changed:
+            WatchlistEntry.objects.filter(pk=entry.pk).update(updated_at=now, **changed)
+    in_file = {(r.network, r.pool_address) for r in rows}
+    leaving = [
+        e
+        for key, e in existing.items()
+        if key not in in_file and e.active and e.source == WatchlistEntry.Source.CSV
+    ]
+    WatchlistEntry.objects.filter(pk__in=[e.pk for e in leaving]).update(
+        active=False, removed_at=now, updated_at=now
+    )
+    report.deactivated.extend(e.pool_address for e in leaving)
