@@ -263,3 +263,34 @@ class Gap(models.Model):
     def __str__(self) -> str:
         span = f"{self.start:%Y-%m-%d %H:%M}→{self.end:%Y-%m-%d %H:%M}"
         return f"{self.pool_id} {self.timeframe} {span} {self.status}"
+
+
+class CandleCoverage(models.Model):
+    """A time range of one (pool, timeframe) for which we hold the API's full answer.
+
+    Ranges are half-open [start, end) and kept disjoint and merged (marketdata.coverage). A
+    missing candle inside a covered range is a quiet interval; a range never covered between
+    two covered ones is a gap.
+    """
+
+    pool = models.ForeignKey(
+        Pool, on_delete=models.CASCADE, related_name="coverage", db_index=False
+    )
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # marketdata.coverage: the ranges of a (pool, timeframe) in time order.
+            models.UniqueConstraint(
+                fields=["pool", "timeframe", "start"], name="uq_coverage_pool_tf_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="ck_coverage_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        span = f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
+        return f"{self.pool_id} {self.timeframe} {span}"

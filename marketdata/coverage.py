@@ -1,0 +1,100 @@
+"""Coverage bookkeeping and gap detection for candles.
+
+A collector that fetched the API's answer for [start, end) of a (pool, timeframe) records it
+here; ranges are merged so each (pool, timeframe) holds a few disjoint ranges. Gaps are the
+holes *between* covered ranges: time we never asked about. Time before the first covered range
+is history (the backfill command's business) and time after the last one is the next live
+fetch's business, so neither is a gap.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import CandleCoverage, Gap
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: datetime
+    end: datetime
+
+
+def _lock(pool_id: int, timeframe: str) -> None:
+    """Serialise coverage writers of one (pool, timeframe) for this transaction."""
+    key = zlib.crc32(f"coverage:{pool_id}:{timeframe}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def record_coverage(pool_id: int, timeframe: str, start: datetime, end: datetime) -> Span:
+    """Add [start, end) to the coverage, merging with ranges it overlaps or touches."""
+    if end <= start:
+        raise ValueError(f"coverage range must end after it starts: {start} .. {end}")
+    with transaction.atomic():
+        _lock(pool_id, timeframe)
+        touching = CandleCoverage.objects.filter(
+            pool_id=pool_id, timeframe=timeframe, start__lte=end, end__gte=start
+        )
+        spans = list(touching.values_list("start", "end"))
+        merged = Span(min([start, *(s for s, _ in spans)]), max([end, *(e for _, e in spans)]))
+        touching.delete()
+        CandleCoverage.objects.create(
+            pool_id=pool_id, timeframe=timeframe, start=merged.start, end=merged.end
+        )
+    return merged
+
+
+def covered_spans(pool_id: int, timeframe: str) -> list[Span]:
+    rows = CandleCoverage.objects.filter(pool_id=pool_id, timeframe=timeframe).order_by("start")
+    return [Span(s, e) for s, e in rows.values_list("start", "end")]
+
+
+def holes(pool_id: int, timeframe: str) -> list[Span]:
+    """The uncovered ranges between covered ones, oldest first."""
+    spans = covered_spans(pool_id, timeframe)
+    return [Span(a.end, b.start) for a, b in zip(spans, spans[1:], strict=False) if b.start > a.end]
+
+
+def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetched") -> list[Gap]:
+    """Make the open Gap rows of a (pool, timeframe) equal its current holes.
+
+    Holes become open gaps (an existing row with the same start is refreshed); open gaps that
+    are no longer holes are marked filled. Gaps an operator or backfill marked unfillable stay.
+    Returns the open gaps.
+    """
+    current = holes(pool_id, timeframe)
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {
+            g.start: g
+            for g in Gap.objects.select_for_update().filter(pool_id=pool_id, timeframe=timeframe)
+        }
+        open_gaps = []
+        for hole in current:
+            gap = existing.get(hole.start)
+            if gap is None:
+                gap = Gap.objects.create(
+                    pool_id=pool_id,
+                    timeframe=timeframe,
+                    start=hole.start,
+                    end=hole.end,
+                    reason=reason,
+                )
+            elif gap.status != Gap.Status.UNFILLABLE and (
+                gap.end != hole.end or gap.status != Gap.Status.OPEN
+            ):
+                gap.end, gap.status, gap.resolved_at = hole.end, Gap.Status.OPEN, None
+                gap.save(update_fields=["end", "status", "resolved_at"])
+            if gap.status == Gap.Status.OPEN:
+                open_gaps.append(gap)
+        starts = {h.start for h in current}
+        Gap.objects.filter(
+            pk__in=[g.pk for s, g in existing.items() if s not in starts and g.status == "open"]
+        ).update(status=Gap.Status.FILLED, resolved_at=now)
+    return open_gaps
