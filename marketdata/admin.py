@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
+from .models import Candle, CandleCoverage, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
 from .paginators import EstimatedCountPaginator
 
 
@@ -144,3 +144,12 @@ class GapAdmin(admin.ModelAdmin):
     )
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+
+@admin.register(CandleCoverage)
+class CandleCoverageAdmin(BigTableAdmin):
+    list_display = ("pool", "timeframe", "start", "end")
+    list_filter = ("timeframe",)
+    search_fields = ("=pool__address",)
+    raw_id_fields = ("pool",)
+    list_select_related = ("pool",)

@@ -15,9 +15,9 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from marketdata.models import Candle, Gap, PoolSnapshot, Trade
+from marketdata.models import Candle, CandleCoverage, Gap, PoolSnapshot, Trade
 from tests.marketdata.factories import T0, dex, network, pool, token
-from watchlist.models import WatchlistEntry
+from watchlist.models import WatchlistEntry, WatchlistFile
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,9 @@ def one_of_everything(db):
     )
     Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
     PoolSnapshot.objects.create(pool=p, taken_at=T0)
+    CandleCoverage.objects.create(pool=p, timeframe="1h", start=T0, end=T0.replace(hour=5))
     WatchlistEntry.objects.create(pool_address=p.address, token_address=base.address, pool=p)
+    WatchlistFile.objects.create(path="/tmp/watchlist.csv", sha256="0" * 64, synced_at=now)
     network("eth")
     Group.objects.create(name="operators")
     User.objects.create_user("viewer")
