@@ -1,0 +1,130 @@
+"""Collector configuration (edited in the admin) and the record of every collection run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Now
+
+from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
+
+
+def default_timeframes() -> list[str]:
+    return list(ALL_TIMEFRAMES)
+
+
+def default_watchlist_csv() -> str:
+    return settings.GECKO_WATCHLIST_CSV
+
+
+class CollectorConfig(models.Model):
+    """What to collect for one network. Read at every tick, so an edit applies without restart.
+
+    The DEXes to monitor are the ``Dex`` rows marked ``is_target`` (a new target is a row).
+    """
+
+    network = models.CharField(max_length=64, default="solana")
+    ohlcv_timeframes = ArrayField(
+        models.CharField(max_length=3, choices=Timeframe.choices),
+        default=default_timeframes,
+        help_text="Comma-separated, any of 1m,5m,15m,1h,4h,12h,1d",
+    )
+    include_empty_intervals = models.BooleanField(
+        default=False, help_text="Ask the API to fill quiet intervals with flat zero-volume bars"
+    )
+    min_trade_usd = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Only trades above this USD volume are collected",
+    )
+    top_pool_pages = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Pages of 20 top pools per target DEX (the public API serves at most 10)",
+    )
+    trade_budget_per_cycle = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(1)],
+        help_text="API calls one trade cycle may spend; pools rotate fairly when it is short",
+    )
+    ohlcv_pages_per_fetch = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="Pages a live OHLCV fetch may read back; anything older becomes a gap",
+    )
+    backfill_tasks_per_run = models.PositiveIntegerField(
+        default=10, help_text="Gaps queued for backfill per gap scan"
+    )
+    watchlist_csv = models.CharField(max_length=500, default=default_watchlist_csv)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["network"], name="uq_collectorconfig_network")
+        ]
+
+    def __str__(self) -> str:
+        return f"Collector config for {self.network}"
+
+    def clean(self) -> None:
+        bad = [tf for tf in self.ohlcv_timeframes if tf not in ALL_TIMEFRAMES]
+        if bad:
+            raise ValidationError(
+                {"ohlcv_timeframes": f"Unknown timeframe(s) {bad}; use {','.join(ALL_TIMEFRAMES)}"}
+            )
+        if len(set(self.ohlcv_timeframes)) != len(self.ohlcv_timeframes):
+            raise ValidationError({"ohlcv_timeframes": "A timeframe is listed twice."})
+
+    @classmethod
+    def current(cls, network: str | None = None) -> CollectorConfig:
+        """The row for ``network`` (default: settings.GECKO_NETWORK), created with defaults."""
+        config, _ = cls.objects.get_or_create(network=network or settings.GECKO_NETWORK)
+        return config
+
+
+class CollectionRun(models.Model):
+    """One task run. Flower forgets on restart; this table is the history operators query."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    task = models.CharField(max_length=100)
+    arguments = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(db_default=Now())
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    items_written = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True, help_text="Summary, or the error text on failure")
+
+    class Meta:
+        indexes = [
+            # admin changelist and `collect` reports: newest runs of a task first.
+            models.Index(fields=["task", "-started_at"], name="ix_run_task_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class TradeCursor(models.Model):
+    """Per-pool trade collection state, for fair rotation and continuity checks."""
+
+    pool = models.OneToOneField("marketdata.Pool", on_delete=models.CASCADE, primary_key=True)
+    last_collected_at = models.DateTimeField(null=True, blank=True)
+    last_full_page_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the API returned its full 300 trades"
+    )
+
+    def __str__(self) -> str:
+        return f"trades of {self.pool_id} @ {self.last_collected_at}"

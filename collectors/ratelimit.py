@@ -1,0 +1,215 @@
+"""One GeckoTerminal request budget shared by every process on every host, kept in Redis.
+
+Design:
+- A token bucket (rate per minute, capacity ``burst``) whose refill and spend run in one Lua
+  script, so concurrent workers can never spend the same token. Time comes from
+  ``redis.call('TIME')``: hosts with skewed clocks still see one clock.
+- Two lanes. Every grant needs a token from the global bucket; a ``backfill`` grant also needs
+  one from a backfill-only sub-bucket refilled at ``(1 - live_share)`` of the rate. Total use
+  stays within ``rate * t + burst``; a saturating backfill can take at most its sub-bucket's
+  rate, so live keeps at least ``live_share`` of the rate, and all of it when backfill is idle.
+- ``acquire`` never sleeps: it returns the wait, so Celery tasks can ``retry(countdown=wait)``
+  instead of blocking a worker slot. ``acquire_blocking`` is for commands and benchmarks.
+- A 429 puts both buckets on cooldown for ``max(Retry-After, floor)`` (a 429 may say
+  ``Retry-After: 0``) by draining them and moving their refill start into the future, so every
+  process's next acquire reports the wait and the restart burst is at most ``burst``.
+- Keys carry TTLs of "time until full again": an expired bucket is the same as a full one, so
+  nothing lingers and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import redis
+from django.conf import settings
+
+Lane = Literal["live", "backfill"]
+LANES: tuple[str, ...] = ("live", "backfill")
+
+# Times are integer microseconds, tokens are formatted explicitly: Lua's default number
+# formatting keeps only 14 significant digits, too few for a microsecond timestamp.
+_PRELUDE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+local function load(key, rate, cap)
+  local v = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens, ts = tonumber(v[1]), tonumber(v[2])
+  if not tokens or not ts then return cap, now end
+  if now > ts then
+    tokens = tokens + (now - ts) * rate / 1e6
+    ts = now
+  end
+  return math.min(cap, tokens), ts
+end
+
+local function wait_us(tokens, ts, rate)
+  if tokens >= 1 and ts <= now then return 0 end
+  return (ts - now) + math.max(0, 1 - tokens) * 1e6 / rate
+end
+
+local function save(key, tokens, ts, rate, cap)
+  redis.call('HSET', key, 'tokens', string.format('%.9f', tokens), 'ts', string.format('%.0f', ts))
+  redis.call('PEXPIRE', key, math.ceil((ts - now) / 1000 + (cap - tokens) * 1000 / rate) + 1000)
+end
+
+local rate, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local brate, bcap = tonumber(ARGV[3]), tonumber(ARGV[4])
+"""
+
+_ACQUIRE = (
+    _PRELUDE
+    + """
+local backfill = ARGV[5] == '1'
+local g, gts = load(KEYS[1], rate, cap)
+local w = wait_us(g, gts, rate)
+local b, bts
+if backfill then
+  b, bts = load(KEYS[2], brate, bcap)
+  w = math.max(w, wait_us(b, bts, brate))
+end
+if w > 0 then return {0, math.ceil(w)} end
+save(KEYS[1], g - 1, gts, rate, cap)
+if backfill then save(KEYS[2], b - 1, bts, brate, bcap) end
+return {1, 0}
+"""
+)
+
+_PENALIZE = (
+    _PRELUDE
+    + """
+local till = now + tonumber(ARGV[5])
+local specs = {{KEYS[1], rate, cap}, {KEYS[2], brate, bcap}}
+for _, s in ipairs(specs) do
+  local ts = tonumber(redis.call('HGET', s[1], 'ts'))
+  if not ts or ts < till then save(s[1], 0, till, s[2], s[3]) end
+end
+return math.ceil(tonumber(redis.call('HGET', KEYS[1], 'ts')) - now)
+"""
+)
+
+_STATUS = (
+    _PRELUDE
+    + """
+local g, gts = load(KEYS[1], rate, cap)
+local b = load(KEYS[2], brate, bcap)
+return {string.format('%.6f', g), string.format('%.6f', b), string.format('%.0f', gts - now)}
+"""
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Outcome of one ``acquire``: a token, or how long until one could be available."""
+
+    granted: bool
+    wait: float = 0.0
+    lane: str = "live"
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    """Operator view of the shared bucket, computed at Redis server time."""
+
+    tokens: float
+    backfill_tokens: float
+    cooldown_remaining: float
+    rate_per_min: float
+    burst: float
+    live_share: float
+
+
+class RateLimiter:
+    """Redis token bucket with a reserved live share; see the module docstring for the design."""
+
+    def __init__(
+        self,
+        *,
+        rate_per_min: float | None = None,
+        burst: float | None = None,
+        live_share: float | None = None,
+        cooldown_floor: float | None = None,
+        key_prefix: str = "gecko:rl:",
+        client: redis.Redis | None = None,
+    ) -> None:
+        self.rate_per_min = float(
+            settings.GECKO_RATE_LIMIT_PER_MIN if rate_per_min is None else rate_per_min
+        )
+        self.burst = float(settings.GECKO_RATE_LIMIT_BURST if burst is None else burst)
+        self.live_share = float(
+            settings.GECKO_RATE_LIMIT_LIVE_SHARE if live_share is None else live_share
+        )
+        self.cooldown_floor = float(
+            settings.GECKO_RATE_LIMIT_COOLDOWN_FLOOR if cooldown_floor is None else cooldown_floor
+        )
+        if self.rate_per_min <= 0 or self.burst < 1:
+            raise ValueError("rate_per_min must be > 0 and burst >= 1")
+        if not 0 <= self.live_share < 1:
+            raise ValueError("live_share must be in [0, 1): backfill needs some rate")
+        if self.cooldown_floor < 0:
+            raise ValueError("cooldown_floor must be >= 0")
+        self.client = client or redis.Redis.from_url(settings.REDIS_URL)
+        self.keys = [f"{key_prefix}global", f"{key_prefix}backfill"]
+        self._acquire = self.client.register_script(_ACQUIRE)
+        self._penalize = self.client.register_script(_PENALIZE)
+        self._status = self.client.register_script(_STATUS)
+
+    def _args(self) -> list[float]:
+        """Rates per second and capacities; the backfill burst scales with its share."""
+        rate = self.rate_per_min / 60.0
+        backfill_share = 1.0 - self.live_share
+        return [rate, self.burst, rate * backfill_share, max(1.0, self.burst * backfill_share)]
+
+    def acquire(self, lane: Lane = "live") -> Grant:
+        """Take one token for ``lane`` now, or report the seconds to wait; never sleeps."""
+        if lane not in LANES:
+            raise ValueError(f"unknown lane {lane!r}; expected one of {LANES}")
+        granted, wait_us = self._acquire(
+            keys=self.keys, args=[*self._args(), int(lane == "backfill")]
+        )
+        return Grant(granted=bool(granted), wait=int(wait_us) / 1e6, lane=lane)
+
+    def acquire_blocking(self, lane: Lane = "live", timeout: float | None = None) -> Grant:
+        """Sleep the reported waits until granted, or return the last denial after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            grant = self.acquire(lane)
+            if grant.granted:
+                return grant
+            pause = grant.wait
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return grant
+                pause = min(pause, left)
+            time.sleep(pause)
+
+    def penalize(self, retry_after: float | None = None) -> float:
+        """After a 429: pause every process for ``max(retry_after, floor)`` seconds.
+
+        Returns the cooldown now in force, which is never shortened by a later, smaller penalty.
+        """
+        cooldown = max(float(retry_after or 0.0), self.cooldown_floor)
+        remaining_us = self._penalize(
+            keys=self.keys, args=[*self._args(), int(round(cooldown * 1e6))]
+        )
+        return int(remaining_us) / 1e6
+
+    def status(self) -> BucketStatus:
+        """Tokens now and the cooldown left, for the admin and CLI."""
+        tokens, backfill, cooldown_us = self._status(keys=self.keys, args=self._args())
+        return BucketStatus(
+            tokens=float(tokens),
+            backfill_tokens=float(backfill),
+            cooldown_remaining=max(0.0, float(cooldown_us) / 1e6),
+            rate_per_min=self.rate_per_min,
+            burst=self.burst,
+            live_share=self.live_share,
+        )
+
+    def reset(self) -> None:
+        """Forget all state (buckets full, no cooldown): for operators and tests."""
+        self.client.delete(*self.keys)
