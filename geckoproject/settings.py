@@ -170,6 +170,10 @@ GECKO_RATE_LIMIT_COOLDOWN_FLOOR = env.float("GECKO_RATE_LIMIT_COOLDOWN_FLOOR", d
 GECKO_BREAKER_FAILURES = env.int("GECKO_BREAKER_FAILURES", default=5)
 GECKO_BREAKER_COOLOFF = env.float("GECKO_BREAKER_COOLOFF", default=60.0)
 GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
+# Retries on 429/5xx/timeouts: exponential backoff with full jitter, capped.
+GECKO_RETRY_ATTEMPTS = env.int("GECKO_RETRY_ATTEMPTS", default=5)
+GECKO_RETRY_BACKOFF = env.float("GECKO_RETRY_BACKOFF", default=1.0)
+GECKO_RETRY_BACKOFF_MAX = env.float("GECKO_RETRY_BACKOFF_MAX", default=60.0)
 GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )

@@ -124,3 +124,22 @@ class NotFound(ClientError):
 
     def __init__(self, *, endpoint: str, detail: str = "") -> None:
         super().__init__(404, endpoint=endpoint, detail=detail)
+
+
+class TransportError(GeckoError):
+    """A timeout or connection failure: nothing (or nothing whole) came back."""
+
+    retryable = True
+
+
+class MustWait(GeckoError):
+    """No API call may go now: the shared bucket or the circuit breaker says wait ``seconds``.
+
+    Celery tasks turn this into ``self.retry(countdown=seconds)`` instead of sleeping in a
+    worker slot; blocking callers (management commands) never see it.
+    """
+
+    def __init__(self, seconds: float, *, endpoint: str, why: str) -> None:
+        super().__init__(f"{endpoint}: {why}; wait {seconds:.1f}s", endpoint=endpoint)
+        self.seconds = seconds
+        self.why = why

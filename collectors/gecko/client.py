@@ -1,0 +1,314 @@
+"""The one door to GeckoTerminal: every request from every process passes through here.
+
+Each attempt takes a token from the shared Redis bucket (collectors.ratelimit), asks the shared
+circuit breaker (collectors.breaker), sends the request with the geckoterminal-py SDK's HTTP
+session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/connection
+errors are retried with exponential backoff and full jitter (tenacity); a 429 puts the whole
+fleet's bucket on cooldown. Only ``base_url`` (settings.GECKO_API_URL) decides whether this
+talks to the real API or to the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from django.conf import settings
+from geckoterminal_py import GeckoTerminalSyncClient
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from ..breaker import CircuitBreaker
+from ..ratelimit import Lane, RateLimiter
+from . import parse
+from .errors import (
+    ApiErrorBody,
+    ClientError,
+    GeckoError,
+    InvalidJSON,
+    MustWait,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from .records import DexRecord, OhlcvPage, PoolPage, TokenInfoRecord, TokenRecord, TradeRecord
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# timeframe → (path segment, aggregate), as the API spells them.
+OHLCV_PERIODS: dict[str, tuple[str, int]] = {
+    "1m": ("minute", 1),
+    "5m": ("minute", 5),
+    "15m": ("minute", 15),
+    "1h": ("hour", 1),
+    "4h": ("hour", 4),
+    "12h": ("hour", 12),
+    "1d": ("day", 1),
+}
+MULTI_MAX = 30
+MAX_PAGES = 10
+OHLCV_MAX_LIMIT = 1000
+
+
+@dataclass
+class CallStats:
+    """What one client spent: recorded on CollectionRun rows."""
+
+    calls: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+
+class GeckoClient:
+    """Typed access to the GeckoTerminal v2 endpoints the project uses.
+
+    ``lane`` picks the bucket lane (``live`` or ``backfill``). ``max_wait`` is how long one
+    call may sleep for a token or a breaker; past it the call raises MustWait so a Celery task
+    can retry later with a countdown. ``max_wait=None`` blocks (management commands).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        network: str | None = None,
+        lane: Lane = "live",
+        limiter: RateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        backoff: float | None = None,
+        backoff_max: float | None = None,
+        max_wait: float | None = 5.0,
+    ) -> None:
+        self.base_url = (base_url or settings.GECKO_API_URL).rstrip("/")
+        self.network = network or settings.GECKO_NETWORK
+        self.lane = lane
+        self.limiter = limiter or RateLimiter()
+        self.breaker = breaker or CircuitBreaker()
+        self.attempts = attempts or settings.GECKO_RETRY_ATTEMPTS
+        self.backoff = settings.GECKO_RETRY_BACKOFF if backoff is None else backoff
+        self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
+        self.max_wait = max_wait
+        self.stats = CallStats()
+        # The SDK's session carries its Accept/version header; its wrappers return DataFrames
+        # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
+        self._sdk = GeckoTerminalSyncClient()
+        self._sdk.base_url = self.base_url
+        self._sdk.client.timeout = httpx.Timeout(timeout or settings.GECKO_HTTP_TIMEOUT)
+
+    def close(self) -> None:
+        self._sdk.close()
+
+    def __enter__(self) -> GeckoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- endpoints ---------------------------------------------------------------------------
+
+    def dexes(self) -> list[DexRecord]:
+        """Every DEX of the network, following ``links.next`` (the SDK reads page 1 only)."""
+        dexes: list[DexRecord] = []
+        for page in range(1, MAX_PAGES + 1):
+            body = self._get("dexes", f"networks/{self.network}/dexes", {"page": page})
+            records, next_url = parse.parse_dexes(body)
+            dexes.extend(records)
+            if not records or not next_url:
+                break
+        return dexes
+
+    def top_pools(self, dex: str, page: int = 1) -> PoolPage:
+        """One page (20) of a DEX's top pools with tokens; the SDK has no page or include."""
+        if not 1 <= page <= MAX_PAGES:
+            raise ValueError(f"top_pools: page {page} is outside 1..{MAX_PAGES}")
+        path = f"networks/{self.network}/dexes/{dex}/pools"
+        params = {"page": page, "include": "base_token,quote_token,dex"}
+        body = self._get("top_pools", path, params)
+        return parse.parse_pool_list(body, self.network, endpoint="top_pools")
+
+    def pools_multi(self, addresses: list[str]) -> PoolPage:
+        """Up to 30 pools in one call; unknown addresses are silently missing from the answer."""
+        if not 1 <= len(addresses) <= MULTI_MAX:
+            raise ValueError(f"pools_multi: {len(addresses)} addresses; give 1..{MULTI_MAX}")
+        path = f"networks/{self.network}/pools/multi/{','.join(addresses)}"
+        body = self._get("multi_pools", path, {"include": "base_token,quote_token,dex"})
+        return parse.parse_pool_list(body, self.network, endpoint="multi_pools")
+
+    def pool(self, address: str) -> PoolPage:
+        """One pool (the SDK's sync single-pool call always crashes)."""
+        path = f"networks/{self.network}/pools/{address}"
+        body = self._get("pool", path, {"include": "base_token,quote_token,dex"})
+        return parse.parse_pool(body, self.network)
+
+    def token(self, address: str) -> TokenRecord:
+        body = self._get("token", f"networks/{self.network}/tokens/{address}", None)
+        return parse.parse_token(body, self.network)
+
+    def token_info(self, address: str) -> TokenInfoRecord:
+        """Token metadata from ``/info``, which the SDK does not wrap."""
+        body = self._get("token_info", f"networks/{self.network}/tokens/{address}/info", None)
+        return parse.parse_token_info(body, self.network)
+
+    def ohlcv(
+        self,
+        pool_address: str,
+        timeframe: str,
+        *,
+        before_timestamp: int | None = None,
+        limit: int = OHLCV_MAX_LIMIT,
+        include_empty_intervals: bool = False,
+        currency: str = "usd",
+        token: str = "base",  # noqa: S107  (the API parameter, not a secret)
+    ) -> OhlcvPage:
+        """Candles newest first; ``before_timestamp`` is inclusive. Direct: the SDK drops
+        ``meta``, re-sorts, ignores ``before_timestamp=0`` and has no include_empty_intervals."""
+        if timeframe not in OHLCV_PERIODS:
+            raise ValueError(
+                f"ohlcv: timeframe {timeframe!r}; use one of {', '.join(OHLCV_PERIODS)}"
+            )
+        if not 1 <= limit <= OHLCV_MAX_LIMIT:
+            raise ValueError(f"ohlcv: limit {limit} is outside 1..{OHLCV_MAX_LIMIT}")
+        period, aggregate = OHLCV_PERIODS[timeframe]
+        params: dict[str, Any] = {
+            "aggregate": aggregate,
+            "limit": limit,
+            "currency": currency,
+            "token": token,
+            "include_empty_intervals": "true" if include_empty_intervals else "false",
+        }
+        if before_timestamp is not None:
+            params["before_timestamp"] = int(before_timestamp)
+        path = f"networks/{self.network}/pools/{pool_address}/ohlcv/{period}"
+        return parse.parse_ohlcv(self._get("ohlcv", path, params))
+
+    def trades(self, pool_address: str, *, min_volume_usd: float | str = 0) -> list[TradeRecord]:
+        """The API's last ≤300 trades of the past 24 h above ``min_volume_usd``, newest first.
+        Direct: the sync SDK has no trades call, and the async one sends an empty filter."""
+        path = f"networks/{self.network}/pools/{pool_address}/trades"
+        params = {"trade_volume_in_usd_greater_than": str(min_volume_usd)}
+        return parse.parse_trades(self._get("trades", path, params), self.network)
+
+    # --- the door ----------------------------------------------------------------------------
+
+    def _get(self, endpoint: str, path: str, params: dict[str, Any] | None) -> Any:
+        retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.attempts),
+            wait=self._backoff,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._attempt, endpoint, path, params)
+
+    def _backoff(self, state: RetryCallState) -> float:
+        """Full jitter; after a 429 the bucket's cooldown is the wait, so add none here."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) or (
+            isinstance(error, ApiErrorBody) and error.is_rate_limited
+        ):
+            return 0.0
+        return wait_random_exponential(multiplier=self.backoff, max=self.backoff_max)(state)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("gecko retry %d/%d: %s", state.attempt_number, self.attempts, error)
+
+    def _attempt(self, endpoint: str, path: str, params: dict[str, Any] | None) -> Any:
+        self._wait_for(endpoint, self._breaker_wait)
+        self._wait_for(endpoint, self._token_wait)
+        self.stats.calls += 1
+        try:
+            response = self._sdk.client.get(f"{self.base_url}/{path}", params=params)
+        except httpx.TimeoutException as exc:
+            self.breaker.record_failure()
+            raise TransportError(f"{endpoint}: timed out ({exc})", endpoint=endpoint) from exc
+        except httpx.TransportError as exc:
+            self.breaker.record_failure()
+            raise TransportError(
+                f"{endpoint}: connection failed ({exc})", endpoint=endpoint
+            ) from exc
+        try:
+            body = self._check(endpoint, response)
+        except (ServerError, InvalidJSON):
+            self.breaker.record_failure()
+            raise
+        except (RateLimited, ApiErrorBody) as exc:
+            if isinstance(exc, RateLimited) or exc.is_rate_limited:
+                self._throttled(exc)
+            elif exc.retryable:
+                self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return body
+
+    def _check(self, endpoint: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 429:
+            raise RateLimited(_retry_after(response), endpoint=endpoint, detail=_title(response))
+        if status >= 500:
+            raise ServerError(status, endpoint=endpoint, detail=_title(response))
+        if status == 404:
+            self.breaker.record_success()
+            raise NotFound(endpoint=endpoint, detail=_title(response))
+        if status >= 400:
+            self.breaker.record_success()
+            raise ClientError(status, endpoint=endpoint, detail=_title(response))
+        body = parse.loads(response.content, endpoint)
+        return parse.check_envelope(body, endpoint)
+
+    def _throttled(self, exc: GeckoError) -> None:
+        self.stats.throttled += 1
+        retry_after = getattr(exc, "retry_after", None)
+        cooldown = self.limiter.penalize(retry_after)
+        logger.warning("gecko throttled (%s); whole bucket cools down %.0fs", exc, cooldown)
+
+    def _breaker_wait(self) -> float:
+        return 0.0 if self.breaker.allow() else max(self.breaker.state().retry_in, 0.05)
+
+    def _token_wait(self) -> float:
+        grant = self.limiter.acquire(self.lane)
+        return 0.0 if grant.granted else grant.wait
+
+    def _wait_for(self, endpoint: str, probe: Callable[[], float]) -> None:
+        """Sleep while ``probe`` says wait, up to ``max_wait`` in all; then raise MustWait."""
+        waited = 0.0
+        while (wait := probe()) > 0:
+            if self.max_wait is not None and waited + wait > self.max_wait:
+                why = "circuit open" if probe == self._breaker_wait else "rate limit"
+                raise MustWait(wait, endpoint=endpoint, why=why)
+            time.sleep(wait)
+            waited += wait
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, GeckoError) and not isinstance(exc, MustWait) and bool(exc.retryable)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _title(response: httpx.Response) -> str:
+    """The error document's title, if the body is one; never raises."""
+    try:
+        error = parse.api_error(response.json(), "status")
+    except ValueError:
+        return ""
+    return (error.title or error.message or "") if error else ""
