@@ -121,6 +121,9 @@ class TradeCursor(models.Model):
     """Per-pool trade collection state, for fair rotation and continuity checks."""
 
     pool = models.OneToOneField("marketdata.Pool", on_delete=models.CASCADE, primary_key=True)
+    last_planned_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last cycle that chose this pool (drives rotation)"
+    )
     last_collected_at = models.DateTimeField(null=True, blank=True)
     last_full_page_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time the API returned its full 300 trades"

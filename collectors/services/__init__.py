@@ -1,0 +1,1 @@
+"""Collection services: plain functions over a GeckoClient that Celery tasks and tests call."""

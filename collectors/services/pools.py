@@ -1,0 +1,98 @@
+"""Top pools of the target DEXes, and details for watchlist pools we have not seen yet."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from marketdata import store
+from marketdata.models import Pool
+from watchlist.models import WatchlistEntry
+
+from ..gecko.client import MULTI_MAX, GeckoClient
+from ..gecko.errors import NotFound
+from ..persist import save_pool_page, save_token_info
+
+logger = logging.getLogger(__name__)
+
+
+def collect_top_pools(client: GeckoClient, dex: str, pages: int) -> int:
+    """Read ``pages`` pages of a DEX's top pools; upsert pools and tokens, append snapshots."""
+    network = store.get_network(client.network)
+    written = 0
+    for number in range(1, pages + 1):
+        page = client.top_pools(dex, number)
+        if not page.pools:
+            break
+        written += save_pool_page(network, page, timezone.now(), snapshot=True).written
+    return written
+
+
+@dataclass
+class DetailsReport:
+    linked: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    written: int = 0
+
+
+def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
+    """Give every active watchlist entry without a Pool its pool and token details.
+
+    Multi-pool calls (≤30 addresses) first; whatever a batch left out is asked for one by one,
+    and a base token the answer did not describe gets /tokens/{a}/info.
+    """
+    network = store.get_network(client.network)
+    entries = list(
+        WatchlistEntry.objects.filter(network=client.network, active=True, pool__isnull=True)
+    )
+    report = DetailsReport()
+    addresses = [e.pool_address for e in entries]
+    for start in range(0, len(addresses), MULTI_MAX):
+        batch = addresses[start : start + MULTI_MAX]
+        pages = [client.pools_multi(batch)]
+        for address in set(batch) - {p.address for p in pages[0].pools}:
+            try:
+                pages.append(client.pool(address))
+            except NotFound:
+                logger.warning("watchlist pool %s: the API does not know it", address)
+                report.not_found.append(address)
+        for page in pages:
+            report.written += save_pool_page(network, page, timezone.now()).written
+            for pool in page.pools:
+                if pool.base_token_address not in page.tokens:
+                    info = client.token_info(pool.base_token_address)
+                    report.written += save_token_info(network, info).written
+    report.linked = _link_entries(network, entries)
+    return report
+
+
+def _link_entries(network, entries: list[WatchlistEntry]) -> list[str]:
+    """Point entries at their Pool; fill a blank token address from the pool's base token and
+    warn (never swap) when the file's token address disagrees with the API's."""
+    pools = {
+        p.address: p
+        for p in Pool.objects.filter(
+            network=network, address__in=[e.pool_address for e in entries]
+        ).select_related("base_token")
+    }
+    linked = []
+    for entry in entries:
+        pool = pools.get(entry.pool_address)
+        if pool is None:
+            continue
+        base = pool.base_token.address if pool.base_token else ""
+        if entry.token_address and base and entry.token_address != base:
+            logger.warning(
+                "watchlist pool %s: file says token %s, the API says base token %s",
+                entry.pool_address,
+                entry.token_address,
+                base,
+            )
+        updates = {"pool": pool}
+        if not entry.token_address and base:
+            updates["token_address"] = base
+        WatchlistEntry.objects.filter(pk=entry.pk).update(**updates)
+        linked.append(entry.pool_address)
+    return linked
