@@ -96,7 +96,8 @@ class CollectionRun(models.Model):
         RUNNING = "running"
         OK = "ok"
         FAILED = "failed"
-        SKIPPED = "skipped"
+        SKIPPED = "skipped", "skipped (same work already running)"
+        WAITING = "waiting", "waiting (rate limit or circuit breaker; retried later)"
 
     task = models.CharField(max_length=100)
     arguments = models.JSONField(default=dict, blank=True)

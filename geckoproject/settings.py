@@ -155,6 +155,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Planners and DB work on "default"; everything that calls the API on "api".
+CELERY_TASK_ROUTES = {
+    "collectors.tasks.fetch_*": {"queue": "api"},
+    "collectors.tasks.collect_dexes": {"queue": "api"},
+    "collectors.tasks.backfill_*": {"queue": "api"},
+}
 
 # --- GeckoTerminal ---------------------------------------------------------------------------
 GECKO_API_URL = env("GECKO_API_URL", default="https://api.geckoterminal.com/api/v2").rstrip("/")

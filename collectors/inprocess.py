@@ -1,0 +1,108 @@
+"""Run collection steps in this process, start to finish (``manage.py collect --sync``).
+
+The same service functions the Celery tasks call, with a client that blocks for tokens instead
+of handing the wait back to Celery. Each step is one CollectionRun row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from marketdata.models import Dex
+from watchlist.models import WatchlistEntry
+from watchlist.sync import sync_watchlist_file
+
+from .gecko.client import GeckoClient
+from .models import CollectorConfig
+from .runs import track_run
+from .services import dexes, gaps, ohlcv, pools, trades
+
+logger = logging.getLogger(__name__)
+
+
+def _active_pool_ids(network: str) -> list[int]:
+    return list(
+        WatchlistEntry.objects.filter(network=network, active=True, pool__isnull=False)
+        .values_list("pool_id", flat=True)
+        .distinct()
+    )
+
+
+def step_dexes(client: GeckoClient, config: CollectorConfig, **_) -> str:
+    report = dexes.collect_dexes(client)
+    return f"{report.listed} dexes; missing targets: {report.missing_targets or 'none'}"
+
+
+def step_top_pools(client: GeckoClient, config: CollectorConfig, **_) -> str:
+    targets = Dex.objects.filter(network__slug=config.network, is_target=True)
+    written = sum(pools.collect_top_pools(client, d.slug, config.top_pool_pages) for d in targets)
+    return f"{written} rows from {len(targets)} target dexes"
+
+
+def step_watchlist(client: GeckoClient, config: CollectorConfig, *, csv: str | None = None) -> str:
+    report = sync_watchlist_file(csv or config.watchlist_csv)
+    details = pools.fetch_watchlist_details(client)
+    errors = "".join(f"\n  {e}" for e in report.errors)
+    return (
+        f"{report.summary()}; linked {len(details.linked)} pools"
+        + (f"; unknown to the API: {details.not_found}" if details.not_found else "")
+        + errors
+    )
+
+
+def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> str:
+    written = 0
+    for tf in config.ohlcv_timeframes:
+        for pool_id in _active_pool_ids(config.network):
+            written += ohlcv.collect_ohlcv(
+                client,
+                pool_id,
+                tf,
+                max_pages=config.ohlcv_pages_per_fetch,
+                include_empty=config.include_empty_intervals,
+            ).written
+    return f"{written} candles written"
+
+
+def step_trades(client: GeckoClient, config: CollectorConfig, **_) -> str:
+    chosen = trades.choose_pools_for_trades(config.network, config.trade_budget_per_cycle)
+    written = sum(
+        trades.collect_trades(client, pk, min_usd=config.min_trade_usd).written for pk in chosen
+    )
+    return f"{written} trades written from {len(chosen)} pools"
+
+
+def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> str:
+    open_count = gaps.scan_gaps(config.network, config.ohlcv_timeframes)
+    backfill = GeckoClient(lane="backfill", max_wait=None)
+    filled = 0
+    try:
+        for gap_id in gaps.gaps_to_backfill(config.backfill_tasks_per_run):
+            filled += ohlcv.backfill_gap(backfill, gap_id).written
+    finally:
+        client.stats.calls += backfill.stats.calls
+        backfill.close()
+    return f"{open_count} open gaps; backfill wrote {filled} candles"
+
+
+STEPS: dict[str, Callable[..., str]] = {
+    "dexes": step_dexes,
+    "top_pools": step_top_pools,
+    "watchlist": step_watchlist,
+    "ohlcv": step_ohlcv,
+    "trades": step_trades,
+    "gaps": step_gaps,
+}
+
+
+def run_step(name: str, *, csv: str | None = None) -> str:
+    """Run one step, recorded as CollectionRun ``collect.<name>``; exceptions propagate."""
+    config = CollectorConfig.current()
+    arguments = {"csv": csv} if name == "watchlist" and csv else {}
+    with track_run(f"collect.{name}", arguments) as tally, GeckoClient(max_wait=None) as client:
+        try:
+            tally.detail = STEPS[name](client, config, csv=csv)
+        finally:
+            tally.api_calls = client.stats.calls
+    return tally.detail

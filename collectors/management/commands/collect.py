@@ -1,0 +1,44 @@
+"""Run a collection step now (``--sync``, in this process) or enqueue it for the workers."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from collectors import tasks
+from collectors.inprocess import run_step
+
+ORDER = ("dexes", "top_pools", "watchlist", "ohlcv", "trades", "gaps")
+PLANNERS = {
+    "dexes": tasks.collect_dexes,
+    "top_pools": tasks.plan_top_pools,
+    "watchlist": tasks.sync_watchlist,
+    "ohlcv": tasks.plan_ohlcv,
+    "trades": tasks.plan_trades,
+    "gaps": tasks.scan_gaps,
+}
+
+
+class Command(BaseCommand):
+    help = "Collect dexes, top pools, the watchlist, OHLCV, trades or gaps (or all, in order)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("step", choices=[*ORDER, "all"])
+        parser.add_argument("--sync", action="store_true", help="run here and wait, not on Celery")
+        parser.add_argument("--csv", help="watchlist CSV to read instead of the configured one")
+
+    def handle(self, *args, step, sync, csv, **options):
+        steps = ORDER if step == "all" else (step,)
+        failed = []
+        for name in steps:
+            if not sync:
+                kwargs = {"csv": csv} if name == "watchlist" and csv else {}
+                result = PLANNERS[name].apply_async(kwargs=kwargs)
+                self.stdout.write(f"{name}: queued as {result.id}")
+                continue
+            try:
+                self.stdout.write(f"{name}: {run_step(name, csv=csv)}")
+            except Exception as exc:  # noqa: BLE001 — one failed step must not hide the others
+                self.stderr.write(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+                failed.append(name)
+        if failed:
+            raise CommandError(f"failed step(s): {', '.join(failed)}")
