@@ -6,6 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 
+pytest_plugins = ["tests.simulator_fixture"]
+
 
 @pytest.fixture
 def redis_client():

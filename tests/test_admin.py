@@ -15,6 +15,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from marketdata.models import Candle, CandleCoverage, Gap, PoolSnapshot, Trade
 from tests.marketdata.factories import T0, dex, network, pool, token
 from watchlist.models import WatchlistEntry, WatchlistFile
@@ -62,6 +63,9 @@ def one_of_everything(db):
     WatchlistFile.objects.create(path="/tmp/watchlist.csv", sha256="0" * 64, synced_at=now)
     network("eth")
     Group.objects.create(name="operators")
+    CollectorConfig.current()
+    CollectionRun.objects.create(task="collectors.tasks.plan_ohlcv", detail="queued 1 pools")
+    TradeCursor.objects.create(pool=p, last_collected_at=now)
     User.objects.create_user("viewer")
     every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
     CrontabSchedule.objects.create(minute="0")

@@ -1,0 +1,231 @@
+"""The simulated Solana universe: DEXes, pools and tokens, built deterministically from a seed.
+
+Only identities and per-pool model parameters live here; prices, candles and trades are
+computed on demand from these parameters (see ``market.py``), so building a world of
+hundreds of pools takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from .hashing import address, hash_int
+from .names import token_name
+
+NETWORK = "solana"
+WSOL = "So11111111111111111111111111111111111111112"
+
+# (id, display name, pool count, activity of the top pool in trades/minute).
+# The first 20 are the recorded Solana page 1, in the recorded order; the rest form page 2.
+DEX_TABLE: tuple[tuple[str, str, int, float], ...] = (
+    ("raydium", "Raydium", 24, 60.0),
+    ("orca", "Orca", 12, 20.0),
+    ("raydium-clmm", "Raydium (CLMM)", 14, 25.0),
+    ("fluxbeam", "FluxBeam", 5, 2.0),
+    ("meteora", "Meteora", 16, 30.0),
+    ("dexlab", "Dexlab", 3, 0.5),
+    ("daos-fun", "Daos.fun", 3, 1.0),
+    ("pumpswap", "PumpSwap", 50, 220.0),
+    ("virtuals-solana", "Virtuals (Solana)", 4, 3.0),
+    ("boop-fun", "Boop.fun", 6, 4.0),
+    ("saros-amm", "Saros AMM", 3, 0.6),
+    ("meteora-dbc", "Meteora DBC", 22, 15.0),
+    ("byreal", "Byreal", 4, 2.0),
+    ("pancakeswap-v3-solana", "Pancakeswap V3 (Solana)", 3, 1.5),
+    ("meteora-damm-v2", "Meteora DAMM V2", 10, 12.0),
+    ("raydium-launchlab", "Raydium Launchlab", 12, 20.0),
+    ("pump-fun", "Pump.fun", 30, 40.0),
+    ("saros-dlmm", "Saros DLMM", 2, 0.4),
+    ("wavebreak", "Wavebreak", 2, 0.5),
+    ("heaven", "Heaven", 45, 2.6),
+    ("lifinity", "Lifinity", 3, 3.0),
+    ("phoenix", "Phoenix", 0, 0.0),
+    ("openbook", "OpenBook", 2, 0.5),
+    ("moonshot", "Moonshot", 4, 2.0),
+    ("stabble", "Stabble", 0, 0.0),
+    ("solfi", "SolFi", 2, 5.0),
+    ("goosefx", "GooseFX", 1, 0.3),
+    ("humidifi", "HumidiFi", 2, 8.0),
+)
+# Vanity mint suffixes by launchpad, with the share of mints that carry them.
+MINT_SUFFIX = {
+    "pump-fun": ("pump", 1.0),
+    "pumpswap": ("pump", 0.8),
+    "heaven": ("777", 0.8),
+    "raydium-launchlab": ("bonk", 0.7),
+}
+FEE_DEXES = {"orca", "raydium-clmm", "meteora", "pancakeswap-v3-solana", "saros-dlmm", "byreal"}
+FEES = ("0.01%", "0.05%", "0.25%", "1%", "2%")
+# New pools whose native prices are still "NaN": (dex, index within dex).
+FRESH_POOLS = {("pump-fun", 3), ("meteora-dbc", 2)}
+# Wash-traded pumpswap leaders with a near-zero reserve, like the recording.
+WASH_RESERVES = {0: 0.1723, 1: 0.0}
+# Every 5th pump-fun pool trades the same mint as the pumpswap pool it graduated into.
+SHARED_EVERY = 5
+
+
+@dataclass(frozen=True)
+class Dex:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Token:
+    address: str
+    name: str
+    symbol: str
+    decimals: int
+    raw_supply: int
+    image_url: str | None
+    coingecko_coin_id: str | None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pool plus the parameters of its price/activity model."""
+
+    address: str
+    dex_id: str
+    base: Token
+    quote: Token
+    name: str
+    created_at: int
+    activity: float  # mean trades per minute today
+    trade_usd: float  # mean trade size
+    log_level: float  # long-run mean of log(USD price)
+    level_vol: float  # daily shock size of the level process
+    minute_vol: float  # per-active-minute log-return noise
+    reserve_usd: float
+    wash: bool
+    fresh: bool
+    has_market_cap: bool
+    circulating: float
+    short_prices: bool
+    ratio_null: bool
+    buy_share: float
+    unique_share: float
+
+
+@dataclass
+class World:
+    seed: int
+    epoch: int
+    dexes: tuple[Dex, ...]
+    pools: tuple[Pool, ...]
+    network: str = NETWORK
+    tokens: dict[str, Token] = field(default_factory=dict)
+    pool_by_address: dict[str, Pool] = field(default_factory=dict)
+    pools_by_dex: dict[str, tuple[Pool, ...]] = field(default_factory=dict)
+    pools_by_token: dict[str, tuple[Pool, ...]] = field(default_factory=dict)
+    dex_by_id: dict[str, Dex] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.dex_by_id = {d.id: d for d in self.dexes}
+        self.pool_by_address = {p.address: p for p in self.pools}
+        self.tokens = {WSOL: SOL_TOKEN}
+        by_dex: dict[str, list[Pool]] = {d.id: [] for d in self.dexes}
+        by_token: dict[str, list[Pool]] = {WSOL: []}
+        for p in self.pools:
+            by_dex[p.dex_id].append(p)
+            self.tokens.setdefault(p.base.address, p.base)
+            by_token.setdefault(p.base.address, []).append(p)
+            by_token[WSOL].append(p)
+        self.pools_by_dex = {k: tuple(v) for k, v in by_dex.items()}
+        self.pools_by_token = {k: tuple(v) for k, v in by_token.items()}
+
+
+SOL_TOKEN = Token(
+    address=WSOL,
+    name="Wrapped SOL",
+    symbol="SOL",
+    decimals=9,
+    raw_supply=13_284_770_551_223_409,
+    image_url="https://coin-images.coingecko.com/coins/images/21629/large/solana.jpg?1696520989",
+    coingecko_coin_id="wrapped-solana",
+)
+
+
+def _make_token(seed: int, rnd: random.Random, dex_id: str, i: int) -> Token:
+    suffix, share = MINT_SUFFIX.get(dex_id, ("", 0.0))
+    mint = address(seed, "mint", dex_id, i, suffix=suffix if rnd.random() < share else "")
+    name, symbol = token_name(rnd)
+    launchpad = bool(suffix) or rnd.random() < 0.6
+    decimals = 6 if launchpad else rnd.choice((6, 9))
+    whole = 1_000_000_000 * rnd.uniform(0.9995, 0.99999) if launchpad else rnd.uniform(1e8, 1e10)
+    image = f"https://assets.geckoterminal.com/{address(seed, 'img', mint)[:28].lower()}"
+    gecko_id = name.lower().replace(" ", "-") if rnd.random() < 0.08 else None
+    return Token(
+        address=mint,
+        name=name,
+        symbol=symbol,
+        decimals=decimals,
+        raw_supply=int(whole * 10**decimals),
+        image_url=image if rnd.random() < 0.85 else None,
+        coingecko_coin_id=gecko_id,
+    )
+
+
+def _make_pool(
+    seed: int, epoch: int, rnd: random.Random, dex_id: str, top: float, i: int, base: Token
+) -> Pool:
+    fresh = (dex_id, i) in FRESH_POOLS
+    wash = dex_id == "pumpswap" and i in WASH_RESERVES
+    activity = max(0.005, top * (i + 1) ** -1.3 * math.exp(rnd.gauss(0, 0.25)))
+    trade_usd = 790.0 if wash else math.exp(rnd.uniform(math.log(25), math.log(600)))
+    max_age = 60 if dex_id == "heaven" else 420
+    age = (
+        rnd.uniform(600, 4800)
+        if fresh
+        else math.exp(rnd.uniform(math.log(7200), math.log(max_age * 86400)))
+    )
+    turnover = trade_usd * activity * 1440 * rnd.uniform(0.05, 0.6)
+    reserve = WASH_RESERVES[i] if wash else min(3e6, max(500.0, turnover))
+    name = f"{base.symbol} / SOL"
+    if dex_id in FEE_DEXES and rnd.random() < 0.5:
+        name += " " + rnd.choice(FEES)
+    return Pool(
+        address=address(seed, "pool", dex_id, i),
+        dex_id=dex_id,
+        base=base,
+        quote=SOL_TOKEN,
+        name=name,
+        created_at=int(epoch - age),
+        activity=activity,
+        trade_usd=trade_usd,
+        log_level=rnd.uniform(math.log(2e-7), math.log(0.05)),
+        level_vol=rnd.uniform(0.12, 0.3),
+        minute_vol=rnd.uniform(0.002, 0.008),
+        reserve_usd=reserve,
+        wash=wash,
+        fresh=fresh,
+        has_market_cap=rnd.random() < 0.1,
+        circulating=rnd.uniform(0.6, 1.0),
+        short_prices=dex_id == "heaven",
+        ratio_null=rnd.random() < 0.12,
+        buy_share=rnd.uniform(0.45, 0.58),
+        unique_share=rnd.uniform(0.45, 0.85),
+    )
+
+
+def build_world(seed: int, epoch: int) -> World:
+    """Build every DEX, pool and token for ``seed``; ``epoch`` anchors pool ages."""
+    rnd = random.Random(hash_int(seed, "world"))
+    dexes = tuple(Dex(id=d, name=n) for d, n, _, _ in DEX_TABLE)
+    pools: list[Pool] = []
+    pumpswap_bases: list[Token] = []
+    for dex_id, _, count, top in DEX_TABLE:
+        for i in range(count):
+            token = _make_token(seed, rnd, dex_id, i)
+            if (
+                dex_id == "pump-fun"
+                and i % SHARED_EVERY == SHARED_EVERY - 1
+                and i < len(pumpswap_bases)
+            ):
+                token = pumpswap_bases[i]
+            if dex_id == "pumpswap":
+                pumpswap_bases.append(token)
+            pools.append(_make_pool(seed, epoch, rnd, dex_id, top, i, token))
+    return World(seed=seed, epoch=epoch, dexes=dexes, pools=tuple(pools))
