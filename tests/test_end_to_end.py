@@ -1,0 +1,132 @@
+"""End to end: a real Celery worker, the Redis broker, PostgreSQL and the simulator over HTTP.
+
+Seed schedules, import a watchlist, run every collector through Celery; run everything again
+(no duplicates); pretend collection stopped for days, and see a Gap appear and get backfilled.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Max
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from collectors import tasks
+from collectors.models import CollectionRun, CollectorConfig
+from marketdata.models import Candle, CandleCoverage, Gap, Pool, PoolSnapshot, Token, Trade
+from marketdata.timeframes import ALL_TIMEFRAMES
+from watchlist.models import WatchlistEntry
+
+from .celery_worker import celery_worker, wait_for_runs
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+TIMEOUT = 180
+
+
+def run(task, **kwargs):
+    return task.apply_async(kwargs=kwargs).get(timeout=TIMEOUT)
+
+
+def collect_everything(csv_path, since):
+    """Every collector through Celery, waiting for the fan-out of each planner to finish."""
+    run(tasks.collect_dexes)
+    targets = run(tasks.plan_top_pools)
+    wait_for_runs("collectors.tasks.fetch_top_pools", len(targets), since, TIMEOUT)
+    run(tasks.sync_watchlist, csv=str(csv_path))
+    if WatchlistEntry.objects.filter(active=True, pool__isnull=True).exists():
+        wait_for_runs("collectors.tasks.fetch_watchlist_details", 1, since, TIMEOUT)
+    pools = WatchlistEntry.objects.filter(active=True, pool__isnull=False).count()
+    run(tasks.plan_ohlcv)
+    wait_for_runs("collectors.tasks.fetch_ohlcv", pools * len(ALL_TIMEFRAMES), since, TIMEOUT)
+    chosen = run(tasks.plan_trades)
+    wait_for_runs("collectors.tasks.fetch_trades", len(chosen), since, TIMEOUT)
+
+
+def distinct_keys():
+    """Rows vs distinct natural keys: equal when nothing is duplicated."""
+    return {
+        "pools": (Pool.objects.count(), Pool.objects.values("address").distinct().count()),
+        "tokens": (Token.objects.count(), Token.objects.values("address").distinct().count()),
+        "trades": (Trade.objects.count(), Trade.objects.values("trade_id").distinct().count()),
+    }
+
+
+def test_collect_everything_through_celery_then_again_then_fill_a_gap(
+    simulator, redis_client, tmp_path
+):
+    assert call_command("seed_schedules") is None
+    assert PeriodicTask.objects.filter(task__startswith="collectors.tasks.").count() >= 12
+    config = CollectorConfig.current()
+    config.ohlcv_pages_per_fetch = 2
+    config.save()
+    world = simulator.world()["pools"]["pumpswap"][:3]
+    csv_path = tmp_path / "watchlist.csv"
+    csv_path.write_text(
+        "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"
+        + "".join(
+            f"T{i},Token {i},SOL,PumpSwap,{p['address']},{p['base_token']}\n"
+            for i, p in enumerate(world)
+        )
+    )
+
+    with celery_worker(simulator.base_url):
+        first = timezone.now()
+        collect_everything(csv_path, first)
+
+        entries = WatchlistEntry.objects.select_related("pool__base_token")
+        assert {(e.pool.address, e.pool.base_token.address) for e in entries} == {
+            (p["address"], p["base_token"]) for p in world
+        }
+        assert Pool.objects.count() >= 40 and PoolSnapshot.objects.exists()
+        per_tf = dict(Candle.objects.values_list("timeframe").annotate(n=Count("id")))
+        assert set(per_tf) == set(ALL_TIMEFRAMES), per_tf
+        assert Trade.objects.filter(pool__watchlist_entries__isnull=False).exists()
+        assert not CollectionRun.objects.filter(status="failed").exists()
+        newest = dict(
+            Candle.objects.values_list("pool_id", "timeframe")
+            .annotate(m=Max("ts"))
+            .values_list("pool_id", "m")
+        )
+        entries_before = WatchlistEntry.objects.count()
+        settled = Candle.objects.filter(ts__lt=min(newest.values())).count()
+
+        again = timezone.now()
+        collect_everything(csv_path, again)
+
+        assert all(rows == keys for rows, keys in distinct_keys().values()), distinct_keys()
+        assert WatchlistEntry.objects.count() == entries_before
+        assert Candle.objects.filter(ts__lt=min(newest.values())).count() == settled
+        assert not CollectionRun.objects.filter(status="failed").exists()
+        refetched = CollectionRun.objects.filter(
+            task="collectors.tasks.fetch_ohlcv", started_at__gte=again
+        )
+        assert sum(r.items_written for r in refetched) <= 3 * refetched.count(), (
+            "a second run rewrites only the still-moving bars"
+        )
+
+        # Collection "stopped" an hour after it began: forget what we hold of one pool's 1m
+        # candles since then, then collect live again (one page now: the last 1000 minutes).
+        pool = entries[0].pool
+        coverage = CandleCoverage.objects.get(pool=pool, timeframe="1m")
+        stopped = coverage.start + timedelta(hours=1)
+        assert timezone.now() - stopped > timedelta(minutes=1000)
+        Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=stopped).delete()
+        CandleCoverage.objects.filter(pk=coverage.pk).update(end=stopped)
+        CollectorConfig.objects.filter(pk=config.pk).update(ohlcv_pages_per_fetch=1)
+        since = timezone.now()
+        run(tasks.fetch_ohlcv, pool_id=pool.pk, timeframe="1m")
+
+        run(tasks.scan_gaps)
+        gap = Gap.objects.get(pool=pool, timeframe="1m")
+        assert gap.start == stopped
+        wait_for_runs("collectors.tasks.backfill_gap", 1, since, TIMEOUT)
+
+        gap.refresh_from_db()
+        assert gap.status == "filled", (gap.status, gap.reason)
+        assert CandleCoverage.objects.filter(pool=pool, timeframe="1m").count() == 1
+        minutes = (gap.end - gap.start).total_seconds() / 60
+        refilled = Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=stopped, ts__lt=gap.end)
+        assert refilled.count() > minutes / 2, "the hole holds candles again (quiet minutes aside)"
