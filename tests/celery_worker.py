@@ -1,4 +1,4 @@
-"""A real Celery worker, in a subprocess, on the test database, broker and simulator."""
+"""Real Celery processes (worker, beat) on the test database, broker and simulator."""
 
 from __future__ import annotations
 
@@ -20,11 +20,9 @@ from collectors.models import CollectionRun
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@contextmanager
-def celery_worker(api_url: str, *, queues: str = "default,api", **env: str) -> Iterator[None]:
-    """Run ``celery worker`` against the current test database until the block ends."""
+def _env(api_url: str, **env: str) -> dict[str, str]:
     db = connection.settings_dict
-    worker_env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "GECKO_DOTENV": "",
@@ -37,28 +35,15 @@ def celery_worker(api_url: str, *, queues: str = "default,api", **env: str) -> I
         "GECKO_RATE_LIMIT_BURST": "50",
         **env,
     }
+
+
+@contextmanager
+def celery_process(*args: str, api_url: str, **env: str) -> Iterator[None]:
+    """Run ``celery -A geckoproject ARGS`` on the test database until the block ends."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "geckoproject",
-            "worker",
-            "-Q",
-            queues,
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        [sys.executable, "-m", "celery", "-A", "geckoproject", *args],
         cwd=ROOT,
-        env=worker_env,
+        env=_env(api_url, **env),
     )
     try:
         yield
@@ -69,6 +54,24 @@ def celery_worker(api_url: str, *, queues: str = "default,api", **env: str) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def celery_worker(api_url: str, *, queues: str = "default,api", **env: str):
+    """A worker on both queues (threads pool): a real consumer of the test broker."""
+    return celery_process(
+        "worker", "-Q", queues, "--pool", "threads", "--concurrency", "4",
+        "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        api_url=api_url, **env,
+    )  # fmt: skip
+
+
+def celery_beat(api_url: str, tmp_path: Path, **env: str):
+    """Beat with the DatabaseScheduler, looking at the database every second."""
+    return celery_process(
+        "beat", "--max-interval", "1", "--loglevel", "WARNING",
+        "--pidfile", str(tmp_path / "beat.pid"), "--schedule", str(tmp_path / "beat-schedule"),
+        api_url=api_url, **env,
+    )  # fmt: skip
 
 
 def wait_for_runs(task: str, count: int, since: datetime, timeout: float = 120) -> list:

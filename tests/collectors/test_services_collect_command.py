@@ -1,0 +1,144 @@
+"""``manage.py collect all --sync --csv PATH`` end to end against the simulator."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import redis
+from django.core.management import CommandError, call_command
+
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.simulator import WSOL
+from marketdata.models import Candle, Dex, Pool, Token, Trade
+from marketdata.timeframes import ALL_TIMEFRAMES
+from tests.marketdata.factories import dex
+from watchlist.models import WatchlistEntry
+
+pytestmark = pytest.mark.django_db
+HEADER = "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"
+STEPS = ("dexes", "top_pools", "watchlist", "ohlcv", "trades", "gaps")
+WATCHED = 3
+
+
+@pytest.fixture
+def api(settings, simulator):
+    """The command's clients are built from settings: the simulator, unthrottled, quick retries,
+    and a breaker that will not trip on purpose-made failures. Our default-keyed bucket and
+    breaker state (left by any earlier run) is cleared, nothing else in Redis is touched."""
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
+    settings.GECKO_RATE_LIMIT_BURST = 20
+    settings.GECKO_RETRY_ATTEMPTS = 2
+    settings.GECKO_RETRY_BACKOFF = 0.01
+    settings.GECKO_RETRY_BACKOFF_MAX = 0.05
+    settings.GECKO_BREAKER_FAILURES = 1000
+    settings.GECKO_HTTP_TIMEOUT = 10
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("gecko:rl:global", "gecko:rl:backfill", "gecko:cb:gecko")
+    client.close()
+    dex("pumpswap", is_target=True)
+    config = CollectorConfig.current()
+    config.ohlcv_pages_per_fetch = 1
+    config.save()
+    return simulator
+
+
+@pytest.fixture
+def watchlist(api, tmp_path):
+    pools = api.world()["pools"]["pumpswap"][:WATCHED]
+    path = tmp_path / "watchlist.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"T{i},Token {i},SOL,PumpSwap,{p['address']},{p['base_token']}\n"
+            for i, p in enumerate(pools)
+        )
+    )
+    return str(path), pools
+
+
+def collect(*args: str) -> tuple[str, str]:
+    """Run the command; returns (stdout, stderr), or raises CommandError carrying them."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("collect", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        exc.output = (out.getvalue(), err.getvalue())
+        raise
+    return out.getvalue(), err.getvalue()
+
+
+def runs() -> dict[str, CollectionRun]:
+    return {r.task.removeprefix("collect."): r for r in CollectionRun.objects.all()}
+
+
+def test_collect_all_sync_fills_the_database_from_the_api(watchlist):
+    path, pools = watchlist
+
+    out, err = collect("all", "--sync", "--csv", path)
+
+    assert err == ""
+    for step in STEPS:
+        assert f"{step}: " in out
+    addresses = {p["address"] for p in pools}
+    assert Dex.objects.count() > 20 and Dex.objects.get(slug="pumpswap").is_target
+    assert Pool.objects.filter(dex__slug="pumpswap").count() == 20
+    assert addresses <= set(Pool.objects.values_list("address", flat=True))
+    assert {p["base_token"] for p in pools} | {WSOL} <= set(
+        Token.objects.values_list("address", flat=True)
+    )
+    entries = WatchlistEntry.objects.select_related("pool")
+    assert {e.pool_address: e.pool.address for e in entries} == {a: a for a in addresses}
+    for pool in Pool.objects.filter(address__in=addresses):
+        assert set(pool.candles.values_list("timeframe", flat=True)) == set(ALL_TIMEFRAMES)
+        assert Trade.objects.filter(pool=pool).exists()
+    assert Candle.objects.exclude(pool__address__in=addresses).count() == 0
+    assert not Trade.objects.filter(volume_usd__lte=CollectorConfig.current().min_trade_usd)
+    done = runs()
+    assert set(done) == set(STEPS) and CollectionRun.objects.count() == len(STEPS)
+    for step, run in done.items():
+        assert run.status == CollectionRun.Status.OK, (step, run.detail)
+        assert run.finished_at is not None and run.detail
+    for step in ("dexes", "top_pools", "watchlist", "ohlcv", "trades"):
+        assert done[step].api_calls > 0, step
+        assert done[step].items_written > 0, step
+    assert done["watchlist"].arguments == {"csv": path}
+
+
+def test_an_unreadable_watchlist_fails_the_command_after_the_other_steps_ran(watchlist):
+    path, _ = watchlist
+
+    with pytest.raises(CommandError, match="watchlist") as caught:
+        collect("all", "--sync", "--csv", f"{path}.missing")
+
+    out, err = caught.value.output
+    assert "watchlist: FAILED: FileNotFoundError" in err
+    done = runs()
+    assert set(done) == set(STEPS), "every step ran"
+    assert done["watchlist"].status == CollectionRun.Status.FAILED
+    assert "FileNotFoundError" in done["watchlist"].detail
+    assert all(r.status == CollectionRun.Status.OK for s, r in done.items() if s != "watchlist")
+    assert Pool.objects.filter(dex__slug="pumpswap").count() == 20
+    assert not WatchlistEntry.objects.exists() and not Candle.objects.exists()
+
+
+def test_an_api_failing_for_one_step_fails_the_command_after_the_later_steps_ran(
+    simulator, watchlist
+):
+    path, pools = watchlist
+    simulator.add_fault("500", count=100, path_contains="/ohlcv/")
+
+    with pytest.raises(CommandError, match="ohlcv"):
+        collect("all", "--sync", "--csv", path)
+
+    done = runs()
+    assert set(done) == set(STEPS)
+    assert done["ohlcv"].status == CollectionRun.Status.FAILED
+    assert "ServerError" in done["ohlcv"].detail
+    assert done["ohlcv"].api_calls == 2, "one call, retried once: attempts exhausted"
+    assert all(r.status == CollectionRun.Status.OK for s, r in done.items() if s != "ohlcv")
+    assert not Candle.objects.exists()
+    assert set(Trade.objects.values_list("pool__address", flat=True)) == {
+        p["address"] for p in pools
+    }

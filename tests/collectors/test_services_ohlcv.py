@@ -1,0 +1,148 @@
+"""collect_ohlcv, scan_gaps and backfill_gap against the simulator (on the real clock).
+
+The collector's "now" is Django's clock and the simulator's is its own; they must agree, as the
+real API's and ours do. So the simulator stays on the wall clock, and "the collector was down
+for a day" is set up the way it would look in the database: the rows written since then are
+removed and the coverage ends where the last run ended.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from collectors.gecko.client import OHLCV_PERIODS
+from collectors.services.gaps import gaps_to_backfill, scan_gaps
+from collectors.services.ohlcv import backfill_gap, collect_ohlcv
+from marketdata.coverage import covered_spans
+from marketdata.models import Candle, CandleCoverage, Gap
+from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
+from tests.marketdata.factories import pool as make_pool
+from watchlist.models import WatchlistEntry
+
+pytestmark = pytest.mark.django_db
+DAY = 86400
+
+
+@pytest.fixture
+def watched(simulator):
+    """A busy pumpswap pool with days of history, on the watchlist and linked."""
+    world = simulator.world()
+    chosen = next(
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY
+    )
+    pool = make_pool(address=chosen["address"])
+    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
+    return pool
+
+
+def api_candles(simulator, address: str, timeframe: str, before: datetime, limit: int) -> dict:
+    """What the API serves, read directly: ts → (open, high, low, close, volume)."""
+    period, aggregate = OHLCV_PERIODS[timeframe]
+    resp = httpx.get(
+        f"{simulator.base_url}/networks/solana/pools/{address}/ohlcv/{period}",
+        params={"aggregate": aggregate, "limit": limit, "before_timestamp": int(before.timestamp())},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()["data"]["attributes"]["ohlcv_list"]
+    return {datetime.fromtimestamp(r[0], tz=UTC): tuple(r[1:]) for r in rows}
+
+
+def stored(pool, timeframe: str) -> dict:
+    return {
+        c.ts: (c.open, c.high, c.low, c.close, c.volume_usd, c.is_final)
+        for c in Candle.objects.filter(pool=pool, timeframe=timeframe)
+    }
+
+
+def test_ohlcv_fills_all_seven_timeframes_with_only_the_newest_candle_open(watched, gecko):
+    started = timezone.now()
+
+    for tf in ALL_TIMEFRAMES:
+        report = collect_ohlcv(gecko, watched.pk, tf, max_pages=1, include_empty=False)
+        assert report.pages == 1 and report.written == report.candles > 0
+
+    for tf in ALL_TIMEFRAMES:
+        candles = list(Candle.objects.filter(pool=watched, timeframe=tf).order_by("-ts"))
+        assert candles, tf
+        newest, older = candles[0], candles[1:]
+        assert not newest.is_final and newest.ts >= Timeframe(tf).floor(started), tf
+        assert all(c.is_final for c in older if c.ts < Timeframe(tf).floor(started)), tf
+        assert [c for c in candles if not c.is_final] == candles[: len(candles) - len(older)]
+        (span,) = covered_spans(watched.pk, tf)
+        assert span.start <= candles[-1].ts and span.end >= started, tf
+    assert len(stored(watched, "1m")) == 1000, "one full page"
+
+
+def test_a_second_run_adds_no_duplicates_and_rewrites_no_final_candle(watched, gecko):
+    for tf in ALL_TIMEFRAMES:
+        collect_ohlcv(gecko, watched.pk, tf, max_pages=1, include_empty=False)
+    first = {tf: stored(watched, tf) for tf in ALL_TIMEFRAMES}
+
+    reports = {
+        tf: collect_ohlcv(gecko, watched.pk, tf, max_pages=1, include_empty=False)
+        for tf in ALL_TIMEFRAMES
+    }
+
+    for tf, report in reports.items():
+        second = stored(watched, tf)
+        assert report.pages == 1 and report.candles < 10, "only what is newer than the last final"
+        final_before = {ts: row for ts, row in first[tf].items() if row[-1]}
+        assert {ts: second[ts] for ts in final_before} == final_before, tf
+        moving_before = len(first[tf]) - len(final_before)
+        assert report.written <= len(second) - len(first[tf]) + moving_before, tf
+        assert Candle.objects.filter(pool=watched, timeframe=tf).count() == len(second)
+        assert len(covered_spans(watched.pk, tf)) == 1
+
+
+def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(simulator, watched, gecko):
+    now = int(simulator.world()["now"])
+    simulator.add_hole(watched.address, now - 3 * 3600, now - 2 * 3600)
+
+    collect_ohlcv(gecko, watched.pk, "1m", max_pages=1, include_empty=False)
+
+    quiet = (datetime.fromtimestamp(now - 3 * 3600 + 60, tz=UTC), timedelta(minutes=58))
+    assert not Candle.objects.filter(ts__range=(quiet[0], quiet[0] + quiet[1])).exists()
+    assert Candle.objects.filter(pool=watched, timeframe="1m").count() == 1000
+    assert scan_gaps("solana", ["1m"]) == 0 and not Gap.objects.exists()
+
+
+def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(simulator, watched, gecko):
+    collect_ohlcv(gecko, watched.pk, "1m", max_pages=2, include_empty=False)
+    # The collector's last run was a day ago: what it wrote since is not there.
+    last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
+    Candle.objects.filter(pool=watched, ts__gte=last_run).delete()
+    CandleCoverage.objects.filter(pool=watched).update(end=last_run)
+    assert scan_gaps("solana", ["1m"]) == 0, "time after the last covered range is no gap"
+
+    # Back up: one page of 1000 minutes does not reach back a whole day.
+    live = collect_ohlcv(gecko, watched.pk, "1m", max_pages=1, include_empty=False)
+
+    assert live.pages == 1
+    assert scan_gaps("solana", ALL_TIMEFRAMES) == 1
+    gap = Gap.objects.get()
+    first_live = Candle.objects.filter(pool=watched, ts__gt=last_run).earliest("ts").ts
+    assert (gap.timeframe, gap.status, gap.start, gap.end) == ("1m", "open", last_run, first_live)
+    assert gap.end - gap.start > timedelta(hours=6)
+    assert not Candle.objects.filter(ts__gte=last_run, ts__lt=first_live).exists()
+    assert gaps_to_backfill(10) == [gap.pk]
+
+    report = backfill_gap(gecko, gap.pk)
+
+    gap.refresh_from_db()
+    assert (gap.status, gap.attempts) == ("filled", 1) and gap.resolved_at is not None
+    assert report.written > 0
+    minutes = int((first_live - last_run).total_seconds() // 60) + 1
+    served = api_candles(simulator, watched.address, "1m", first_live, minutes)
+    held = stored(watched, "1m")
+    for ts, values in served.items():
+        if last_run <= ts <= first_live:
+            assert held[ts] == (*values, True), ts
+    assert len([ts for ts in held if last_run <= ts < first_live]) > 6 * 60
+    (span,) = covered_spans(watched.pk, "1m")
+    assert span.start < last_run and span.end > first_live
+    assert scan_gaps("solana", ["1m"]) == 0 and gaps_to_backfill(10) == []
