@@ -31,11 +31,15 @@ preflight: $(VENV)/.installed
 migrate: preflight
 	$(PY) manage.py migrate --noinput
 
+# Without GECKO_API_URL (or with it on 127.0.0.1:8765) the simulator starts too: no internet needed.
 run: .env migrate
-	set -a && . ./.env && set +a && $(PY) manage.py ensure_admin
+	set -a && . ./.env && set +a && $(PY) manage.py ensure_admin && $(PY) manage.py seed_schedules
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Admin: http://127.0.0.1:$${WEB_PORT:-8000}/admin/  Flower: http://127.0.0.1:$${FLOWER_PORT:-5555}/"
-	set -a && . ./.env && set +a && $(VENV)/bin/honcho start -f Procfile
+	set -a && . ./.env && set +a && procs="web worker_default worker_api beat flower" && \
+	case "$${GECKO_API_URL:-}" in ""|*127.0.0.1:8765*) procs="simulator $$procs"; \
+	  export GECKO_API_URL=http://127.0.0.1:8765/api/v2;; esac && \
+	$(VENV)/bin/honcho start -f Procfile $$procs
 
 test: preflight
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

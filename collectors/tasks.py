@@ -115,10 +115,21 @@ def sync_watchlist(self, csv: str | None = None):
 
 @shared_task(bind=True, **FETCH)
 def fetch_watchlist_details(self):
+    """Details for new watchlist pools; their first candles and trades are queued at once
+    rather than waiting for the next scheduled tick."""
+
     def body(tally, client):
         report = pools.fetch_watchlist_details(client)
         tally.items_written = report.written
         tally.detail = f"linked {len(report.linked)}; unknown to the API: {report.not_found}"
+        config = CollectorConfig.current()
+        new_pool_ids = WatchlistEntry.objects.filter(
+            network=config.network, pool_address__in=report.linked, pool__isnull=False
+        ).values_list("pool_id", flat=True)
+        for pool_id in new_pool_ids:
+            for tf in config.ohlcv_timeframes:
+                fetch_ohlcv.delay(pool_id=pool_id, timeframe=tf)
+            fetch_trades.delay(pool_id=pool_id)
 
     return _run(self, body, lane="live")
 
