@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -44,3 +45,16 @@ def track_run(task: str, arguments: dict) -> Iterator[RunTally]:
         run.items_written = tally.items_written
         run.api_calls = tally.api_calls
         run.save()
+
+
+def close_abandoned_runs(older_than: timedelta) -> int:
+    """Mark runs still 'running' long past any time limit as failed: their worker died
+    (acks_late re-delivers the task itself, which records a run of its own)."""
+    cutoff = timezone.now() - older_than
+    return CollectionRun.objects.filter(
+        status=CollectionRun.Status.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=CollectionRun.Status.FAILED,
+        finished_at=timezone.now(),
+        detail="abandoned: the worker stopped before the run finished",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
@@ -22,7 +23,7 @@ from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
-from .runs import RunTally, track_run
+from .runs import RunTally, close_abandoned_runs, track_run
 from .services import dexes, gaps, ohlcv, pools, trades
 
 logger = logging.getLogger(__name__)
@@ -183,7 +184,11 @@ def scan_gaps(self):
         chosen = gaps.gaps_to_backfill(config.backfill_tasks_per_run)
         for gap_id in chosen:
             backfill_gap.delay(gap_id=gap_id)
-        tally.detail = f"{open_count} open gaps; queued backfill of {len(chosen)}"
+        abandoned = close_abandoned_runs(timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT))
+        tally.detail = (
+            f"{open_count} open gaps; queued backfill of {len(chosen)}; "
+            f"{abandoned} abandoned runs closed"
+        )
 
     return _run(self, body)
 
