@@ -1,7 +1,8 @@
 """Run collection steps in this process, start to finish (``manage.py collect --sync``).
 
 The same service functions the Celery tasks call, with a client that blocks for tokens instead
-of handing the wait back to Celery. Each step is one CollectionRun row.
+of handing the wait back to Celery. Each step is one CollectionRun row; a step returns the rows
+it wrote and its summary, so that row holds the same counts a Celery run of the work would.
 """
 
 from __future__ import annotations
@@ -29,29 +30,34 @@ def _active_pool_ids(network: str) -> list[int]:
     )
 
 
-def step_dexes(client: GeckoClient, config: CollectorConfig, **_) -> str:
+def step_dexes(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     report = dexes.collect_dexes(client)
-    return f"{report.listed} dexes; missing targets: {report.missing_targets or 'none'}"
+    return report.written, (
+        f"{report.listed} dexes; missing targets: {report.missing_targets or 'none'}"
+    )
 
 
-def step_top_pools(client: GeckoClient, config: CollectorConfig, **_) -> str:
+def step_top_pools(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     targets = Dex.objects.filter(network__slug=config.network, is_target=True)
     written = sum(pools.collect_top_pools(client, d.slug, config.top_pool_pages) for d in targets)
-    return f"{written} rows from {len(targets)} target dexes"
+    return written, f"{written} rows from {len(targets)} target dexes"
 
 
-def step_watchlist(client: GeckoClient, config: CollectorConfig, *, csv: str | None = None) -> str:
+def step_watchlist(
+    client: GeckoClient, config: CollectorConfig, *, csv: str | None = None
+) -> tuple[int, str]:
     report = sync_watchlist_file(csv or config.watchlist_csv)
     details = pools.fetch_watchlist_details(client)
     errors = "".join(f"\n  {e}" for e in report.errors)
-    return (
+    entries = len(report.added) + len(report.reactivated) + len(report.deactivated)
+    return entries + details.written, (
         f"{report.summary()}; linked {len(details.linked)} pools"
         + (f"; unknown to the API: {details.not_found}" if details.not_found else "")
         + errors
     )
 
 
-def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> str:
+def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     written = 0
     for tf in config.ohlcv_timeframes:
         for pool_id in _active_pool_ids(config.network):
@@ -62,18 +68,18 @@ def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> str:
                 max_pages=config.ohlcv_pages_per_fetch,
                 include_empty=config.include_empty_intervals,
             ).written
-    return f"{written} candles written"
+    return written, f"{written} candles written"
 
 
-def step_trades(client: GeckoClient, config: CollectorConfig, **_) -> str:
+def step_trades(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     chosen = trades.choose_pools_for_trades(config.network, config.trade_budget_per_cycle)
     written = sum(
         trades.collect_trades(client, pk, min_usd=config.min_trade_usd).written for pk in chosen
     )
-    return f"{written} trades written from {len(chosen)} pools"
+    return written, f"{written} trades written from {len(chosen)} pools"
 
 
-def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> str:
+def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     open_count = gaps.scan_gaps(config.network, config.ohlcv_timeframes)
     backfill = GeckoClient(lane="backfill", max_wait=None)
     filled = 0
@@ -83,10 +89,10 @@ def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> str:
     finally:
         client.stats.calls += backfill.stats.calls
         backfill.close()
-    return f"{open_count} open gaps; backfill wrote {filled} candles"
+    return filled, f"{open_count} open gaps; backfill wrote {filled} candles"
 
 
-STEPS: dict[str, Callable[..., str]] = {
+STEPS: dict[str, Callable[..., tuple[int, str]]] = {
     "dexes": step_dexes,
     "top_pools": step_top_pools,
     "watchlist": step_watchlist,
@@ -102,7 +108,7 @@ def run_step(name: str, *, csv: str | None = None) -> str:
     arguments = {"csv": csv} if name == "watchlist" and csv else {}
     with track_run(f"collect.{name}", arguments) as tally, GeckoClient(max_wait=None) as client:
         try:
-            tally.detail = STEPS[name](client, config, csv=csv)
+            tally.items_written, tally.detail = STEPS[name](client, config, csv=csv)
         finally:
             tally.api_calls = client.stats.calls
     return tally.detail

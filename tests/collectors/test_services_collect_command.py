@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from collectors.models import CollectionRun, CollectorConfig
 from collectors.simulator import WSOL
-from marketdata.models import Candle, Dex, Pool, Token, Trade
+from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from tests.marketdata.factories import dex
 from watchlist.models import WatchlistEntry
@@ -70,10 +70,11 @@ def collect(*args: str) -> tuple[str, str]:
 
 
 def runs() -> dict[str, CollectionRun]:
-    return {r.task.removeprefix("collect."): r for r in CollectionRun.objects.all()}
+    """The latest run of each step."""
+    return {r.task.removeprefix("collect."): r for r in CollectionRun.objects.order_by("pk")}
 
 
-def test_collect_all_sync_fills_the_database_from_the_api(watchlist):
+def test_collect_all_sync_fills_the_database_from_the_api(simulator, watchlist):
     path, pools = watchlist
 
     out, err = collect("all", "--sync", "--csv", path)
@@ -94,7 +95,9 @@ def test_collect_all_sync_fills_the_database_from_the_api(watchlist):
         assert set(pool.candles.values_list("timeframe", flat=True)) == set(ALL_TIMEFRAMES)
         assert Trade.objects.filter(pool=pool).exists()
     assert Candle.objects.exclude(pool__address__in=addresses).count() == 0
-    assert not Trade.objects.filter(volume_usd__lte=CollectorConfig.current().min_trade_usd)
+    assert not Trade.objects.filter(
+        volume_usd__lte=CollectorConfig.current().min_trade_usd
+    ).exists()
     done = runs()
     assert set(done) == set(STEPS) and CollectionRun.objects.count() == len(STEPS)
     for step, run in done.items():
@@ -104,6 +107,28 @@ def test_collect_all_sync_fills_the_database_from_the_api(watchlist):
         assert done[step].api_calls > 0, step
         assert done[step].items_written > 0, step
     assert done["watchlist"].arguments == {"csv": path}
+    assert sum(r.api_calls for r in done.values()) == simulator.stats()["total"]
+
+
+def test_a_second_collect_all_duplicates_nothing_and_finds_no_gap(simulator, watchlist):
+    path, _ = watchlist
+    collect("all", "--sync", "--csv", path)
+    before = (Pool.objects.count(), Token.objects.count(), WatchlistEntry.objects.count())
+    candles = Candle.objects.count()
+
+    out, err = collect("all", "--sync", "--csv", path)
+
+    assert err == "" and "watchlist.csv: unchanged" in out
+    assert (Pool.objects.count(), Token.objects.count(), WatchlistEntry.objects.count()) == before
+    # Only intervals that opened since the first run can be new: a handful per (pool, tf).
+    assert candles <= Candle.objects.count() <= candles + 2 * WATCHED * len(ALL_TIMEFRAMES)
+    assert not Gap.objects.exists()
+    second = CollectionRun.objects.filter(pk__in=[r.pk for r in runs().values()])
+    assert CollectionRun.objects.count() == 2 * len(STEPS)
+    assert all(r.status == CollectionRun.Status.OK for r in second)
+    assert second.get(task="collect.watchlist").api_calls == 0, "every entry is linked already"
+    total = sum(CollectionRun.objects.values_list("api_calls", flat=True))
+    assert total == simulator.stats()["total"]
 
 
 def test_an_unreadable_watchlist_fails_the_command_after_the_other_steps_ran(watchlist):
@@ -114,6 +139,7 @@ def test_an_unreadable_watchlist_fails_the_command_after_the_other_steps_ran(wat
 
     out, err = caught.value.output
     assert "watchlist: FAILED: FileNotFoundError" in err
+    assert "dexes: " in out and "trades: " in out and "gaps: " in out
     done = runs()
     assert set(done) == set(STEPS), "every step ran"
     assert done["watchlist"].status == CollectionRun.Status.FAILED

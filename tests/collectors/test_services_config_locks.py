@@ -6,6 +6,7 @@ import threading
 import uuid
 
 import pytest
+import redis
 from django.core.exceptions import ValidationError
 
 from collectors import tasks
@@ -93,6 +94,9 @@ def live_api(settings, simulator):
     settings.GECKO_RATE_LIMIT_PER_MIN = 6000
     settings.GECKO_RATE_LIMIT_BURST = 20
     settings.GECKO_RETRY_BACKOFF = 0.01
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("gecko:rl:global", "gecko:rl:backfill", "gecko:cb:gecko")  # default keys
+    client.close()
     return simulator
 
 

@@ -51,6 +51,15 @@ def raw_trades(running, address: str, threshold: Decimal) -> list[dict]:
     return resp.json()["data"]
 
 
+def with_more_trades_below(running, high: Decimal, low: Decimal) -> tuple[str, list[int]]:
+    """A pool with fewer than 300 trades above ``low`` in 24 h, and fewer still above ``high``."""
+    for pool in running.simulator.world.pools_by_dex["heaven"]:
+        counts = [len(raw_trades(running, pool.address, t)) for t in (high, low)]
+        if 0 < counts[0] < counts[1] < API_TRADE_CAP:
+            return pool.address, counts
+    raise AssertionError("no such pool in the simulated world")
+
+
 def busiest(running, dex: str = "pumpswap") -> str:
     return max(running.simulator.world.pools_by_dex[dex], key=lambda p: p.activity).address
 
@@ -59,13 +68,7 @@ def test_only_trades_above_the_threshold_are_stored_and_a_lower_one_stores_more(
     simulator_frozen, frozen_client
 ):
     high, low = Decimal("100"), Decimal("10")
-    address, counts = next(
-        (p.address, counts)
-        for p in simulator_frozen.simulator.world.pools_by_dex["heaven"]
-        if 0 < (counts := [len(raw_trades(simulator_frozen, p.address, t)) for t in (high, low)])[0]
-        < counts[1]
-        < API_TRADE_CAP
-    )
+    address, counts = with_more_trades_below(simulator_frozen, high, low)
     pool = make_pool(address=address)
 
     report = collect_trades(frozen_client, pool.pk, min_usd=high)
@@ -170,8 +173,7 @@ def test_rotation_chooses_every_pool_within_ceil_n_over_b_cycles_biggest_volume_
     budget = 3
 
     cycles = [
-        choose_pools_for_trades("solana", budget)
-        for _ in range(2 * math.ceil(len(pools) / budget))
+        choose_pools_for_trades("solana", budget) for _ in range(2 * math.ceil(len(pools) / budget))
     ]
 
     assert all(len(c) == budget for c in cycles)

@@ -24,7 +24,9 @@ MULTI = "/pools/multi/"
 
 def write_watchlist(path, rows: list[tuple[str, str]]) -> str:
     """A watchlist CSV of (poolAddress, networkAddress) rows, as operators keep it."""
-    lines = [f"T{i},Token {i},SOL,PumpSwap,{pool},{token}\n" for i, (pool, token) in enumerate(rows)]
+    lines = (
+        f"T{i},Token {i},SOL,PumpSwap,{pool},{token}\n" for i, (pool, token) in enumerate(rows)
+    )
     path.write_text(HEADER + "".join(lines))
     return str(path)
 
