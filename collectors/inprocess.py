@@ -85,7 +85,9 @@ def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, s
     filled = 0
     try:
         for gap_id in gaps.gaps_to_backfill(config.backfill_tasks_per_run):
-            filled += ohlcv.backfill_gap(backfill, gap_id).written
+            filled += ohlcv.backfill_gap(
+                backfill, gap_id, include_empty=config.include_empty_intervals
+            ).written
     finally:
         client.stats.calls += backfill.stats.calls
         backfill.close()

@@ -104,9 +104,7 @@ def sync_watchlist(self, csv: str | None = None):
         report = sync_watchlist_file(csv or config.watchlist_csv)
         tally.items_written = len(report.added) + len(report.reactivated) + len(report.deactivated)
         tally.detail = report.summary() + "".join(f"\n{e}" for e in report.errors)
-        pending = WatchlistEntry.objects.filter(
-            network=config.network, active=True, pool__isnull=True
-        ).exists()
+        pending = WatchlistEntry.objects.needing_details(config.network).exists()
         if pending:
             fetch_watchlist_details.delay()
         return tally.detail
@@ -196,7 +194,9 @@ def scan_gaps(self):
 @shared_task(bind=True, **FETCH)
 def backfill_gap(self, gap_id: int):
     def body(tally, client):
-        tally.items_written = ohlcv.backfill_gap(client, gap_id).written
+        include_empty = CollectorConfig.current().include_empty_intervals
+        report = ohlcv.backfill_gap(client, gap_id, include_empty=include_empty)
+        tally.items_written = report.written
 
     return _run(self, body, lane="backfill", gap_id=gap_id)
 

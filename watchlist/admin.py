@@ -24,7 +24,7 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
     list_filter = ("active", "network", "dex", "source")
     search_fields = ("=pool_address", "=token_address", "symbol", "name")
     raw_id_fields = ("pool",)
-    readonly_fields = ("pool", "added_at", "removed_at", "updated_at")
+    readonly_fields = ("pool", "added_at", "removed_at", "details_checked_at", "updated_at")
     list_select_related = ("pool",)
     actions = ("deactivate", "reactivate")
 

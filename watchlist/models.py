@@ -7,14 +7,29 @@ pool's ``base_token_id``. They are different things and are never interchanged.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
 # Solana addresses: base58 (no 0, O, I, l). EVM networks would need their own pattern.
 ADDRESS_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
+
+
+# An entry the API did not know is asked about again after this long, not every minute.
+DETAILS_RETRY = timedelta(hours=1)
+
+
+class WatchlistEntryQuerySet(models.QuerySet):
+    def needing_details(self, network: str) -> WatchlistEntryQuerySet:
+        """Active entries with no Pool yet, not looked up within DETAILS_RETRY."""
+        recent = timezone.now() - DETAILS_RETRY
+        return self.filter(network=network, active=True, pool__isnull=True).filter(
+            Q(details_checked_at__isnull=True) | Q(details_checked_at__lt=recent)
+        )
 
 
 class WatchlistEntry(models.Model):
@@ -47,7 +62,12 @@ class WatchlistEntry(models.Model):
     source = models.CharField(max_length=5, choices=Source.choices, db_default=Source.ADMIN)
     added_at = models.DateTimeField(db_default=Now())
     removed_at = models.DateTimeField(null=True, blank=True)
+    details_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the API was asked for this pool's details"
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WatchlistEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "watchlist entries"

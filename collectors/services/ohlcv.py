@@ -101,8 +101,12 @@ def collect_ohlcv(
     )
 
 
-def backfill_gap(client: GeckoClient, gap_id: int, *, max_pages: int = 50) -> OhlcvReport:
-    """Fill one open candle gap from the API, then re-derive the gaps of its (pool, timeframe)."""
+def backfill_gap(
+    client: GeckoClient, gap_id: int, *, max_pages: int = 50, include_empty: bool = False
+) -> OhlcvReport:
+    """Fill one open candle gap from the API, then re-derive the gaps of its (pool, timeframe).
+
+    ``include_empty`` follows the live setting so backfilled ranges look like live ones."""
     gap = Gap.objects.select_related("pool").get(pk=gap_id)
     if gap.status != Gap.Status.OPEN or gap.timeframe == Gap.TRADES:
         return OhlcvReport()
@@ -118,7 +122,7 @@ def backfill_gap(client: GeckoClient, gap_id: int, *, max_pages: int = 50) -> Oh
         stop_at=gap.start,
         max_pages=max_pages,
         limit=min(OHLCV_MAX_LIMIT, span),
-        include_empty=False,
+        include_empty=include_empty,
     )
     sync_gaps(gap.pool_id, gap.timeframe)
     return report

@@ -44,9 +44,7 @@ def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
     and a base token the answer did not describe gets /tokens/{a}/info.
     """
     network = store.get_network(client.network)
-    entries = list(
-        WatchlistEntry.objects.filter(network=client.network, active=True, pool__isnull=True)
-    )
+    entries = list(WatchlistEntry.objects.needing_details(client.network))
     report = DetailsReport()
     addresses = [e.pool_address for e in entries]
     for start in range(0, len(addresses), MULTI_MAX):
@@ -62,9 +60,16 @@ def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
             report.written += save_pool_page(network, page, timezone.now()).written
             for pool in page.pools:
                 if pool.base_token_address not in page.tokens:
-                    info = client.token_info(pool.base_token_address)
+                    try:
+                        info = client.token_info(pool.base_token_address)
+                    except NotFound:
+                        logger.warning("token %s: no /info from the API", pool.base_token_address)
+                        continue
                     report.written += save_token_info(network, info).written
     report.linked = _link_entries(network, entries)
+    WatchlistEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        details_checked_at=timezone.now()
+    )
     return report
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from django.utils import timezone
 
 from collectors.services.pools import fetch_watchlist_details
 from collectors.simulator import WSOL, RunningSimulator, Simulator
@@ -87,6 +89,19 @@ def test_an_address_the_multi_call_drops_is_asked_for_alone_and_reported_not_fou
     assert sorted(report.linked) == sorted(p["address"] for p in pools)
     assert WatchlistEntry.objects.get(pool_address=unknown).pool is None
     assert not Pool.objects.filter(address=unknown).exists()
+
+
+def test_an_unknown_pool_is_not_asked_about_again_within_the_hour(simulator, gecko, tmp_path):
+    unknown = "1111111111111111111111111111111111111111111"
+    load_watchlist(tmp_path, [(unknown, "")])
+    fetch_watchlist_details(gecko)
+    calls = simulator.stats()["total"]
+
+    assert fetch_watchlist_details(gecko).not_found == []
+    assert simulator.stats()["total"] == calls
+
+    WatchlistEntry.objects.update(details_checked_at=timezone.now() - timedelta(hours=2))
+    assert fetch_watchlist_details(gecko).not_found == [unknown]
 
 
 def test_a_blank_token_address_is_filled_from_the_pools_base_token(simulator, gecko, tmp_path):
