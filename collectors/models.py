@@ -96,7 +96,6 @@ class CollectionRun(models.Model):
         RUNNING = "running"
         OK = "ok"
         FAILED = "failed"
-        SKIPPED = "skipped", "skipped (same work already running)"
         WAITING = "waiting", "waiting (rate limit or circuit breaker; retried later)"
 
     task = models.CharField(max_length=100)
