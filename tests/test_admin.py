@@ -16,8 +16,8 @@ from django_celery_beat.models import (
 )
 
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from marketdata.models import Candle, CandleCoverage, Gap, PoolSnapshot, Trade
-from tests.marketdata.factories import T0, dex, network, pool, token
+from marketdata.models import Candle, CandleCoverage, Gap, PoolSnapshot
+from tests.marketdata.factories import T0, dex, network, pool, token, trade
 from watchlist.models import WatchlistEntry, WatchlistFile
 
 pytestmark = pytest.mark.django_db
@@ -42,20 +42,7 @@ def one_of_everything(db):
         volume_usd=10,
         fetched_at=now,
     )
-    Trade.objects.create(
-        trade_id="solana_1_tx_0_1",
-        pool=p,
-        block_number=1,
-        block_timestamp=T0,
-        tx_hash="tx",
-        side="buy",
-        from_token_address="a",
-        to_token_address="b",
-        from_token_amount="1",
-        to_token_amount="2",
-        volume_usd="3",
-        fetched_at=now,
-    )
+    trade(p)
     Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
     PoolSnapshot.objects.create(pool=p, taken_at=T0)
     CandleCoverage.objects.create(pool=p, timeframe="1h", start=T0, end=T0.replace(hour=5))

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('marketdata', '0002_candlecoverage'),
+        ('marketdata', '0001_initial'),
     ]
 
     operations = [

@@ -80,15 +80,9 @@ class RunningSimulator:
         self.stop()
 
     # In-process shortcuts for tests; the same operations exist over HTTP under /__sim__/.
-    def add_fault(
-        self,
-        kind: str,
-        count: int = 1,
-        path_contains: str | None = None,
-        delay: float | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        self.simulator.add_fault(kind, count, path_contains, delay, retry_after)
+    def add_fault(self, *args: object, **kwargs: object) -> None:
+        """See :meth:`Simulator.add_fault`."""
+        self.simulator.add_fault(*args, **kwargs)
 
     def add_hole(self, pool: str, start: int, end: int) -> None:
         self.simulator.add_hole(pool, start, end)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from marketdata import store
-from marketdata.models import Dex, Network, Pool, Token
+from marketdata.models import Dex, Network, Pool, Token, Trade
 
 T0 = datetime(2025, 8, 20, tzinfo=UTC)
 
@@ -45,3 +45,20 @@ def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60)
         }
         for i in range(count)
     ]
+
+
+def trade(pool_obj: Pool, trade_id: str = "solana_1_tx_0_1", **extra) -> Trade:
+    values = {
+        "block_number": 1,
+        "block_timestamp": T0,
+        "tx_hash": "tx",
+        "side": "buy",
+        "from_token_address": "a",
+        "to_token_address": "b",
+        "from_token_amount": "1",
+        "to_token_amount": "2",
+        "volume_usd": "3",
+        "fetched_at": timezone.now(),
+        **extra,
+    }
+    return Trade.objects.create(pool=pool_obj, trade_id=trade_id, **values)

@@ -6,10 +6,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from marketdata.models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
+from marketdata.models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token
 from watchlist.models import WatchlistEntry
 
-from .factories import T0, dex, network, pool, token
+from .factories import T0, dex, network, pool, token, trade
 
 pytestmark = pytest.mark.django_db
 
@@ -65,23 +65,8 @@ def test_candle_is_unique_per_pool_timeframe_and_open_time():
 
 def test_trade_id_is_unique():
     p = pool()
-    values = dict(
-        pool=p,
-        block_number=1,
-        block_timestamp=T0,
-        tx_hash="tx",
-        side="buy",
-        from_token_address="a",
-        to_token_address="b",
-        from_token_amount="1",
-        to_token_amount="2",
-        volume_usd="3",
-        fetched_at=timezone.now(),
-    )
-    Trade.objects.create(trade_id="solana_1_tx_0_1", **values)
-    assert_rejected(
-        "uq_trade_trade_id", lambda: Trade.objects.create(trade_id="solana_1_tx_0_1", **values)
-    )
+    trade(p, "solana_1_tx_0_1")
+    assert_rejected("uq_trade_trade_id", lambda: trade(p, "solana_1_tx_0_1"))
 
 
 def test_gap_is_unique_per_pool_timeframe_and_start():
