@@ -13,6 +13,11 @@ Design:
 - A 429 puts both buckets on cooldown for ``max(Retry-After, floor)`` (a 429 may say
   ``Retry-After: 0``) by draining them and moving their refill start into the future, so every
   process's next acquire reports the wait and the restart burst is at most ``burst``.
+- The API counts calls in a sliding 60 s window, and a bucket alone admits ``rate + burst``
+  into one such window (measured by bench/ratelimit.py: a 429 and a fleet-wide cooldown about
+  once a minute at saturation). So grants are also logged in a sorted set and refused while
+  the last 60 s already hold ``rate_per_min`` of them: the burst smooths short spikes, the
+  window keeps every minute within the limit.
 - Keys carry TTLs of "time until full again": an expired bucket is the same as a full one, so
   nothing lingers and nothing is lost.
 """
@@ -27,6 +32,7 @@ import redis
 from django.conf import settings
 
 Lane = Literal["live", "backfill"]
+WINDOW_SECONDS = 60.0
 LANES: tuple[str, ...] = ("live", "backfill")
 
 # Times are integer microseconds, tokens are formatted explicitly: Lua's default number
@@ -64,6 +70,7 @@ _ACQUIRE = (
     _PRELUDE
     + """
 local backfill = ARGV[5] == '1'
+local wlimit, wlen = tonumber(ARGV[6]), tonumber(ARGV[7])
 local g, gts = load(KEYS[1], rate, cap)
 local w = wait_us(g, gts, rate)
 local b, bts
@@ -71,9 +78,18 @@ if backfill then
   b, bts = load(KEYS[2], brate, bcap)
   w = math.max(w, wait_us(b, bts, brate))
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - wlen)
+if redis.call('ZCARD', KEYS[3]) >= wlimit then
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  w = math.max(w, tonumber(oldest[2]) + wlen - now + 1)
+end
 if w > 0 then return {0, math.ceil(w)} end
 save(KEYS[1], g - 1, gts, rate, cap)
 if backfill then save(KEYS[2], b - 1, bts, brate, bcap) end
+local seq = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[3], now, string.format('%.0f', now) .. ':' .. seq)
+redis.call('PEXPIRE', KEYS[3], math.ceil(wlen / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[4], math.ceil(wlen / 1000) + 1000)
 return {1, 0}
 """
 )
@@ -134,6 +150,7 @@ class RateLimiter:
         cooldown_floor: float | None = None,
         key_prefix: str = "gecko:rl:",
         client: redis.Redis | None = None,
+        window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         self.rate_per_min = float(
             settings.GECKO_RATE_LIMIT_PER_MIN if rate_per_min is None else rate_per_min
@@ -151,8 +168,14 @@ class RateLimiter:
             raise ValueError("live_share must be in [0, 1): backfill needs some rate")
         if self.cooldown_floor < 0:
             raise ValueError("cooldown_floor must be >= 0")
+        self.window_seconds = float(window_seconds)
         self.client = client or redis.Redis.from_url(settings.REDIS_URL)
-        self.keys = [f"{key_prefix}global", f"{key_prefix}backfill"]
+        self.keys = [
+            f"{key_prefix}global",
+            f"{key_prefix}backfill",
+            f"{key_prefix}window",
+            f"{key_prefix}window:seq",
+        ]
         self._acquire = self.client.register_script(_ACQUIRE)
         self._penalize = self.client.register_script(_PENALIZE)
         self._status = self.client.register_script(_STATUS)
@@ -167,8 +190,10 @@ class RateLimiter:
         """Take one token for ``lane`` now, or report the seconds to wait; never sleeps."""
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}; expected one of {LANES}")
+        limit = max(1, int(self.rate_per_min * self.window_seconds / 60.0))
+        window = [limit, int(self.window_seconds * 1e6)]
         granted, wait_us = self._acquire(
-            keys=self.keys, args=[*self._args(), int(lane == "backfill")]
+            keys=self.keys, args=[*self._args(), int(lane == "backfill"), *window]
         )
         return Grant(granted=bool(granted), wait=int(wait_us) / 1e6, lane=lane)
 

@@ -115,9 +115,27 @@ def test_keys_expire_so_nothing_lingers(redis_client):
     limiter = make_limiter(redis_client)
     limiter.acquire("backfill")
     limiter.penalize(2.0)
-    ttls = [redis_client.pttl(key) for key in redis_client.keys(f"{PREFIX}*")]
-    assert len(ttls) == 2
-    assert all(2000 < ttl <= 2000 + BURST * 60_000 / RATE * 2 + 1000 for ttl in ttls)
+    buckets = [redis_client.pttl(f"{PREFIX}{name}") for name in ("global", "backfill")]
+    window = [redis_client.pttl(f"{PREFIX}{name}") for name in ("window", "window:seq")]
+    assert len(redis_client.keys(f"{PREFIX}*")) == 4
+    assert all(2000 < ttl <= 2000 + BURST * 60_000 / RATE * 2 + 1000 for ttl in buckets)
+    assert all(0 < ttl <= 61_000 for ttl in window)
+
+
+def test_no_window_ever_holds_more_than_the_rate_even_with_a_large_burst(redis_client):
+    """A bucket alone admits rate + burst into one window; the API would answer 429."""
+    limiter = make_limiter(redis_client, rate_per_min=600, burst=20, window_seconds=1.0)
+    grants = []
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        grant = limiter.acquire()
+        if grant.granted:
+            grants.append(time.monotonic())
+        else:
+            time.sleep(min(grant.wait, 0.01))
+    busiest = max(sum(1 for g in grants if start <= g < start + 1.0) for start in grants)
+    assert busiest <= 10, f"{busiest} grants in one 1 s window (limit 10)"
+    assert len(grants) >= 20, "the window does not starve the bucket"
 
 
 def test_penalize_with_retry_after_zero_applies_the_floor(redis_client):
