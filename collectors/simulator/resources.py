@@ -129,16 +129,9 @@ def token_market_resource(
     reserve = sum(reserve_usd(p, s.price_usd) for p, s in top)
     volume = sum(s.windows["h24"].volume_usd for _, s in top)
     verified = [p for p, _ in top if p.has_market_cap and token.address != WSOL]
-    return {
-        "id": f"{network}_{token.address}",
-        "type": "token",
-        "attributes": {
-            "address": token.address,
-            "name": token.name,
-            "symbol": token.symbol,
-            "decimals": token.decimals,
-            "image_url": token.image_url,
-            "coingecko_coin_id": token.coingecko_coin_id,
+    full = token_resource(network, token)
+    full["attributes"].update(
+        {
             "total_supply": f"{token.raw_supply}.0",
             "normalized_total_supply": format(whole.normalize(), "f"),
             "price_usd": sig_decimal(price, 13),
@@ -146,13 +139,11 @@ def token_market_resource(
             "total_reserve_in_usd": sig_decimal(reserve, 24),
             "volume_usd": {"h24": sig_decimal(volume, 15)},
             "market_cap_usd": sig_decimal(fdv * verified[0].circulating, 15) if verified else None,
-        },
-        "relationships": {
-            "top_pools": {
-                "data": [{"id": f"{network}_{p.address}", "type": "pool"} for p, _ in top]
-            }
-        },
-    }
+        }
+    )
+    top_pools = [{"id": f"{network}_{p.address}", "type": "pool"} for p, _ in top]
+    full["relationships"] = {"top_pools": {"data": top_pools}}
+    return full
 
 
 def _holders(seed: int, token: Token, now: float) -> dict:
