@@ -83,7 +83,7 @@ def test_acquire_never_sleeps(redis_client):
     started = time.monotonic()
     grant = limiter.acquire()
     assert time.monotonic() - started < 0.5
-    assert not grant.granted and 55 < grant.wait <= 60
+    assert not grant.granted and 55 < grant.wait <= 62  # the 62 s window holds 1 grant
 
 
 def test_backfill_is_held_to_its_sub_bucket_while_live_still_gets_tokens(redis_client):
@@ -119,7 +119,7 @@ def test_keys_expire_so_nothing_lingers(redis_client):
     window = [redis_client.pttl(f"{PREFIX}{name}") for name in ("window", "window:seq")]
     assert len(redis_client.keys(f"{PREFIX}*")) == 4
     assert all(2000 < ttl <= 2000 + BURST * 60_000 / RATE * 2 + 1000 for ttl in buckets)
-    assert all(0 < ttl <= 61_000 for ttl in window)
+    assert all(0 < ttl <= 63_000 for ttl in window)
 
 
 def test_no_window_ever_holds_more_than_the_rate_even_with_a_large_burst(redis_client):
