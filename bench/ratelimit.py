@@ -364,13 +364,6 @@ def report(args: argparse.Namespace, ours: Phase, base: Phase) -> None:
             f"  note: phases shorter than the simulator's 60 s window only 429 past "
             f"{args.api_limit} requests per phase; use --seconds 70+ to test a full window"
         )
-    if rate + burst > args.api_limit:
-        # The bucket's promise, R·60 s + burst, is also what latency jitter can put in one window.
-        print(
-            f"  note: the bucket may let R + burst = {rate + burst:g} requests into one 60 s "
-            f"window, over the {args.api_limit} admitted: runs of 60 s or more should see a "
-            f"429 unless R ≤ {args.api_limit - burst} (--rate-per-min) or burst is smaller"
-        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
