@@ -5,7 +5,7 @@ limit and collect 429s. collectors.ratelimit shares one bucket across every proc
 measures, in one run and over real HTTP to the GeckoTerminal simulator on 127.0.0.1:
 
 * ours: N spawned processes, each with its own GeckoClient, one RateLimiter key prefix;
-* baseline: N real Celery workers (bench/celery_baseline.py) whose task has
+* baseline: N real Celery workers (bench/_celery_baseline.py) whose task has
   ``rate_limit="R/m"`` and makes one plain GET.
 
 The simulator admits ``--api-limit`` (default R) requests per client per sliding 60 s and its
@@ -231,7 +231,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 def run_baseline(sim: Any, args: argparse.Namespace, pools: list[str]) -> Phase:
     """N real worker processes, each enforcing ``rate_limit`` on its own, fed from one queue."""
-    from bench.celery_baseline import QUEUE, app, fetch
+    from bench._celery_baseline import QUEUE, app, fetch
 
     env = {
         **os.environ,
@@ -246,7 +246,7 @@ def run_baseline(sim: Any, args: argparse.Namespace, pools: list[str]) -> Phase:
     with log.open("wb") as out:
         try:
             for name in names:
-                cmd = [sys.executable, "-m", "celery", "-A", "bench.celery_baseline", "worker"]
+                cmd = [sys.executable, "-m", "celery", "-A", "bench._celery_baseline", "worker"]
                 cmd += ["--pool", "solo", "-n", name, "-Q", QUEUE, "--loglevel", "WARNING"]
                 cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
                 procs.append(

@@ -4,7 +4,7 @@ Celery enforces ``rate_limit`` inside each worker process (one token bucket per 
 workers together may send N times the limit. bench/ratelimit.py starts N real workers on this
 app to measure that, with ``BENCH_RATE_LIMIT`` (e.g. ``120/m``) and ``BENCH_REDIS_URL`` set:
 
-    celery -A bench.celery_baseline worker --pool solo -Q bench.ratelimit -n w1@%h
+    celery -A bench._celery_baseline worker --pool solo -Q bench.ratelimit -n w1@%h
 
 Run as a script (``make bench`` runs every bench/*.py) it does nothing.
 """
