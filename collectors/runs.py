@@ -21,6 +21,7 @@ class RunTally:
     api_calls: int = 0
     detail: str = ""
     status: str = CollectionRun.Status.OK
+    discard: bool = False  # nothing happened worth a row (e.g. it waited before any call)
 
 
 @contextmanager
@@ -41,10 +42,13 @@ def track_run(task: str, arguments: dict) -> Iterator[RunTally]:
         run.status = tally.status
         run.detail = tally.detail[:10_000]
     finally:
-        run.finished_at = timezone.now()
-        run.items_written = tally.items_written
-        run.api_calls = tally.api_calls
-        run.save()
+        if tally.discard:
+            run.delete()
+        else:
+            run.finished_at = timezone.now()
+            run.items_written = tally.items_written
+            run.api_calls = tally.api_calls
+            run.save()
 
 
 def close_abandoned_runs(older_than: timedelta) -> int:

@@ -50,6 +50,9 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
                 if client is not None:
                     tally.api_calls = client.stats.calls
                     client.close()
+            # A task refused its first token did nothing: its retry records the run, so a
+            # queue waiting on the rate limit does not fill the table with empty rows.
+            tally.discard = wait is not None and tally.api_calls == 0 and not tally.items_written
     if wait is not None:
         raise task.retry(countdown=wait.seconds, exc=wait)
     return result

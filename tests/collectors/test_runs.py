@@ -43,3 +43,9 @@ def test_runs_left_running_by_a_dead_worker_are_closed():
     fresh.refresh_from_db()
     assert (stale.status, fresh.status) == ("failed", "running")
     assert "abandoned" in stale.detail
+
+
+def test_a_discarded_run_leaves_no_row():
+    with track_run("collectors.tasks.fetch_ohlcv", {"pool_id": 1}) as tally:
+        tally.status, tally.discard = "waiting", True
+    assert not CollectionRun.objects.exists()
