@@ -22,14 +22,6 @@ from .services import dexes, gaps, ohlcv, pools, trades
 logger = logging.getLogger(__name__)
 
 
-def _active_pool_ids(network: str) -> list[int]:
-    return list(
-        WatchlistEntry.objects.filter(network=network, active=True, pool__isnull=False)
-        .values_list("pool_id", flat=True)
-        .distinct()
-    )
-
-
 def step_dexes(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     report = dexes.collect_dexes(client)
     return report.written, (
@@ -60,7 +52,7 @@ def step_watchlist(
 def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     written = 0
     for tf in config.ohlcv_timeframes:
-        for pool_id in _active_pool_ids(config.network):
+        for pool_id in WatchlistEntry.objects.collected_pool_ids(config.network):
             written += ohlcv.collect_ohlcv(
                 client,
                 pool_id,

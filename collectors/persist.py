@@ -42,12 +42,24 @@ def save_dexes(network: Network, dexes: Iterable[DexRecord], seen_at: datetime) 
     return store.upsert_dexes(rows)
 
 
-def _token_row(network: Network, token: TokenRecord) -> dict:
+def _token_identity(network: Network, token: TokenRecord | TokenInfoRecord) -> dict:
+    """The columns every token answer carries; optional ones only when the answer has them."""
     row = {
         "network_id": network.pk,
         "address": token.address,
         "symbol": token.symbol or "",
         "name": token.name or "",
+    }
+    if token.decimals is not None:
+        row["decimals"] = token.decimals
+    if token.image_url:
+        row["image_url"] = token.image_url
+    return row
+
+
+def _token_row(network: Network, token: TokenRecord) -> dict:
+    row = {
+        **_token_identity(network, token),
         "decimals": token.decimals,
         "image_url": token.image_url or "",
         "coingecko_coin_id": token.coingecko_coin_id or "",
@@ -73,18 +85,7 @@ def save_tokens(network: Network, tokens: Iterable[TokenRecord]) -> UpsertResult
 
 
 def save_token_info(network: Network, info: TokenInfoRecord) -> UpsertResult:
-    row = {
-        "network_id": network.pk,
-        "address": info.address,
-        "symbol": info.symbol or "",
-        "name": info.name or "",
-        "info": info.extra,
-    }
-    if info.decimals is not None:
-        row["decimals"] = info.decimals
-    if info.image_url:
-        row["image_url"] = info.image_url
-    return store.upsert_tokens([row])
+    return store.upsert_tokens([{**_token_identity(network, info), "info": info.extra}])
 
 
 def _dex_ids(network: Network, slugs: set[str], names: dict[str, DexRecord]) -> dict[str, int]:
@@ -124,6 +125,17 @@ def _pool_row(network: Network, pool: PoolRecord, ids: dict, seen_at: datetime) 
     }
 
 
+# Pool columns copied into each PoolSnapshot (its trend-worthy state at that moment).
+SNAPSHOT_FIELDS = (
+    "reserve_in_usd",
+    "volume_usd_h24",
+    "base_token_price_usd",
+    "fdv_usd",
+    "transactions_h24_buys",
+    "transactions_h24_sells",
+)
+
+
 def save_pool_page(
     network: Network, page: PoolPage, seen_at: datetime, *, snapshot: bool = False
 ) -> SavedPools:
@@ -138,26 +150,16 @@ def save_pool_page(
         "dex": _dex_ids(network, {p.dex_slug for p in page.pools}, page.dexes),
         "token": store.ids_by_address(Token, network, token_addresses),
     }
-    written += store.upsert_pools(_pool_row(network, p, ids, seen_at) for p in page.pools).written
+    rows = [_pool_row(network, p, ids, seen_at) for p in page.pools]
+    written += store.upsert_pools(rows).written
     pool_ids = store.ids_by_address(Pool, network, [p.address for p in page.pools])
     if snapshot:
-        written += store.append_pool_snapshots(
-            {
-                "pool_id": pool_ids[p.address],
-                "taken_at": seen_at,
-                "reserve_in_usd": p.reserve_in_usd,
-                "volume_usd_h24": p.volume_usd.get("h24"),
-                "base_token_price_usd": p.base_token_price_usd,
-                "fdv_usd": p.fdv_usd,
-                "transactions_h24_buys": p.transactions["h24"].buys
-                if "h24" in p.transactions
-                else None,
-                "transactions_h24_sells": p.transactions["h24"].sells
-                if "h24" in p.transactions
-                else None,
-            }
-            for p in page.pools
-        ).inserted
+        snapshots = [
+            {"pool_id": pool_ids[row["address"]], "taken_at": seen_at}
+            | {field: row[field] for field in SNAPSHOT_FIELDS}
+            for row in rows
+        ]
+        written += store.append_pool_snapshots(snapshots).inserted
     return SavedPools(pool_ids=pool_ids, written=written)
 
 

@@ -139,20 +139,12 @@ def fetch_watchlist_details(self):
 # --- OHLCV and gaps ----------------------------------------------------------------------
 
 
-def _active_pool_ids(network: str) -> list[int]:
-    return list(
-        WatchlistEntry.objects.filter(network=network, active=True, pool__isnull=False)
-        .values_list("pool_id", flat=True)
-        .distinct()
-    )
-
-
 @shared_task(bind=True)
 def plan_ohlcv(self, timeframe: str | None = None):
     def body(tally):
         config = CollectorConfig.current()
         timeframes = [tf for tf in config.ohlcv_timeframes if timeframe in (None, tf)]
-        pool_ids = _active_pool_ids(config.network)
+        pool_ids = WatchlistEntry.objects.collected_pool_ids(config.network)
         for tf in timeframes:
             for pool_id in pool_ids:
                 fetch_ohlcv.delay(pool_id=pool_id, timeframe=tf)

@@ -24,6 +24,14 @@ DETAILS_RETRY = timedelta(hours=1)
 
 
 class WatchlistEntryQuerySet(models.QuerySet):
+    def collected_pool_ids(self, network: str) -> list[int]:
+        """Pools the collectors work on: active entries whose Pool is known."""
+        return list(
+            self.filter(network=network, active=True, pool__isnull=False)
+            .values_list("pool_id", flat=True)
+            .distinct()
+        )
+
     def needing_details(self, network: str) -> WatchlistEntryQuerySet:
         """Active entries with no Pool yet, not looked up within DETAILS_RETRY."""
         recent = timezone.now() - DETAILS_RETRY

@@ -9,9 +9,7 @@ from watchlist.models import WatchlistEntry
 
 def scan_gaps(network: str, timeframes: list[str]) -> int:
     """Recompute the gaps of every active watchlist pool; returns how many are open."""
-    pool_ids = WatchlistEntry.objects.filter(
-        network=network, active=True, pool__isnull=False
-    ).values_list("pool_id", flat=True)
+    pool_ids = WatchlistEntry.objects.collected_pool_ids(network)
     return sum(len(sync_gaps(pk, tf)) for pk in pool_ids for tf in timeframes)
 
 

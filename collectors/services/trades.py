@@ -81,9 +81,7 @@ def choose_pools_for_trades(network: str, budget: int) -> list[int]:
     Ties (e.g. never-collected pools) go to the higher 24h volume. Choosing marks the pools,
     so with N pools and budget B every pool is chosen within ceil(N / B) cycles.
     """
-    pool_ids = WatchlistEntry.objects.filter(
-        network=network, active=True, pool__isnull=False
-    ).values_list("pool_id", flat=True)
+    pool_ids = WatchlistEntry.objects.collected_pool_ids(network)
     TradeCursor.objects.bulk_create(
         [TradeCursor(pool_id=pk) for pk in pool_ids], ignore_conflicts=True
     )
