@@ -17,6 +17,7 @@ from watchlist.sync import sync_watchlist_file
 from .gecko.client import GeckoClient
 from .models import CollectorConfig
 from .runs import track_run
+from .services import backfill as backfill_service
 from .services import dexes, gaps, ohlcv, pools, trades
 
 logger = logging.getLogger(__name__)
@@ -77,9 +78,12 @@ def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, s
     filled = 0
     try:
         for gap_id in gaps.gaps_to_backfill(config.backfill_tasks_per_run):
-            filled += ohlcv.backfill_gap(
-                backfill, gap_id, include_empty=config.include_empty_intervals
-            ).written
+            walk = backfill_service.Walk(backfill, include_empty=config.include_empty_intervals)
+            try:
+                report = backfill_service.backfill_gap(walk, gap_id)
+            finally:
+                gaps.release_gap(gap_id)
+            filled += report.written if report else 0
     finally:
         client.stats.calls += backfill.stats.calls
         backfill.close()

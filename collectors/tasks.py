@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 
 from marketdata.models import Dex
 from watchlist.models import WatchlistEntry
 from watchlist.sync import sync_watchlist_file
 
+from . import inflight
 from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .runs import RunTally, close_abandoned_runs, track_run
-from .services import dexes, gaps, ohlcv, pools, trades
+from .services import backfill, dexes, gaps, ohlcv, pools, trades
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +176,7 @@ def scan_gaps(self):
     def body(tally):
         config = CollectorConfig.current()
         open_count = gaps.scan_gaps(config.network, config.ohlcv_timeframes)
-        chosen = gaps.gaps_to_backfill(config.backfill_tasks_per_run)
+        chosen = gaps.gaps_to_backfill(config.backfill_tasks_per_run)  # claimed: see inflight
         for gap_id in chosen:
             backfill_gap.delay(gap_id=gap_id)
         abandoned = close_abandoned_runs(timedelta(seconds=2 * settings.CELERY_TASK_TIME_LIMIT))
@@ -188,12 +190,55 @@ def scan_gaps(self):
 
 @shared_task(bind=True, **FETCH)
 def backfill_gap(self, gap_id: int):
+    """Fill one gap. Its in-flight claim (set when queued) holds through MustWait retries and
+    is released when the task ends for good, so the scan never queues it twice."""
+
     def body(tally, client):
         include_empty = CollectorConfig.current().include_empty_intervals
-        report = ohlcv.backfill_gap(client, gap_id, include_empty=include_empty)
-        tally.items_written = report.written
+        walk = backfill.Walk(client, include_empty=include_empty)
+        report = backfill.backfill_gap(walk, gap_id)
+        tally.items_written = report.written if report else 0
 
-    return _run(self, body, lane="backfill", gap_id=gap_id)
+    try:
+        result = _run(self, body, lane="backfill", gap_id=gap_id)
+    except Retry:
+        inflight.refresh(gaps.GAP_BACKFILL, gap_id)
+        raise
+    except Exception:
+        gaps.release_gap(gap_id)
+        raise
+    if not (isinstance(result, dict) and result.get("skipped")):
+        gaps.release_gap(gap_id)
+    return result
+
+
+@shared_task(bind=True, **FETCH)
+def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until: str):
+    """One (pool, timeframe) of ``manage.py backfill_ohlcv --async``; pages are committed one
+    by one, so a retry after MustWait (or a re-delivery after a lost worker) resumes."""
+
+    def body(tally, client):
+        walk = backfill.Walk(
+            client, include_empty=CollectorConfig.current().include_empty_intervals
+        )
+        report = backfill.backfill_unit(
+            walk,
+            pool_id,
+            timeframe,
+            since=datetime.fromisoformat(since) if since else None,
+            until=datetime.fromisoformat(until),
+        )
+        tally.items_written = report.written
+        tally.detail = (
+            "another backfill holds this pool"
+            if report.busy
+            else (f"{report.pages} pages, {report.candles} candles")
+        )
+        return tally.detail
+
+    return _run(
+        self, body, lane="backfill", pool_id=pool_id, timeframe=timeframe, since=since, until=until
+    )
 
 
 # --- trades ------------------------------------------------------------------------------

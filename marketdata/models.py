@@ -294,3 +294,29 @@ class CandleCoverage(models.Model):
     def __str__(self) -> str:
         span = f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M})"
         return f"{self.pool_id} {self.timeframe} {span}"
+
+
+class HistoryStart(models.Model):
+    """Where the API's candles of one (pool, timeframe) begin, as an answer of the API showed.
+
+    A short or empty OHLCV page proves there is nothing older (the pool's first trade, or the
+    plan's history depth); remembering it means no later backfill asks again, and a gap older
+    than it is unfillable for a stated reason rather than after a count of tries.
+    """
+
+    pool = models.ForeignKey(
+        Pool, on_delete=models.CASCADE, related_name="history_starts", db_index=False
+    )
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    starts_at = models.DateTimeField(help_text="Open time of the oldest candle the API serves")
+    found_at = models.DateTimeField(help_text="When an answer last showed it")
+
+    class Meta:
+        constraints = [
+            # collectors.services.backfill: the start of one (pool, timeframe), and the plan's
+            # bulk read of the starts of many pools.
+            models.UniqueConstraint(fields=["pool", "timeframe"], name="uq_historystart_pool_tf")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} {self.timeframe} from {self.starts_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,10 @@ from marketdata.coverage import sync_gaps
 from marketdata.models import Gap
 from watchlist.models import WatchlistEntry
 
+from .. import inflight
+
+GAP_BACKFILL = "backfill_gap"
+
 
 def scan_gaps(network: str, timeframes: list[str]) -> int:
     """Recompute the gaps of every active watchlist pool; returns how many are open."""
@@ -13,14 +17,27 @@ def scan_gaps(network: str, timeframes: list[str]) -> int:
     return sum(len(sync_gaps(pk, tf)) for pk in pool_ids for tf in timeframes)
 
 
-def gaps_to_backfill(limit: int, *, max_attempts: int = 5) -> list[int]:
-    """Open candle gaps, oldest detected first; gaps that failed too often become unfillable."""
-    Gap.objects.filter(status=Gap.Status.OPEN, attempts__gte=max_attempts).exclude(
-        timeframe=Gap.TRADES
-    ).update(status=Gap.Status.UNFILLABLE, reason=f"still open after {max_attempts} backfills")
-    return list(
+def gaps_to_backfill(limit: int) -> list[int]:
+    """Open candle gaps, oldest detected first, that are not already queued or running.
+
+    Each one returned is claimed (collectors.inflight) for the caller to queue. No gap is given
+    up here: only an API answer showing its range empty makes it unfillable (services.backfill).
+    """
+    chosen: list[int] = []
+    candidates = (
         Gap.objects.filter(status=Gap.Status.OPEN)
         .exclude(timeframe=Gap.TRADES)
         .order_by("detected_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", flat=True)
     )
+    for gap_id in candidates.iterator(chunk_size=500):
+        if len(chosen) >= limit:
+            break
+        if inflight.claim(GAP_BACKFILL, gap_id):
+            chosen.append(gap_id)
+    return chosen
+
+
+def release_gap(gap_id: int) -> None:
+    """The backfill of ``gap_id`` is over (done or failed): a later scan may queue it again."""
+    inflight.release(GAP_BACKFILL, gap_id)

@@ -1,28 +1,39 @@
-"""Live OHLCV collection and gap backfill for one (pool, timeframe).
+"""Live OHLCV collection for one (pool, timeframe), and how any OHLCV answer is stored.
 
-Both read pages newest-first with ``before_timestamp`` (inclusive), upsert every candle, and
-record the range each answer covers (marketdata.coverage) — so a gap is time never asked about,
-and a missing candle inside a covered range is a quiet interval.
+Live collection and backfill (collectors.services.backfill) read pages newest-first with
+``before_timestamp`` (inclusive), upsert every candle, and record the range each answer proves
+(marketdata.coverage) — so a gap is time never asked about, and a missing candle inside a
+covered range is a quiet interval. A short page shows where the API's history starts
+(marketdata.history), so no later run asks for older candles again.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from marketdata import store
-from marketdata.coverage import record_coverage, sync_gaps
-from marketdata.models import Candle, Gap, Pool
+from marketdata.coverage import record_coverage
+from marketdata.history import note_history_start
+from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS, Timeframe
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
+from ..gecko.records import CandleRecord, OhlcvPage
 from ..persist import candle_rows
 
 logger = logging.getLogger(__name__)
+
+
+# The API's CDN serves an answer up to a minute old (s-maxage=60).
+CDN_MAX_AGE = timedelta(seconds=60)
+# One OHLCV call spans at most six months, whatever the plan's history depth.
+MAX_CALL_SPAN = timedelta(days=180)
 
 
 @dataclass
@@ -30,6 +41,64 @@ class OhlcvReport:
     pages: int = 0
     candles: int = 0
     written: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What one stored answer held: its oldest candle, and whether history starts there."""
+
+    candles: int
+    written: int
+    oldest: datetime | None
+    ends_history: bool
+
+
+def proven_end(
+    candles: list[CandleRecord], asked_end: datetime, now: datetime, timeframe: str
+) -> datetime:
+    """How far an answer proves the candles: never past what it shows.
+
+    The API's CDN may serve an answer up to ``CDN_MAX_AGE`` old, so an answer reaching "now"
+    proves only the intervals complete by then, or up to its newest candle's open time (every
+    older interval was final when it was served). A range wholly in the past is proved whole.
+    """
+    if asked_end <= now - CDN_MAX_AGE:
+        return asked_end
+    settled = Timeframe(timeframe).floor(now - CDN_MAX_AGE)
+    newest = candles[0].timestamp if candles else settled
+    return min(asked_end, max(settled, newest))
+
+
+def ends_history(candles: list[CandleRecord], limit: int, asked_end: datetime) -> bool:
+    """A page short of ``limit`` means nothing older exists, unless it spans the most one call
+    may span (paid plans serve years, six months per call): then only the next page can tell."""
+    if len(candles) >= limit:
+        return False
+    return not candles or asked_end - candles[-1].timestamp < MAX_CALL_SPAN
+
+
+def store_page(
+    pool: Pool, timeframe: str, page: OhlcvPage, *, before: int | None, limit: int
+) -> PageResult:
+    """Upsert one answer, record the coverage it proves and any history start it shows, in one
+    transaction: a run killed between pages leaves either the whole page or none of it."""
+    step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+    now = timezone.now()
+    asked_end = now if before is None else datetime.fromtimestamp(before, tz=UTC) + step
+    candles = page.candles
+    rows = candle_rows(
+        pool.pk, timeframe, candles, now, moving_from=Timeframe(timeframe).floor(now)
+    )
+    oldest = candles[-1].timestamp if candles else None
+    end = proven_end(candles, asked_end, now, timeframe)
+    history = ends_history(candles, limit, asked_end)
+    with transaction.atomic():
+        written = store.upsert_candles(rows).written
+        if oldest is not None and oldest < end:
+            record_coverage(pool.pk, timeframe, oldest, end)
+        if history:
+            note_history_start(pool.pk, timeframe, oldest or asked_end, now)
+    return PageResult(len(candles), written, oldest, history)
 
 
 def _fetch_range(
@@ -44,11 +113,8 @@ def _fetch_range(
     include_empty: bool,
 ) -> OhlcvReport:
     """Read back from ``before`` (None: now) page by page until ``stop_at`` or history ends."""
-    step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
     report = OhlcvReport()
     while report.pages < max_pages:
-        now = timezone.now()
-        end = now if before is None else datetime.fromtimestamp(before, tz=now.tzinfo) + step
         page = client.ohlcv(
             pool.address,
             timeframe,
@@ -56,22 +122,15 @@ def _fetch_range(
             limit=limit,
             include_empty_intervals=include_empty,
         )
+        result = store_page(pool, timeframe, page, before=before, limit=limit)
         report.pages += 1
-        report.candles += len(page.candles)
-        moving_from = Timeframe(timeframe).floor(now)
-        rows = candle_rows(pool.pk, timeframe, page.candles, now, moving_from=moving_from)
-        report.written += store.upsert_candles(rows).written
-        # A short page means the API has nothing older: the answer covers `limit` intervals
-        # back at least. A full page covers back to its oldest candle.
-        exhausted = len(page.candles) < limit
-        start = page.candles[-1].timestamp if page.candles else end
-        if exhausted:
-            start = min(start, end - step * limit)
-        if start < end:
-            record_coverage(pool.pk, timeframe, start, end)
-        if exhausted or (stop_at is not None and start <= stop_at):
+        report.candles += result.candles
+        report.written += result.written
+        if result.ends_history or result.oldest is None:
             break
-        before = int(start.timestamp())
+        if stop_at is not None and result.oldest <= stop_at:
+            break
+        before = int(result.oldest.timestamp())
     return report
 
 
@@ -99,30 +158,3 @@ def collect_ohlcv(
         limit=limit,
         include_empty=include_empty,
     )
-
-
-def backfill_gap(
-    client: GeckoClient, gap_id: int, *, max_pages: int = 50, include_empty: bool = False
-) -> OhlcvReport:
-    """Fill one open candle gap from the API, then re-derive the gaps of its (pool, timeframe).
-
-    ``include_empty`` follows the live setting so backfilled ranges look like live ones."""
-    gap = Gap.objects.select_related("pool").get(pk=gap_id)
-    if gap.status != Gap.Status.OPEN or gap.timeframe == Gap.TRADES:
-        return OhlcvReport()
-    Gap.objects.filter(pk=gap.pk).update(attempts=gap.attempts + 1)
-    seconds = TIMEFRAME_SECONDS[gap.timeframe]
-    span = int((gap.end - gap.start).total_seconds() // seconds) + 2
-    logger.info("backfill %s %s from %s to %s", gap.pool.address, gap.timeframe, gap.start, gap.end)
-    report = _fetch_range(
-        client,
-        gap.pool,
-        gap.timeframe,
-        before=int(gap.end.timestamp()),
-        stop_at=gap.start,
-        max_pages=max_pages,
-        limit=min(OHLCV_MAX_LIMIT, span),
-        include_empty=include_empty,
-    )
-    sync_gaps(gap.pool_id, gap.timeframe)
-    return report

@@ -8,6 +8,7 @@ removed and the coverage ends where the last run ended.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,13 +16,16 @@ import pytest
 from django.utils import timezone
 
 from collectors.gecko.client import OHLCV_PERIODS
+from collectors.services.backfill import Walk, backfill_gap
 from collectors.services.gaps import gaps_to_backfill, scan_gaps
-from collectors.services.ohlcv import backfill_gap, collect_ohlcv
+from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap
 from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
+
+from .clients import make_client
 
 pytestmark = pytest.mark.django_db
 DAY = 86400
@@ -77,7 +81,8 @@ def test_ohlcv_fills_all_seven_timeframes_with_only_the_newest_candle_open(watch
         assert [c.is_final for c in candles] == [c.ts < moving_from for c in candles], tf
         assert len(candles) > 1 and candles[1].ts < moving_from, tf
         (span,) = covered_spans(watched.pk, tf)
-        assert span.start <= candles[-1].ts and span.end >= started[tf], tf
+        # Coverage reaches the open candle's start: what the answer proves, not our clock.
+        assert span.start <= candles[-1].ts and span.end == candles[0].ts, tf
     assert len(stored(watched, "1m")) == 1000, "one full page"
 
 
@@ -114,7 +119,9 @@ def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(simulator, watched
     assert scan_gaps("solana", ["1m"]) == 0 and not Gap.objects.exists()
 
 
-def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(simulator, watched, gecko):
+def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(
+    simulator, watched, gecko, redis_client
+):
     collect_ohlcv(gecko, watched.pk, "1m", max_pages=2, include_empty=False)
     # The collector's last run was a day ago: what it wrote since is not there.
     last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
@@ -134,7 +141,7 @@ def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(simulator, wa
     assert not Candle.objects.filter(ts__gte=last_run, ts__lt=first_live).exists()
     assert gaps_to_backfill(10) == [gap.pk]
 
-    report = backfill_gap(gecko, gap.pk)
+    report = backfill_gap(Walk(gecko), gap.pk)
 
     gap.refresh_from_db()
     assert (gap.status, gap.attempts) == ("filled", 1) and gap.resolved_at is not None
@@ -149,3 +156,23 @@ def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(simulator, wa
     (span,) = covered_spans(watched.pk, "1m")
     assert span.start < last_run and span.end > first_live
     assert scan_gaps("solana", ["1m"]) == 0 and gaps_to_backfill(10) == []
+
+
+def test_a_stale_answer_covers_only_what_it_shows(simulator_factory, key_prefix):
+    """The CDN may serve an answer up to 60 s old: its newest minute is not ours to claim."""
+    lagging = simulator_factory(clock=lambda: time.time() - 60)
+    world = lagging.world()
+    chosen = next(
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - DAY
+    )
+    pool = make_pool(address=chosen["address"])
+    client = make_client(lagging.base_url, prefix=key_prefix)
+
+    collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
+    client.close()
+
+    newest = Candle.objects.filter(pool=pool, timeframe="1m").latest("ts").ts
+    (span,) = covered_spans(pool.pk, "1m")
+    assert newest < timezone.now() - timedelta(seconds=60), "the answer is a minute old"
+    assert span.end <= newest, "the newest (still open when served) minute is not claimed"
+    assert span.end >= newest - timedelta(minutes=1)

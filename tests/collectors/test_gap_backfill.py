@@ -1,0 +1,72 @@
+"""Gap backfill: a gap is abandoned only on the API's word, never on a count of waits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from collectors.gecko.errors import MustWait
+from collectors.services.backfill import Walk, backfill_gap
+from collectors.services.gaps import gaps_to_backfill, scan_gaps
+from collectors.services.ohlcv import collect_ohlcv
+from marketdata.models import Candle, CandleCoverage, Gap
+from marketdata.timeframes import Timeframe
+from tests.marketdata.factories import pool as make_pool
+from watchlist.models import WatchlistEntry
+
+from .clients import make_client
+
+pytestmark = pytest.mark.django_db
+DAY = 86400
+
+
+@pytest.fixture
+def watched(simulator):
+    world = simulator.world()
+    chosen = next(
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY
+    )
+    pool = make_pool(address=chosen["address"])
+    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
+    return pool
+
+
+def open_gap_after_downtime(pool, client) -> Gap:
+    """The collector was down for a day, then read one live page: a hole between the two."""
+    collect_ohlcv(client, pool.pk, "1m", max_pages=2, include_empty=False)
+    last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
+    Candle.objects.filter(pool=pool, ts__gte=last_run).delete()
+    CandleCoverage.objects.filter(pool=pool).update(end=last_run)
+    collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
+    assert scan_gaps("solana", ["1m"]) == 1
+    return Gap.objects.get()
+
+
+def test_waiting_for_the_rate_limit_never_abandons_a_gap(
+    simulator, watched, key_prefix, redis_client
+):
+    gecko = make_client(simulator.base_url, prefix=key_prefix)
+    gap = open_gap_after_downtime(watched, gecko)
+    calls_before = simulator.stats()["by_kind"].get("ohlcv", 0)
+    # A 429 put the whole bucket on cooldown: every backfill is told to wait, six times over,
+    # with a gap scan between retries as the beat would run it.
+    waiting = make_client(simulator.base_url, prefix=key_prefix, max_wait=0.05)
+    waiting.limiter.penalize(60)
+    assert gaps_to_backfill(10) == [gap.pk], "queued once"
+    for _ in range(6):
+        with pytest.raises(MustWait):
+            backfill_gap(Walk(waiting), gap.pk)
+        assert scan_gaps("solana", ["1m"]) == 1
+        assert gaps_to_backfill(10) == [], "still queued: not queued again"
+
+    gap.refresh_from_db()
+    assert simulator.stats()["by_kind"].get("ohlcv", 0) == calls_before, "no call was made"
+    assert (gap.status, gap.attempts) == (Gap.Status.OPEN, 0)
+
+    waiting.limiter.reset()
+    backfill_gap(Walk(gecko), gap.pk)
+
+    gap.refresh_from_db()
+    assert gap.status == Gap.Status.FILLED and gap.attempts >= 1
