@@ -1,0 +1,329 @@
+"""``manage.py backfill_ohlcv``: all the history the API keeps, resumable, on the backfill lane.
+
+Thin: options are checked here (a bad one writes nothing), the work is
+collectors.services.backfill. Inline runs wait for tokens from the shared bucket's backfill
+lane, so live collection keeps its share; ``--async`` queues one task per (pool, timeframe).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from collectors import inflight, tasks
+from collectors.gecko.client import GeckoClient
+from collectors.gecko.errors import NotFound
+from collectors.management.backfill_output import Progress, Totals, duration, plan_lines
+from collectors.models import CollectorConfig
+from collectors.services import backfill, gaps
+from marketdata.coverage import Span
+from marketdata.models import Gap, Pool
+from marketdata.timeframes import ALL_TIMEFRAMES
+from watchlist.models import WatchlistEntry
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"{option} {value!r} is not an ISO date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Command(BaseCommand):
+    help = "Backfill OHLCV history from the API into the database, resumably."
+
+    def add_arguments(self, parser):
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument("--pool", nargs="+", metavar="ADDRESS", help="these pools")
+        which.add_argument("--watchlist", action="store_true", help="active watchlist (default)")
+        which.add_argument("--all", action="store_true", help="every pool in the database")
+        parser.add_argument(
+            "--timeframe", nargs="+", metavar="TF", help="default: the collector config's"
+        )
+        span = parser.add_mutually_exclusive_group()
+        span.add_argument("--days", type=int, help="the last N days (default 180)")
+        span.add_argument("--since", metavar="ISO", help="from this UTC date/time")
+        span.add_argument(
+            "--full-history", action="store_true", help="until the API says there is no more"
+        )
+        parser.add_argument("--until", metavar="ISO", help="to this UTC date/time (with --since)")
+        parser.add_argument("--gaps", action="store_true", help="fill every open candle gap")
+        parser.add_argument("--async", action="store_true", dest="run_async", help="queue tasks")
+        parser.add_argument("--dry-run", action="store_true", help="print the plan only")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    # --- options --------------------------------------------------------------------------
+
+    def _range(self, options, now: datetime) -> tuple[datetime | None, datetime]:
+        if options["until"] and not options["since"]:
+            raise CommandError("--until needs --since")
+        if options["since"]:
+            since = _moment(options["since"], "--since")
+            until = _moment(options["until"], "--until") if options["until"] else now
+            if until > now or since > now:
+                raise CommandError(
+                    f"the range reaches into the future (now is {now:%Y-%m-%d %H:%M} UTC)"
+                )
+            if since >= until:
+                raise CommandError(
+                    f"--since {since:%Y-%m-%d %H:%M} is not before {until:%Y-%m-%d %H:%M}"
+                )
+            return since, until
+        if options["full_history"]:
+            return None, now
+        days = 180 if options["days"] is None else options["days"]
+        if days < 1:
+            raise CommandError(f"--days {days}: give at least 1 day")
+        return now - timedelta(days=days), now
+
+    def _timeframes(self, given: list[str] | None, config: CollectorConfig) -> list[str]:
+        if not given:
+            return list(config.ohlcv_timeframes)
+        unknown = [tf for tf in given if tf not in ALL_TIMEFRAMES]
+        if unknown:
+            raise CommandError(
+                f"unknown timeframe {', '.join(unknown)}; valid: {' '.join(ALL_TIMEFRAMES)}"
+            )
+        return list(dict.fromkeys(given))
+
+    def _pools(self, options, config: CollectorConfig) -> list[int]:
+        network = config.network
+        if options["all"]:
+            return list(Pool.objects.filter(network__slug=network).values_list("pk", flat=True))
+        if not options["pool"]:
+            return WatchlistEntry.objects.collected_pool_ids(network)
+        addresses = list(dict.fromkeys(options["pool"]))
+        known = dict(
+            Pool.objects.filter(network__slug=network, address__in=addresses).values_list(
+                "address", "pk"
+            )
+        )
+        missing = [a for a in addresses if a not in known]
+        if missing:
+            raise CommandError(self._unknown(missing, network))
+        return [known[a] for a in addresses]
+
+    def _unknown(self, addresses: list[str], network: str) -> str:
+        """Say whether each unknown pool is unknown to the API too (one call each)."""
+        lines = []
+        with GeckoClient(network=network, lane="live", max_wait=None) as client:
+            for address in addresses:
+                try:
+                    client.pool(address)
+                except NotFound:
+                    lines.append(f"pool {address}: unknown to the API ({network})")
+                else:
+                    lines.append(
+                        f"pool {address}: unknown to the database (the API knows it): add it "
+                        "to the watchlist and run `manage.py collect watchlist` first"
+                    )
+        return "\n".join(lines)
+
+    # --- run ------------------------------------------------------------------------------
+
+    def handle(self, *args, **options):
+        now = datetime.now(tz=UTC)
+        # Read, not get_or_create: a dry run or a bad option writes nothing.
+        network = settings.GECKO_NETWORK
+        config = CollectorConfig.objects.filter(network=network).first() or CollectorConfig(
+            network=network
+        )
+        if options["gaps"] and (options["days"] or options["since"] or options["full_history"]):
+            raise CommandError(
+                "--gaps fills the open gaps: give no --days, --since or --full-history"
+            )
+        timeframes = self._timeframes(options["timeframe"], config)
+        since, until = self._range(options, now)
+        explicit = bool(options["pool"] or options["all"] or options["watchlist"])
+        pool_ids = self._pools(options, config)
+        verbose = options["verbosity"] > 0
+        self.show_progress = (
+            verbose
+            and not options["no_progress"]
+            and not options["run_async"]
+            and sys.stderr.isatty()
+        )
+        self.include_empty = config.include_empty_intervals
+        if options["gaps"]:
+            return self._gaps(
+                pool_ids if explicit else None, options["timeframe"] and timeframes, options
+            )
+        plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
+        for line in plan_lines(plan):
+            self.stdout.write(line)
+        if options["dry_run"] or not plan.todo:
+            return
+        if options["run_async"]:
+            for unit in plan.todo:
+                tasks.backfill_ohlcv.delay(
+                    pool_id=unit.pool_id,
+                    timeframe=unit.timeframe,
+                    since=since.isoformat() if since else None,
+                    until=until.isoformat(),
+                )
+            self.stdout.write(
+                f"Queued {len(plan.todo)} backfill tasks (one per pool × timeframe) on the "
+                "api queue; each takes tokens from the backfill lane."
+            )
+            return
+        self._inline(plan)
+
+    def _stopping(self) -> bool:
+        return self.stop_requested
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if not self.stop_requested:
+            self.stderr.write(f"{signal.Signals(signum).name}: finishing the current page…")
+        self.stop_requested = True
+
+    def _inline(self, plan: backfill.Plan) -> None:
+        self.stop_requested = False
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        totals = Totals(started=time.monotonic())
+        client = GeckoClient(lane="backfill", max_wait=1.0)
+        walk = backfill.Walk(
+            client,
+            include_empty=self.include_empty,
+            stop=self._stopping,
+            wait=backfill.sleep_unless(self._stopping),
+        )
+        left: list[backfill.Unit] = []
+        try:
+            with Progress(plan.pages, enabled=self.show_progress) as progress:
+                walk.on_page = progress.page
+                for index, unit in enumerate(plan.todo):
+                    if self.stop_requested:
+                        left = plan.todo[index:]
+                        break
+                    progress.start_unit(unit)
+                    report = backfill.backfill_unit(
+                        walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
+                    )
+                    totals.add(report)
+                    progress.end_unit(unit)
+                    if report.stopped:
+                        left = plan.todo[index:]
+                        totals.pages_left = report.pages_left
+                        break
+        finally:
+            totals.calls = client.stats.calls
+            client.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self._summary(plan, totals, left)
+
+    def _summary(self, plan: backfill.Plan, totals: Totals, left: list[backfill.Unit]) -> None:
+        seconds = time.monotonic() - totals.started
+        line = (
+            f"Backfilled {plan.pool_count} pools × {len(plan.timeframes)} timeframes: "
+            f"{totals.written:,} candles written, {totals.calls} API calls, {seconds:.1f} s"
+        )
+        if totals.busy:
+            line += f"; {totals.busy} skipped (another backfill holds them)"
+        after = backfill.plan_backfill(
+            sorted({u.pool_id for u in plan.units}),
+            plan.timeframes,
+            since=plan.since,
+            until=plan.until,
+        )
+        unfillable = after.unfillable
+        if unfillable:
+            pools = dict(Pool.objects.filter(pk__in={u.pool_id for u in unfillable}).in_bulk())
+            first = unfillable[0]
+            reason = backfill.unfillable_reason(pools[first.pool_id], first.history_start)
+            line += (
+                f"; unfillable: {len(unfillable)} (pool × timeframe) start after the range, "
+                f"e.g. {first.address} {first.timeframe}: {reason}"
+            )
+        else:
+            line += "; unfillable: none"
+        self.stdout.write(line)
+        if left:
+            pages = totals.pages_left + sum(u.pages for u in left[1:])
+            rate = backfill.backfill_rate_per_min()
+            self.stdout.write(
+                f"Stopped: {len(left)} (pool × timeframe) left, about {pages} pages "
+                f"({duration(pages / rate * 60)} at {rate:g} calls/min). "
+                "Run the same command again to resume."
+            )
+
+    # --- gaps -----------------------------------------------------------------------------
+
+    def _gaps(self, pool_ids: list[int] | None, timeframes, options) -> None:
+        chosen = Gap.objects.filter(status=Gap.Status.OPEN).exclude(timeframe=Gap.TRADES)
+        if pool_ids is not None:
+            chosen = chosen.filter(pool_id__in=pool_ids)
+        if timeframes:
+            chosen = chosen.filter(timeframe__in=timeframes)
+        chosen = list(chosen.select_related("pool").order_by("detected_at", "pk"))
+        pages = sum(backfill.pages_for(Span(g.start, g.end), g.timeframe) for g in chosen)
+        rate = backfill.backfill_rate_per_min()
+        self.stdout.write(
+            f"Plan: {len(chosen)} open candle gaps, ~{pages} pages = ~{pages} API calls; "
+            f"at {rate:g} calls/min on the backfill lane: about {duration(pages / rate * 60)}"
+        )
+        if options["dry_run"] or not chosen:
+            return
+        if options["run_async"]:
+            queued = [g.pk for g in chosen if inflight.claim(gaps.GAP_BACKFILL, g.pk)]
+            for gap_id in queued:
+                tasks.backfill_gap.delay(gap_id=gap_id)
+            self.stdout.write(
+                f"Queued {len(queued)} gap backfills on the api queue; "
+                f"{len(chosen) - len(queued)} were already queued or running."
+            )
+            return
+        self._inline_gaps(chosen)
+
+    def _inline_gaps(self, chosen: list[Gap]) -> None:
+        self.stop_requested = False
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        totals = Totals(started=time.monotonic())
+        client = GeckoClient(lane="backfill", max_wait=1.0)
+        walk = backfill.Walk(
+            client,
+            include_empty=self.include_empty,
+            stop=self._stopping,
+            wait=backfill.sleep_unless(self._stopping),
+        )
+        skipped = done = 0
+        try:
+            for gap in chosen:
+                if self.stop_requested:
+                    break
+                if not inflight.claim(gaps.GAP_BACKFILL, gap.pk):
+                    skipped += 1
+                    continue
+                try:
+                    report = backfill.backfill_gap(walk, gap.pk)
+                finally:
+                    gaps.release_gap(gap.pk)
+                if report is not None:
+                    totals.add(report)
+                done += 1
+        finally:
+            totals.calls = client.stats.calls
+            client.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        states = dict.fromkeys(Gap.Status.values, 0)
+        for status in Gap.objects.filter(pk__in=[g.pk for g in chosen]).values_list(
+            "status", flat=True
+        ):
+            states[status] += 1
+        self.stdout.write(
+            f"Gaps: {done} backfilled, {skipped} already queued elsewhere; now "
+            f"{states['filled']} filled, {states['open']} open, {states['unfillable']} unfillable; "
+            f"{totals.written:,} candles written, {totals.calls} API calls, "
+            f"{time.monotonic() - totals.started:.1f} s"
+        )
+        if self.stop_requested:
+            self.stdout.write(
+                f"Stopped: {len(chosen) - done - skipped} gaps left. Run the same command again."
+            )

@@ -1,0 +1,261 @@
+"""``manage.py backfill_ohlcv`` in this process, against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import httpx
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from collectors.gecko.client import OHLCV_PERIODS
+from collectors.models import CollectorConfig
+from collectors.services.gaps import scan_gaps
+from collectors.services.ohlcv import collect_ohlcv
+from marketdata.coverage import covered_spans
+from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
+from marketdata.timeframes import Timeframe
+from tests.marketdata.factories import pool as make_pool
+from watchlist.models import WatchlistEntry
+
+from .clients import make_client
+
+pytestmark = pytest.mark.django_db
+DAY = 86400
+
+
+@pytest.fixture
+def api(simulator, settings, redis_client):
+    """The command's settings pointed at the simulator, with a bucket fast enough for tests."""
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
+    settings.GECKO_RATE_LIMIT_BURST = 50
+    return simulator
+
+
+@pytest.fixture
+def watched(api):
+    world = api.world()
+    chosen = [
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 60 * DAY
+    ]
+    pools = []
+    for entry in chosen[:2]:
+        pool = make_pool(address=entry["address"])
+        WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
+        pools.append(pool)
+    return pools
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("backfill_ohlcv", *args, "--no-progress", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def ohlcv_calls(simulator) -> int:
+    return simulator.stats()["by_kind"].get("ohlcv", 0)
+
+
+def served(simulator, address: str, timeframe: str, since: datetime, until: datetime) -> dict:
+    """Every candle the API serves in [since, until), read back directly: ts → values."""
+    period, aggregate = OHLCV_PERIODS[timeframe]
+    found: dict = {}
+    before = int(until.timestamp()) - 1
+    while True:
+        resp = httpx.get(
+            f"{simulator.base_url}/networks/solana/pools/{address}/ohlcv/{period}",
+            params={"aggregate": aggregate, "limit": 1000, "before_timestamp": before},
+            timeout=10,
+        )
+        rows = resp.json()["data"]["attributes"]["ohlcv_list"]
+        for ts, *values in rows:
+            moment = datetime.fromtimestamp(ts, tz=UTC)
+            if since <= moment < until:
+                found[moment] = tuple(values)
+        if len(rows) < 1000 or rows[-1][0] <= since.timestamp():
+            return found
+        before = rows[-1][0]
+
+
+def stored(pool, timeframe: str, since: datetime, until: datetime) -> dict:
+    rows = Candle.objects.filter(pool=pool, timeframe=timeframe, ts__gte=since, ts__lt=until)
+    return {c.ts: (c.open, c.high, c.low, c.close, c.volume_usd) for c in rows}
+
+
+def past_range(days: int) -> tuple[datetime, datetime]:
+    until = Timeframe.H1.floor(timezone.now()) - timedelta(hours=1)
+    return until - timedelta(days=days), until
+
+
+def test_a_30_day_15m_backfill_stores_exactly_the_candles_the_api_serves(api, watched):
+    since, until = past_range(30)
+    pool = watched[0]
+
+    out = run(
+        "--pool",
+        pool.address,
+        "--timeframe",
+        "15m",
+        "--since",
+        since.isoformat(),
+        "--until",
+        until.isoformat(),
+    )
+
+    calls = ohlcv_calls(api)
+    expected = served(api, pool.address, "15m", since, until)
+    assert len(expected) > 2000
+    assert stored(pool, "15m", since, until) == expected
+    rows = list(Candle.objects.filter(pool=pool, timeframe="15m").values_list("ts", flat=True))
+    assert len(rows) == len(set(rows)), "no duplicates"
+    assert not Candle.objects.filter(ts__gte=until).exists()
+    (span,) = covered_spans(pool.pk, "15m")
+    assert span.start <= since and span.end == until
+    assert "Backfilled 1 pools × 1 timeframes" in out and f"{len(rows):,} candles written" in out
+    assert calls == 3, "2,880 intervals: three pages of up to 1,000"
+
+
+def test_a_finished_backfill_run_again_makes_at_most_one_call_per_pool_and_timeframe(api, watched):
+    run("--timeframe", "15m", "1h", "--days", "30")
+    count = Candle.objects.count()
+    before = ohlcv_calls(api)
+
+    out = run("--timeframe", "15m", "1h", "--days", "30")
+
+    assert ohlcv_calls(api) - before <= 2 * 2, "two pools × two timeframes"
+    assert Candle.objects.count() - count <= 2 * 2 * 2, "at most the newest interval or two"
+    assert "API calls" in out
+
+    since, until = past_range(20)
+    before = ohlcv_calls(api)
+    run("--timeframe", "15m", "1h", "--since", since.isoformat(), "--until", until.isoformat())
+    assert ohlcv_calls(api) == before, "a covered past range needs no call at all"
+
+
+def test_history_starts_where_the_api_says_and_is_never_asked_again(api, settings):
+    world = api.world()
+    young = next(
+        p
+        for p in world["pools"]["pumpswap"]
+        if world["now"] - 20 * DAY < p["pool_created_at"] < world["now"] - 5 * DAY
+    )
+    created = datetime.fromtimestamp(young["pool_created_at"], tz=UTC)
+    pool = make_pool(address=young["address"], pool_created_at=created)
+
+    out = run("--pool", pool.address, "--timeframe", "1h", "--days", "30")
+
+    start = HistoryStart.objects.get(pool=pool, timeframe="1h").starts_at
+    first = Candle.objects.filter(pool=pool, timeframe="1h").earliest("ts").ts
+    assert start == first
+    assert "unfillable: 1" in out and "before the pool's history start" in out
+    calls = ohlcv_calls(api)
+    run("--pool", pool.address, "--timeframe", "1h", "--days", "30")
+    assert ohlcv_calls(api) - calls <= 1, "only the newest interval: history is not asked again"
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(api, watched):
+    out = run("--timeframe", "1m", "15m", "--days", "30", "--dry-run")
+
+    assert "Plan: 2 pools × 2 timeframes (1m 15m)" in out
+    assert "4 (pool × timeframe) to fetch" in out
+    # 30 days of 1m is 43,200 intervals: 44 pages per pool; of 15m, 3 pages per pool.
+    assert "~94 pages = ~94 API calls" in out
+    assert "calls/min on the backfill lane" in out
+    assert ohlcv_calls(api) == 0
+    assert not Candle.objects.exists() and not CandleCoverage.objects.exists()
+    assert not HistoryStart.objects.exists() and not CollectorConfig.objects.exists()
+
+
+def test_async_queues_one_task_per_pool_and_timeframe_on_the_api_queue(api, watched, redis_client):
+    out = run("--timeframe", "15m", "1h", "--days", "7", "--async")
+
+    assert "Queued 4 backfill tasks" in out
+    messages = [json.loads(m) for m in redis_client.lrange("api", 0, -1)]
+    assert sorted(m["headers"]["task"] for m in messages) == ["collectors.tasks.backfill_ohlcv"] * 4
+    assert ohlcv_calls(api) == 0 and not Candle.objects.exists()
+
+
+def test_gaps_fills_the_holes_downtime_left(api, watched, key_prefix):
+    pool = watched[0]
+    client = make_client(api.base_url, prefix=key_prefix)
+    collect_ohlcv(client, pool.pk, "1m", max_pages=2, include_empty=False)
+    last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
+    Candle.objects.filter(pool=pool, ts__gte=last_run).delete()
+    CandleCoverage.objects.filter(pool=pool).update(end=last_run)
+    # The market was quiet for an hour inside the downtime: the API has no candles there.
+    quiet = int(last_run.timestamp()) + 3 * 3600
+    api.add_hole(pool.address, quiet, quiet + 3600)
+    collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
+    client.close()
+    assert scan_gaps("solana", ["1m"]) == 1
+    gap = Gap.objects.get()
+
+    out = run("--gaps")
+
+    gap.refresh_from_db()
+    assert gap.status == Gap.Status.FILLED and gap.attempts >= 1
+    assert "1 backfilled" in out and "1 filled, 0 open, 0 unfillable" in out
+    assert stored(pool, "1m", gap.start, gap.end) == served(
+        api, pool.address, "1m", gap.start, gap.end
+    )
+    quiet_at = datetime.fromtimestamp(quiet, tz=UTC)
+    assert not Candle.objects.filter(
+        ts__gte=quiet_at, ts__lt=quiet_at + timedelta(hours=1)
+    ).exists()
+    assert scan_gaps("solana", ["1m"]) == 0
+
+
+# --- bad arguments: a clear message, a non-zero exit, nothing written -----------------------
+
+
+def nothing_written(api) -> None:
+    assert ohlcv_calls(api) == 0
+    assert not Candle.objects.exists() and not CandleCoverage.objects.exists()
+
+
+def test_a_pool_unknown_to_the_database_but_known_to_the_api(api, watched):
+    address = next(
+        p["address"]
+        for p in api.world()["pools"]["pumpswap"]
+        if p["address"] not in {w.address for w in watched}
+    )
+    with pytest.raises(CommandError, match=f"pool {address}: unknown to the database"):
+        run("--pool", address)
+    nothing_written(api)
+
+
+def test_a_pool_unknown_to_the_api(api, watched):
+    with pytest.raises(CommandError, match="pool NoSuchPool111: unknown to the API"):
+        run("--pool", "NoSuchPool111")
+    nothing_written(api)
+
+
+def test_an_unknown_timeframe_lists_the_valid_ones(api, watched):
+    with pytest.raises(CommandError, match="unknown timeframe 2m; valid: 1m 5m 15m 1h 4h 12h 1d"):
+        run("--timeframe", "1m", "2m")
+    nothing_written(api)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "2025-06-02", "--until", "2025-06-01"], "is not before"),
+        (["--since", "2099-01-01"], "reaches into the future"),
+        (["--since", "2025-06-01", "--until", "2099-01-01"], "reaches into the future"),
+        (["--days", "0"], "--days 0: give at least 1 day"),
+        (["--since", "yesterday"], "--since 'yesterday' is not an ISO date"),
+        (["--until", "2025-06-01"], "--until needs --since"),
+        (["--pool", "x", "--all"], "argument --all: not allowed with argument --pool"),
+        (["--watchlist", "--all"], "argument --all: not allowed with argument --watchlist"),
+        (["--days", "3", "--full-history"], "not allowed with argument --days"),
+        (["--gaps", "--days", "3"], "--gaps fills the open gaps"),
+    ],
+)
+def test_bad_ranges_and_conflicting_options_are_refused(api, watched, args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    nothing_written(api)
