@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from marketdata.admin import GapAdmin
+from marketdata.models import Gap
 from marketdata.paginators import EstimatedCountPaginator
 
+from . import inflight, tasks
 from .breaker import CircuitBreaker
 from .models import CollectionRun, CollectorConfig, TradeCursor
 from .ratelimit import RateLimiter
+from .services import gaps
 
 
 @admin.register(CollectorConfig)
@@ -82,3 +86,25 @@ class TradeCursorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class GapBackfillAdmin(GapAdmin):
+    """marketdata's Gap admin plus the action that needs the collectors (imports run this way)."""
+
+    actions = ["reopen_and_backfill"]
+
+    @admin.action(description="Re-open selected candle gaps and queue their backfill")
+    def reopen_and_backfill(self, request, queryset):
+        reopened = gaps.reopen_gaps(queryset)
+        queued = [pk for pk in reopened if inflight.claim(gaps.GAP_BACKFILL, pk)]
+        for gap_id in queued:
+            tasks.backfill_gap.delay(gap_id=gap_id)
+        self.message_user(
+            request,
+            f"Re-opened {len(reopened)} candle gaps; queued {len(queued)} backfills "
+            f"({len(reopened) - len(queued)} were already queued or running).",
+        )
+
+
+admin.site.unregister(Gap)
+admin.site.register(Gap, GapBackfillAdmin)

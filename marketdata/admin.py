@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Candle, CandleCoverage, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
+from .models import (
+    Candle,
+    CandleCoverage,
+    Dex,
+    Gap,
+    HistoryStart,
+    Network,
+    Pool,
+    PoolSnapshot,
+    Token,
+    Trade,
+)
 from .paginators import EstimatedCountPaginator
 
 
@@ -149,6 +160,17 @@ class GapAdmin(admin.ModelAdmin):
 @admin.register(CandleCoverage)
 class CandleCoverageAdmin(BigTableAdmin):
     list_display = ("pool", "timeframe", "start", "end")
+    list_filter = ("timeframe",)
+    search_fields = ("=pool__address",)
+    raw_id_fields = ("pool",)
+    list_select_related = ("pool",)
+
+
+@admin.register(HistoryStart)
+class HistoryStartAdmin(CollectedAdmin):
+    """Read-only; delete a row to have the next backfill ask the API again (a new plan)."""
+
+    list_display = ("pool", "timeframe", "starts_at", "found_at")
     list_filter = ("timeframe",)
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)

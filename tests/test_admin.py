@@ -16,7 +16,7 @@ from django_celery_beat.models import (
 )
 
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from marketdata.models import Candle, CandleCoverage, Gap, PoolSnapshot
+from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, PoolSnapshot
 from tests.marketdata.factories import T0, dex, network, pool, token, trade
 from watchlist.models import WatchlistEntry, WatchlistFile
 
@@ -46,6 +46,7 @@ def one_of_everything(db):
     Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
     PoolSnapshot.objects.create(pool=p, taken_at=T0)
     CandleCoverage.objects.create(pool=p, timeframe="1h", start=T0, end=T0.replace(hour=5))
+    HistoryStart.objects.create(pool=p, timeframe="1h", starts_at=T0, found_at=now)
     WatchlistEntry.objects.create(pool_address=p.address, token_address=base.address, pool=p)
     WatchlistFile.objects.create(path="/tmp/watchlist.csv", sha256="0" * 64, synced_at=now)
     network("eth")

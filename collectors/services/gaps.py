@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.db.models import QuerySet
+
 from marketdata.coverage import sync_gaps
+from marketdata.history import forget_history_start
 from marketdata.models import Gap
 from watchlist.models import WatchlistEntry
 
@@ -41,3 +45,16 @@ def gaps_to_backfill(limit: int) -> list[int]:
 def release_gap(gap_id: int) -> None:
     """The backfill of ``gap_id`` is over (done or failed): a later scan may queue it again."""
     inflight.release(GAP_BACKFILL, gap_id)
+
+
+def reopen_gaps(chosen: QuerySet[Gap]) -> list[int]:
+    """An operator's second chance: candle gaps back to open with no attempts, and the API
+    asked again about time before the history start they were judged against."""
+    with transaction.atomic():
+        gaps = list(chosen.exclude(timeframe=Gap.TRADES).select_for_update())
+        for gap in gaps:
+            forget_history_start(gap.pool_id, gap.timeframe, after=gap.start)
+        Gap.objects.filter(pk__in=[g.pk for g in gaps]).update(
+            status=Gap.Status.OPEN, attempts=0, resolved_at=None, reason="re-opened by an operator"
+        )
+    return [g.pk for g in gaps]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from collectors.gecko.errors import MustWait
 from collectors.services.backfill import Walk, backfill_gap
 from collectors.services.gaps import gaps_to_backfill, scan_gaps
 from collectors.services.ohlcv import collect_ohlcv
-from marketdata.models import Candle, CandleCoverage, Gap
+from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
+from tests.marketdata.factories import T0
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
 
@@ -70,3 +73,32 @@ def test_waiting_for_the_rate_limit_never_abandons_a_gap(
 
     gap.refresh_from_db()
     assert gap.status == Gap.Status.FILLED and gap.attempts >= 1
+
+
+def test_the_admin_reopens_gaps_and_queues_their_backfill_once(admin_client, redis_client):
+    pool = make_pool()
+    gap = Gap.objects.create(
+        pool=pool,
+        timeframe="1m",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        status=Gap.Status.UNFILLABLE,
+        attempts=5,
+        reason="still open after 5 backfills",
+    )
+    HistoryStart.objects.create(
+        pool=pool, timeframe="1m", starts_at=T0 + timedelta(hours=2), found_at=timezone.now()
+    )
+    form = {"action": "reopen_and_backfill", "_selected_action": [gap.pk]}
+    url = reverse("admin:marketdata_gap_changelist")
+
+    first = admin_client.post(url, form, follow=True)
+    second = admin_client.post(url, form, follow=True)
+
+    gap.refresh_from_db()
+    assert (gap.status, gap.attempts, gap.reason) == ("open", 0, "re-opened by an operator")
+    assert not HistoryStart.objects.exists(), "the API will be asked again"
+    queued = [json.loads(m)["headers"]["task"] for m in redis_client.lrange("api", 0, -1)]
+    assert queued == ["collectors.tasks.backfill_gap"], "queued once, not twice"
+    assert "queued 1 backfills" in first.content.decode()
+    assert "queued 0 backfills (1 were already queued or running)" in second.content.decode()
