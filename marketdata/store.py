@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.db import IntegrityError, connection, transaction
+
 from .models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
 from .upsert import UpsertResult, upsert
 
 Row = Mapping[str, object]
+CANDLE_COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume_usd")
+CANDLE_COLUMNS += ("is_final", "fetched_at")
+# Below this, one upsert statement costs less than the range check plus a COPY.
+COPY_MIN_ROWS = 50
 
 
 def get_network(slug: str) -> Network:
@@ -44,13 +50,56 @@ def append_pool_snapshots(rows: Iterable[Row]) -> UpsertResult:
 def upsert_candles(rows: Iterable[Row]) -> UpsertResult:
     """Keyed on (pool, timeframe, ts). A bar still moving is rewritten until it is final.
 
-    ``fetched_at`` is bookkeeping and does not count as a change.
+    ``fetched_at`` is bookkeeping and does not count as a change. Rows of one (pool,
+    timeframe) landing where nothing is stored yet (a backfill's usual case) are copied in.
     """
     rows = list(rows)
     if not rows:
         return UpsertResult()
+    if len(rows) >= COPY_MIN_ROWS:
+        copied = _copy_into_empty_range(rows)
+        if copied is not None:
+            return copied
     values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts", "fetched_at")]
     return upsert(Candle, rows, unique=("pool_id", "timeframe", "ts"), update=values)
+
+
+def _copy_into_empty_range(rows: list[Row]) -> UpsertResult | None:
+    """COPY the ``rows`` of one (pool, timeframe) whose ``ts`` is not stored yet, and upsert
+    the few that are (a backfill page shares its boundary candle with the page before).
+
+    None means "use the plain upsert": mixed keys, or a range mostly stored already. A writer
+    racing into the same range makes the COPY fail on the unique key; its savepoint rolls
+    back and the plain upsert runs instead."""
+    key = (rows[0]["pool_id"], rows[0]["timeframe"])
+    if set(rows[0]) != set(CANDLE_COLUMNS) or any(
+        (r["pool_id"], r["timeframe"]) != key for r in rows
+    ):
+        return None
+    unique = {r["ts"]: r for r in rows}
+    stored = set(
+        Candle.objects.filter(
+            pool_id=key[0], timeframe=key[1], ts__range=(min(unique), max(unique))
+        ).values_list("ts", flat=True)
+    )
+    if len(stored) * 10 > len(unique):
+        return None
+    fresh = [r for ts, r in unique.items() if ts not in stored]
+    columns = [Candle._meta.get_field(c).column for c in CANDLE_COLUMNS]
+    sql = f"COPY {Candle._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy(sql) as copy:
+                for row in fresh:
+                    copy.write_row([row[c] for c in CANDLE_COLUMNS])
+    except IntegrityError:
+        return None
+    result = UpsertResult(inserted=len(fresh))
+    if stored:
+        values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts", "fetched_at")]
+        again = [unique[ts] for ts in stored if ts in unique]
+        result += upsert(Candle, again, unique=("pool_id", "timeframe", "ts"), update=values)
+    return result
 
 
 def upsert_trades(rows: Iterable[Row]) -> UpsertResult:
