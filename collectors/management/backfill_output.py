@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from rich.console import Console
@@ -50,6 +50,7 @@ class Totals:
     calls: int = 0
     busy: int = 0
     pages_left: int = 0
+    failed: list[str] = field(default_factory=list)
 
     def add(self, report: backfill.UnitReport) -> None:
         self.pages += report.pages

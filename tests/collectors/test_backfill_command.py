@@ -259,3 +259,35 @@ def test_bad_ranges_and_conflicting_options_are_refused(api, watched, args, mess
     with pytest.raises(CommandError, match=message):
         run(*args)
     nothing_written(api)
+
+
+def test_the_queued_task_backfills_its_pool_and_timeframe(api, watched):
+    from collectors import tasks
+    from collectors.models import CollectionRun
+
+    since, until = past_range(7)
+    pool = watched[0]
+
+    result = tasks.backfill_ohlcv.apply(
+        kwargs={
+            "pool_id": pool.pk,
+            "timeframe": "1h",
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+        }
+    )
+
+    assert result.successful(), result.traceback
+    assert stored(pool, "1h", since, until) == served(api, pool.address, "1h", since, until)
+    run = CollectionRun.objects.get(task="collectors.tasks.backfill_ohlcv")
+    assert run.status == CollectionRun.Status.OK and run.api_calls == 1
+
+
+def test_one_failing_pool_does_not_abort_the_batch(api, watched):
+    gone = make_pool(address="GoneFromTheApi1111")
+    WatchlistEntry.objects.create(pool_address=gone.address, pool=gone)
+
+    with pytest.raises(CommandError, match="1 failed:\nGoneFromTheApi1111 15m: ohlcv: HTTP 404"):
+        run("--timeframe", "15m", "--days", "3")
+
+    assert {c.pool_id for c in Candle.objects.all()} == {p.pk for p in watched}

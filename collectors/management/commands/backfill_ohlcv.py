@@ -7,6 +7,7 @@ lane, so live collection keeps its share; ``--async`` queues one task per (pool,
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import time
@@ -17,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from collectors import inflight, tasks
 from collectors.gecko.client import GeckoClient
-from collectors.gecko.errors import NotFound
+from collectors.gecko.errors import GeckoError, NotFound
 from collectors.management.backfill_output import Progress, Totals, duration, plan_lines
 from collectors.models import CollectorConfig
 from collectors.services import backfill, gaps
@@ -25,6 +26,8 @@ from marketdata.coverage import Span
 from marketdata.models import Gap, Pool
 from marketdata.timeframes import ALL_TIMEFRAMES
 from watchlist.models import WatchlistEntry
+
+logger = logging.getLogger(__name__)
 
 
 def _moment(value: str, option: str) -> datetime:
@@ -200,11 +203,19 @@ class Command(BaseCommand):
                 for index, unit in enumerate(plan.todo):
                     if self.stop_requested:
                         left = plan.todo[index:]
+                        totals.pages_left = unit.pages
                         break
                     progress.start_unit(unit)
-                    report = backfill.backfill_unit(
-                        walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
-                    )
+                    try:
+                        report = backfill.backfill_unit(
+                            walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
+                        )
+                    except GeckoError as exc:
+                        # One bad (pool, timeframe) never aborts the batch; its pages so far stay.
+                        logger.exception("backfill %s %s failed", unit.address, unit.timeframe)
+                        totals.failed.append(f"{unit.address} {unit.timeframe}: {exc}")
+                        progress.end_unit(unit)
+                        continue
                     totals.add(report)
                     progress.end_unit(unit)
                     if report.stopped:
@@ -243,6 +254,8 @@ class Command(BaseCommand):
             )
         else:
             line += "; unfillable: none"
+        if totals.failed:
+            line += f"; failed: {len(totals.failed)} ({totals.failed[0]})"
         self.stdout.write(line)
         if left:
             pages = totals.pages_left + sum(u.pages for u in left[1:])
@@ -252,6 +265,7 @@ class Command(BaseCommand):
                 f"({duration(pages / rate * 60)} at {rate:g} calls/min). "
                 "Run the same command again to resume."
             )
+        self._fail_if(totals)
 
     # --- gaps -----------------------------------------------------------------------------
 
@@ -302,6 +316,10 @@ class Command(BaseCommand):
                     continue
                 try:
                     report = backfill.backfill_gap(walk, gap.pk)
+                except GeckoError as exc:
+                    logger.exception("backfill of gap %s failed", gap.pk)
+                    totals.failed.append(f"gap {gap.pk}: {exc}")
+                    continue
                 finally:
                     gaps.release_gap(gap.pk)
                 if report is not None:
@@ -327,3 +345,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Stopped: {len(chosen) - done - skipped} gaps left. Run the same command again."
             )
+        self._fail_if(totals)
+
+    def _fail_if(self, totals: Totals) -> None:
+        if totals.failed:
+            raise CommandError(f"{len(totals.failed)} failed:\n" + "\n".join(totals.failed[:20]))
