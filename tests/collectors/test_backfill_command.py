@@ -291,3 +291,19 @@ def test_one_failing_pool_does_not_abort_the_batch(api, watched):
         run("--timeframe", "15m", "--days", "3")
 
     assert {c.pool_id for c in Candle.objects.all()} == {p.pk for p in watched}
+
+
+def test_full_history_walks_until_the_api_has_no_more(api):
+    world = api.world()
+    old = next(
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY
+    )
+    pool = make_pool(address=old["address"])
+
+    out = run("--pool", pool.address, "--timeframe", "1h", "--full-history")
+
+    start = HistoryStart.objects.get(pool=pool, timeframe="1h").starts_at
+    first = Candle.objects.filter(pool=pool, timeframe="1h").earliest("ts").ts
+    assert start == first
+    assert timedelta(days=182) < timezone.now() - first < timedelta(days=184), "the API's depth"
+    assert "the API's first candle" in out and "unfillable: none" in out

@@ -13,6 +13,7 @@ from collectors.gecko.errors import MustWait
 from collectors.services.backfill import Walk, backfill_gap
 from collectors.services.gaps import gaps_to_backfill, scan_gaps
 from collectors.services.ohlcv import collect_ohlcv
+from marketdata.coverage import sync_gaps
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
 from tests.marketdata.factories import T0
@@ -102,3 +103,32 @@ def test_the_admin_reopens_gaps_and_queues_their_backfill_once(admin_client, red
     assert queued == ["collectors.tasks.backfill_gap"], "queued once, not twice"
     assert "queued 1 backfills" in first.content.decode()
     assert "queued 0 backfills (1 were already queued or running)" in second.content.decode()
+
+
+def test_a_gap_older_than_the_api_keeps_becomes_unfillable_on_its_answer(
+    simulator, key_prefix, redis_client
+):
+    world = simulator.world()
+    chosen = next(
+        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY
+    )
+    pool = make_pool(address=chosen["address"])
+    day = Timeframe.D1.floor(timezone.now())
+    # Collected long ago, when the API still served those days; the API keeps ~183 days.
+    CandleCoverage.objects.create(
+        pool=pool, timeframe="1h", start=day - timedelta(days=250), end=day - timedelta(days=240)
+    )
+    CandleCoverage.objects.create(
+        pool=pool, timeframe="1h", start=day - timedelta(days=230), end=day - timedelta(days=220)
+    )
+    (gap,) = sync_gaps(pool.pk, "1h")
+    calls = simulator.stats()["by_kind"].get("ohlcv", 0)
+    gecko = make_client(simulator.base_url, prefix=key_prefix)
+
+    backfill_gap(Walk(gecko), gap.pk)
+
+    gap.refresh_from_db()
+    assert simulator.stats()["by_kind"].get("ohlcv", 0) == calls + 1, "the API was asked"
+    assert gap.status == Gap.Status.UNFILLABLE and gap.attempts == 1
+    assert gap.reason.startswith("older than the API keeps")
+    assert HistoryStart.objects.get(pool=pool, timeframe="1h").starts_at >= gap.end
