@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from collectors.services.backfill import pages_for
+from collectors.services.backfill import pages_for, unit_lock
 from marketdata.coverage import Span, covered_spans
 from marketdata.models import Candle
 from marketdata.timeframes import Timeframe
@@ -113,16 +113,21 @@ def test_sigint_finishes_the_page_and_says_what_is_left(simulator, busy_pool):
     assert count == len(set(Candle.objects.filter(pool=busy_pool).values_list("ts", flat=True)))
 
 
-def test_two_copies_at_once_do_not_fetch_the_same_range(simulator, busy_pool):
+def test_a_second_copy_leaves_a_pool_another_is_walking_alone(simulator, busy_pool):
     since, until = week()
-    first = start(simulator, busy_pool, since, until)
-    wait_for_candles(busy_pool, 500)
-    second = start(simulator, busy_pool, since, until)
-    out_second, err_second = second.communicate(timeout=60)
-    out_first, err_first = first.communicate(timeout=120)
+    with unit_lock(busy_pool.pk, "1m") as held:  # as a first copy, walking it, would hold
+        assert held
+        second = start(simulator, busy_pool, since, until)
+        out, err = second.communicate(timeout=60)
 
-    assert first.returncode == 0 and second.returncode == 0, (err_first, err_second)
-    assert "1 skipped (another backfill holds them)" in out_second
+    assert second.returncode == 0, err
+    assert "1 skipped (another backfill holds them)" in out
+    assert ohlcv_calls(simulator) == 0 and not Candle.objects.exists()
+
+    third = start(simulator, busy_pool, since, until)
+    out, err = third.communicate(timeout=120)
+
+    assert third.returncode == 0, err
     assert ohlcv_calls(simulator) <= pages_for(Span(since, until), "1m")
     assert stored(busy_pool, "1m", since, until) == served(
         simulator, busy_pool.address, "1m", since, until

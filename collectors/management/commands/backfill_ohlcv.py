@@ -11,6 +11,8 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from collectors import inflight, tasks
 from collectors.gecko.client import GeckoClient
-from collectors.gecko.errors import GeckoError, NotFound
+from collectors.gecko.errors import GeckoError, MustWait, NotFound
 from collectors.management.backfill_output import Progress, Totals, duration, plan_lines
 from collectors.models import CollectorConfig
 from collectors.services import backfill, gaps
@@ -185,7 +187,10 @@ class Command(BaseCommand):
             self.stderr.write(f"{signal.Signals(signum).name}: finishing the current page…")
         self.stop_requested = True
 
-    def _inline(self, plan: backfill.Plan) -> None:
+    @contextmanager
+    def _walking(self) -> Iterator[tuple[backfill.Walk, Totals]]:
+        """A walk on the backfill lane that waits out the bucket and stops after the current
+        page on SIGINT/SIGTERM; the signal handlers are restored and the calls counted after."""
         self.stop_requested = False
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         totals = Totals(started=time.monotonic())
@@ -196,37 +201,43 @@ class Command(BaseCommand):
             stop=self._stopping,
             wait=backfill.sleep_unless(self._stopping),
         )
-        left: list[backfill.Unit] = []
         try:
-            with Progress(plan.pages, enabled=self.show_progress) as progress:
-                walk.on_page = progress.page
-                for index, unit in enumerate(plan.todo):
-                    if self.stop_requested:
-                        left = plan.todo[index:]
-                        totals.pages_left = unit.pages
-                        break
-                    progress.start_unit(unit)
-                    try:
-                        report = backfill.backfill_unit(
-                            walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
-                        )
-                    except GeckoError as exc:
-                        # One bad (pool, timeframe) never aborts the batch; its pages so far stay.
-                        logger.exception("backfill %s %s failed", unit.address, unit.timeframe)
-                        totals.failed.append(f"{unit.address} {unit.timeframe}: {exc}")
-                        progress.end_unit(unit)
-                        continue
-                    totals.add(report)
-                    progress.end_unit(unit)
-                    if report.stopped:
-                        left = plan.todo[index:]
-                        totals.pages_left = report.pages_left
-                        break
+            yield walk, totals
         finally:
             totals.calls = client.stats.calls
             client.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _inline(self, plan: backfill.Plan) -> None:
+        left: list[backfill.Unit] = []
+        with (
+            self._walking() as (walk, totals),
+            Progress(plan.pages, enabled=self.show_progress) as progress,
+        ):
+            walk.on_page = progress.page
+            for index, unit in enumerate(plan.todo):
+                if self.stop_requested:
+                    left = plan.todo[index:]
+                    totals.pages_left = unit.pages
+                    break
+                progress.start_unit(unit)
+                try:
+                    report = backfill.backfill_unit(
+                        walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
+                    )
+                except GeckoError as exc:
+                    # One bad (pool, timeframe) never aborts the batch; its pages so far stay.
+                    logger.exception("backfill %s %s failed", unit.address, unit.timeframe)
+                    totals.failed.append(f"{unit.address} {unit.timeframe}: {exc}")
+                    progress.end_unit(unit)
+                    continue
+                totals.add(report)
+                progress.end_unit(unit)
+                if report.stopped:
+                    left = plan.todo[index:]
+                    totals.pages_left = report.pages_left
+                    break
         self._summary(plan, totals, left)
 
     def _summary(self, plan: backfill.Plan, totals: Totals, left: list[backfill.Unit]) -> None:
@@ -296,18 +307,8 @@ class Command(BaseCommand):
         self._inline_gaps(chosen)
 
     def _inline_gaps(self, chosen: list[Gap]) -> None:
-        self.stop_requested = False
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        totals = Totals(started=time.monotonic())
-        client = GeckoClient(lane="backfill", max_wait=1.0)
-        walk = backfill.Walk(
-            client,
-            include_empty=self.include_empty,
-            stop=self._stopping,
-            wait=backfill.sleep_unless(self._stopping),
-        )
         skipped = done = 0
-        try:
+        with self._walking() as (walk, totals):
             for gap in chosen:
                 if self.stop_requested:
                     break
@@ -316,6 +317,9 @@ class Command(BaseCommand):
                     continue
                 try:
                     report = backfill.backfill_gap(walk, gap.pk)
+                except MustWait:  # another backfill holds its pool: that one covers the range
+                    skipped += 1
+                    continue
                 except GeckoError as exc:
                     logger.exception("backfill of gap %s failed", gap.pk)
                     totals.failed.append(f"gap {gap.pk}: {exc}")
@@ -325,18 +329,13 @@ class Command(BaseCommand):
                 if report is not None:
                     totals.add(report)
                 done += 1
-        finally:
-            totals.calls = client.stats.calls
-            client.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         states = dict.fromkeys(Gap.Status.values, 0)
         for status in Gap.objects.filter(pk__in=[g.pk for g in chosen]).values_list(
             "status", flat=True
         ):
             states[status] += 1
         self.stdout.write(
-            f"Gaps: {done} backfilled, {skipped} already queued elsewhere; now "
+            f"Gaps: {done} backfilled, {skipped} already queued or running elsewhere; now "
             f"{states['filled']} filled, {states['open']} open, {states['unfillable']} unfillable; "
             f"{totals.written:,} candles written, {totals.calls} API calls, "
             f"{time.monotonic() - totals.started:.1f} s"
