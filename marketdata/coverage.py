@@ -33,21 +33,26 @@ def _lock(pool_id: int, timeframe: str) -> None:
 
 
 def record_coverage(pool_id: int, timeframe: str, start: datetime, end: datetime) -> Span:
-    """Add [start, end) to the coverage, merging with ranges it overlaps or touches."""
+    """Add [start, end) to the coverage, merging with ranges it overlaps or touches.
+
+    Two statements (lock, then delete-the-touching-and-insert-the-merged), no savepoint: a
+    backfill records coverage once per page, inside the page's own transaction."""
     if end <= start:
         raise ValueError(f"coverage range must end after it starts: {start} .. {end}")
-    with transaction.atomic():
+    table = CandleCoverage._meta.db_table
+    sql = (
+        f"WITH gone AS (DELETE FROM {table} WHERE pool_id = %s AND timeframe = %s"  # noqa: S608
+        ' AND start <= %s AND "end" >= %s RETURNING start, "end")'
+        f' INSERT INTO {table} (pool_id, timeframe, start, "end")'
+        ' SELECT %s, %s, LEAST(%s, min(start)), GREATEST(%s, max("end")) FROM gone'
+        ' RETURNING start, "end"'
+    )
+    with transaction.atomic(savepoint=False):
         _lock(pool_id, timeframe)
-        touching = CandleCoverage.objects.filter(
-            pool_id=pool_id, timeframe=timeframe, start__lte=end, end__gte=start
-        )
-        spans = list(touching.values_list("start", "end"))
-        merged = Span(min([start, *(s for s, _ in spans)]), max([end, *(e for _, e in spans)]))
-        touching.delete()
-        CandleCoverage.objects.create(
-            pool_id=pool_id, timeframe=timeframe, start=merged.start, end=merged.end
-        )
-    return merged
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pool_id, timeframe, end, start, pool_id, timeframe, start, end])
+            merged_start, merged_end = cursor.fetchone()
+    return Span(merged_start, merged_end)
 
 
 def covered_spans(pool_id: int, timeframe: str) -> list[Span]:

@@ -269,17 +269,24 @@ def _candles(node: Node) -> list[CandleRecord]:
     if not isinstance(node.value, list):
         return [_candle(c) for c in node.elements()]
     candles = []
+    isfinite, fromtimestamp = math.isfinite, datetime.fromtimestamp
     for index, item in enumerate(node.value):
-        if (
-            type(item) is list
-            and len(item) == 6
-            and type(item[0]) is int
-            and all(type(v) is float and math.isfinite(v) for v in item[1:])
-        ):
-            ts = datetime.fromtimestamp(item[0], UTC)
-            candles.append(CandleRecord(ts, item[1], item[2], item[3], item[4], item[5]))
-        else:
-            candles.append(_candle(node._child(item, index)))
+        if type(item) is list and len(item) == 6:
+            ts, o, h, low, c, v = item
+            # A NaN or an infinity anywhere makes the sum non-finite (so does an overflow of
+            # huge values, which the checked path then accepts or names).
+            if (
+                type(ts) is int
+                and type(o) is float
+                and type(h) is float
+                and type(low) is float
+                and type(c) is float
+                and type(v) is float
+                and isfinite(o + h + low + c + v)
+            ):
+                candles.append(CandleRecord(fromtimestamp(ts, UTC), o, h, low, c, v))
+                continue
+        candles.append(_candle(node._child(item, index)))
     return candles
 
 
