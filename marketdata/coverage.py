@@ -32,11 +32,20 @@ def _lock(pool_id: int, timeframe: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def record_coverage(pool_id: int, timeframe: str, start: datetime, end: datetime) -> Span:
+def lock_writers(pool_id: int, timeframe: str) -> None:
+    """Take the coverage lock before writing candles too (collectors.services.ohlcv), so no
+    two writers of one (pool, timeframe) race; record_coverage(locked=True) then skips it."""
+    _lock(pool_id, timeframe)
+
+
+def record_coverage(
+    pool_id: int, timeframe: str, start: datetime, end: datetime, *, locked: bool = False
+) -> Span:
     """Add [start, end) to the coverage, merging with ranges it overlaps or touches.
 
-    Two statements (lock, then delete-the-touching-and-insert-the-merged), no savepoint: a
-    backfill records coverage once per page, inside the page's own transaction."""
+    Two statements (lock, then delete-the-touching-and-insert-the-merged; ``locked``: the
+    caller's transaction holds lock_writers already), no savepoint: a backfill records
+    coverage once per page, inside the page's own transaction."""
     if end <= start:
         raise ValueError(f"coverage range must end after it starts: {start} .. {end}")
     table = CandleCoverage._meta.db_table
@@ -48,7 +57,8 @@ def record_coverage(pool_id: int, timeframe: str, start: datetime, end: datetime
         ' RETURNING start, "end"'
     )
     with transaction.atomic(savepoint=False):
-        _lock(pool_id, timeframe)
+        if not locked:
+            _lock(pool_id, timeframe)
         with connection.cursor() as cursor:
             cursor.execute(sql, [pool_id, timeframe, end, start, pool_id, timeframe, start, end])
             merged_start, merged_end = cursor.fetchone()

@@ -17,6 +17,7 @@ from .upsert import UpsertResult, upsert
 Row = Mapping[str, object]
 CANDLE_COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume_usd")
 CANDLE_COLUMNS += ("is_final", "fetched_at")
+CANDLE_VALUES = ("open", "high", "low", "close", "volume_usd", "is_final")
 # Below this, one upsert statement costs less than the range check plus a COPY.
 COPY_MIN_ROWS = 50
 
@@ -47,24 +48,26 @@ def append_pool_snapshots(rows: Iterable[Row]) -> UpsertResult:
     return upsert(PoolSnapshot, rows, unique=("pool_id", "taken_at"), update=())
 
 
-def upsert_candles(rows: Iterable[Row]) -> UpsertResult:
+def upsert_candles(rows: Iterable[Row], *, exclusive: bool = False) -> UpsertResult:
     """Keyed on (pool, timeframe, ts). A bar still moving is rewritten until it is final.
 
     ``fetched_at`` is bookkeeping and does not count as a change. Rows of one (pool,
     timeframe) landing where nothing is stored yet (a backfill's usual case) are copied in.
+    ``exclusive``: the caller's transaction holds marketdata.coverage.lock_writers for them,
+    so no writer can race the COPY and it needs no savepoint to fall back from.
     """
     rows = list(rows)
     if not rows:
         return UpsertResult()
     if len(rows) >= COPY_MIN_ROWS:
-        copied = _copy_into_empty_range(rows)
+        copied = _copy_into_empty_range(rows, exclusive=exclusive)
         if copied is not None:
             return copied
     values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts", "fetched_at")]
     return upsert(Candle, rows, unique=("pool_id", "timeframe", "ts"), update=values)
 
 
-def _copy_into_empty_range(rows: list[Row]) -> UpsertResult | None:
+def _copy_into_empty_range(rows: list[Row], *, exclusive: bool) -> UpsertResult | None:
     """COPY the ``rows`` of one (pool, timeframe) whose ``ts`` is not stored yet, and upsert
     the few that are (a backfill page shares its boundary candle with the page before).
 
@@ -77,28 +80,36 @@ def _copy_into_empty_range(rows: list[Row]) -> UpsertResult | None:
     ):
         return None
     unique = {r["ts"]: r for r in rows}
-    stored = set(
-        Candle.objects.filter(
+    stored = {
+        ts: values
+        for ts, *values in Candle.objects.filter(
             pool_id=key[0], timeframe=key[1], ts__range=(min(unique), max(unique))
-        ).values_list("ts", flat=True)
-    )
+        ).values_list("ts", *CANDLE_VALUES)
+    }
     if len(stored) * 10 > len(unique):
         return None
     fresh = [r for ts, r in unique.items() if ts not in stored]
     columns = [Candle._meta.get_field(c).column for c in CANDLE_COLUMNS]
     sql = f"COPY {Candle._meta.db_table} ({', '.join(columns)}) FROM STDIN"
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(savepoint=not exclusive), connection.cursor() as cursor:
             with cursor.cursor.copy(sql) as copy:
                 for row in fresh:
                     copy.write_row([row[c] for c in CANDLE_COLUMNS])
     except IntegrityError:
+        if exclusive:
+            raise
         return None
-    result = UpsertResult(inserted=len(fresh))
-    if stored:
-        values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts", "fetched_at")]
-        again = [unique[ts] for ts in stored if ts in unique]
-        result += upsert(Candle, again, unique=("pool_id", "timeframe", "ts"), update=values)
+    # Stored candles identical to the new rows (a page's boundary candle, usually) need no
+    # statement at all; the others are upserted.
+    changed = [
+        unique[ts] for ts, old in stored.items() if [unique[ts][c] for c in CANDLE_VALUES] != old
+    ]
+    result = UpsertResult(inserted=len(fresh), unchanged=len(stored) - len(changed))
+    if changed:
+        result += upsert(
+            Candle, changed, unique=("pool_id", "timeframe", "ts"), update=CANDLE_VALUES
+        )
     return result
 
 

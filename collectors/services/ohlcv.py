@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from marketdata import store
-from marketdata.coverage import record_coverage
+from marketdata.coverage import lock_writers, record_coverage
 from marketdata.history import note_history_start
 from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS, Timeframe
@@ -97,9 +97,10 @@ def store_page(
         # lost with it), so it need not wait for the WAL flush: a backfill commits per page.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        written = store.upsert_candles(rows).written
+        lock_writers(pool.pk, timeframe)
+        written = store.upsert_candles(rows, exclusive=True).written
         if oldest is not None and oldest < end:
-            record_coverage(pool.pk, timeframe, oldest, end)
+            record_coverage(pool.pk, timeframe, oldest, end, locked=True)
         if history:
             note_history_start(pool.pk, timeframe, oldest or asked_end, now)
     return PageResult(len(candles), written, oldest, history)
