@@ -2,7 +2,8 @@
 
 Planners run on the ``default`` queue, read the database and fan out one small fetch task per
 unit of work; fetch tasks run on the ``api`` queue (acks_late, re-queued if a worker dies).
-Every run holds a Redis lock keyed by task + arguments, and is recorded as a CollectionRun.
+Every run holds a Redis lock keyed by task + arguments and owned by the task id (a copy
+redelivered after its worker died takes it over), and is recorded as a CollectionRun.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
     """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown."""
     lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
-    with task_lock(task.name, arguments, lock_ttl) as acquired:
+    with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
