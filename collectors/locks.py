@@ -50,6 +50,11 @@ def lock_key(task: str, arguments: dict) -> str:
     return f"gecko:lock:{task}:{digest[:16]}"
 
 
+def claim(key: str, owner: str, ttl: float) -> bool:
+    """Take ``key`` for ``ttl`` seconds if it is free or already ``owner``'s; never blocks."""
+    return bool(redis_client().eval(_ACQUIRE, 1, key, owner, int(ttl * 1000)))
+
+
 @contextmanager
 def task_lock(task: str, arguments: dict, ttl: float, owner: str | None = None) -> Iterator[bool]:
     """Yield True if this caller holds the lock for the block, False if another one does.
@@ -58,7 +63,7 @@ def task_lock(task: str, arguments: dict, ttl: float, owner: str | None = None) 
     """
     client = redis_client()
     key, owner = lock_key(task, arguments), owner or uuid.uuid4().hex
-    acquired = bool(client.eval(_ACQUIRE, 1, key, owner, int(ttl * 1000)))
+    acquired = claim(key, owner, ttl)
     try:
         yield acquired
     finally:

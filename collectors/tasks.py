@@ -26,6 +26,7 @@ from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .runs import RunTally, close_abandoned_runs, track_run
 from .services import dexes, gaps, ohlcv, pools, trades
+from .ticks import claim_tick
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,12 @@ FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown."""
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+
+    A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    if not claim_tick(task.request.headers, task.request.id):
+        logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
+        return {"skipped": True}
     lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
     with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
         if not acquired:
