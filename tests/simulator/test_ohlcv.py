@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from collectors.simulator import WSOL
+from simulator import WSOL
 from tests.simulator_fixture import SIMULATOR_NOW
 
 NOW = int(SIMULATOR_NOW)

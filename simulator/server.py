@@ -17,7 +17,7 @@ import httpx
 
 from .app import Simulator
 
-logger = logging.getLogger("collectors.simulator")
+logger = logging.getLogger("simulator")
 
 
 class _QuietHandler(WSGIRequestHandler):

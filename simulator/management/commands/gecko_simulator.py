@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from collectors.simulator import Simulator, serve_until_signal
+from simulator import Simulator, serve_until_signal
 
 
 class Command(BaseCommand):

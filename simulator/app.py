@@ -24,7 +24,7 @@ from .responses import COINGECKO_429, RATE_LIMITED, ApiError, Reply, api_headers
 from .trades import TradeBook
 from .world import build_world
 
-logger = logging.getLogger("collectors.simulator")
+logger = logging.getLogger("simulator")
 StartResponse = Callable[..., Any]
 
 

@@ -8,7 +8,7 @@ from decimal import Context, Decimal
 
 import httpx
 
-from collectors.simulator import WSOL
+from simulator import WSOL
 from tests.simulator_fixture import SIMULATOR_NOW
 
 NOW = int(SIMULATOR_NOW)

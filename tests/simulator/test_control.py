@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collectors.simulator import FAULT_KINDS, Simulator
-from collectors.simulator.faults import FaultBook
+from simulator import FAULT_KINDS, Simulator
+from simulator.faults import FaultBook
 from tests.simulator_fixture import SIMULATOR_NOW
 
 DEXES = "networks/solana/dexes"

@@ -8,8 +8,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from collectors.simulator import WSOL
-from collectors.simulator.hashing import B58_ALPHABET
+from simulator import WSOL
+from simulator.hashing import B58_ALPHABET
 
 RECORDED_DEXES = [
     "raydium",
