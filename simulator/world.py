@@ -229,3 +229,30 @@ def build_world(seed: int, epoch: int) -> World:
                 pumpswap_bases.append(token)
             pools.append(_make_pool(seed, epoch, rnd, dex_id, top, i, token))
     return World(seed=seed, epoch=epoch, dexes=dexes, pools=tuple(pools))
+
+
+def summary(world: World, now: float) -> dict:
+    """Dexes and their pools (address, tokens, name, trade rate) for tests and benchmarks."""
+    return {
+        "network": world.network,
+        "seed": world.seed,
+        "epoch": world.epoch,
+        "now": now,
+        "dexes": [
+            {"id": d.id, "name": d.name, "pools": len(world.pools_by_dex[d.id])}
+            for d in world.dexes
+        ],
+        "pools": {
+            d.id: [
+                {
+                    "address": p.address,
+                    "base_token": p.base.address,
+                    "quote_token": p.quote.address,
+                    "name": p.name,
+                    "pool_created_at": p.created_at,
+                }
+                for p in world.pools_by_dex[d.id]
+            ]
+            for d in world.dexes
+        },
+    }
