@@ -53,7 +53,8 @@ def test_clock_speed_over_http_moves_what_the_api_serves(simulator_factory):
     assert answer["speed"] == 60 and answer["frozen"] is False and answer["now"] == SIMULATOR_NOW
     base.now += 60
     assert running.control("clock")["now"] == SIMULATOR_NOW + 3600
-    pool = running.world()["pools"]["pumpswap"][0]["address"]
+    pools = [p for ps in running.world()["pools"].values() for p in ps]
+    pool = max(pools, key=lambda p: p["trades_per_day"])["address"]
     url = f"{running.base_url}/networks/solana/pools/{pool}/ohlcv/hour"
     newest = httpx.get(url, params={"limit": 1}).json()["data"]["attributes"]["ohlcv_list"][0]
     assert newest[0] == int(SIMULATOR_NOW + 3600) // 3600 * 3600
