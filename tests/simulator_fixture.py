@@ -6,8 +6,9 @@
 ``simulator_factory``  start servers with custom arguments (frozen clock, rate limit, faults…).
 
 Each yields a :class:`simulator.RunningSimulator`: ``.base_url`` (ends in
-``/api/v2``), ``.sim_url`` (root of ``/__sim__/``), ``.simulator`` (the in-process object),
-and ``add_fault()``, ``add_hole()``, ``stats()``, ``reset()``, ``world()``, ``control()``.
+``/api/v2``), ``.onchain_url`` (the same under ``/api/v3/onchain``), ``.sim_url`` (root of
+``/__sim__/``), ``.simulator`` (the in-process object), and ``add_fault()``, ``add_hole()``,
+``stats()``, ``reset()``, ``world()``, ``control()``.
 """
 
 from __future__ import annotations
