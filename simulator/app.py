@@ -158,9 +158,11 @@ class Simulator:
         return summary(self.world, self.clock())
 
     def trade_count(self, pool: str, start: int, end: int, min_usd: float = 0.0) -> int:
-        """Ground truth for benchmarks: ``pool``'s trades in ``[start, end)`` above ``min_usd``."""
+        """Ground truth for benchmarks: ``pool``'s trades in ``[start, end)`` above ``min_usd``
+        that have happened by now (the series runs ahead of the clock; the future is not told)."""
         if pool not in self.world.pool_by_address:
             raise ValueError(f"unknown pool {pool}")
+        end = min(end, int(self.clock()) + 1)
         return self.trades.count(self.world.pool_by_address[pool], start, end, min_usd)
 
     # --- WSGI ----------------------------------------------------------------------------

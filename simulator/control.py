@@ -87,9 +87,8 @@ def _dispatch(sim: Controls, method: str, name: str, body: dict, query: dict) ->
     if name == "world" and method == "GET":
         return Reply(200, sim.world_summary())
     if name == "trade_count" and method == "GET":
-        count = sim.trade_count(
-            query["pool"], int(query["start"]), int(query["end"]), float(query.get("min_usd", 0))
-        )
+        start, end = (int(float(query[k])) for k in ("start", "end"))
+        count = sim.trade_count(query["pool"], start, end, float(query.get("min_usd", 0)))
         return Reply(200, {"count": count})
     if name == "faults":
         if method == "POST":

@@ -134,6 +134,8 @@ def test_trade_count_is_the_ground_truth_behind_the_trades_endpoint(simulator_fr
     day = (NOW - 86400 + 1, NOW + 1)
     assert trade_count(simulator_frozen, quiet.address, *day, 20) == len(seen)
     assert trade_count(simulator_frozen, quiet.address, *day) >= len(seen)
+    tomorrow = (NOW + 1, NOW + 86400)
+    assert trade_count(simulator_frozen, busiest(simulator_frozen).address, *tomorrow) == 0
     bad = httpx.get(f"{simulator_frozen.sim_url}/__sim__/trade_count", params={"pool": "nope"})
     assert bad.status_code == 400
 
