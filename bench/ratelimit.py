@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
     _setup_django()
-    from collectors.simulator import RunningSimulator, Simulator
+    from simulator import RunningSimulator, Simulator
 
     sim = Simulator(seed=7, rate_per_min=args.api_limit)
     pools = [p["address"] for p in sim.world_summary()["pools"][DEX]]

@@ -7,6 +7,8 @@ Design:
   the half-open trial, and hosts with skewed clocks agree on when the cool-off ends.
 - The trial is a lease (``trial_timeout``): if the worker holding it dies without reporting,
   another caller may try once the lease runs out, so the breaker cannot stay half-open forever.
+  A caller that claimed the trial but will not make the call (it must wait for a token) gives
+  it back with ``release_trial``, so the fleet is not refused for the whole lease.
 - A success reported while open is ignored: it comes from a call started before the trip and
   proves nothing about recovery. Closed with no failures is stored as no key at all, and other
   states carry a TTL, so nothing lingers.
@@ -14,6 +16,7 @@ Design:
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,25 +31,34 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(x) return string.format('%.0f', x) end
 """
 
-# ARGV: cool-off us, trial lease us, ttl ms. Returns {allowed, retry_in us}.
+# ARGV: cool-off us, trial lease us, ttl ms, trial id. Returns {allowed, retry_in us, trial}.
 _ALLOW = (
     _NOW
     + """
 local v = redis.call('HMGET', KEYS[1], 'state', 'opened_at', 'trial_until')
 local state = v[1] or 'closed'
-if state == 'closed' then return {1, 0} end
+if state == 'closed' then return {1, 0, 0} end
 if state == 'open' then
   local ready = (tonumber(v[2]) or 0) + tonumber(ARGV[1])
-  if now < ready then return {0, math.ceil(ready - now)} end
+  if now < ready then return {0, math.ceil(ready - now), 0} end
 else
   local trial_until = tonumber(v[3]) or 0
-  if now < trial_until then return {0, math.ceil(trial_until - now)} end
+  if now < trial_until then return {0, math.ceil(trial_until - now), 0} end
 end
-redis.call('HSET', KEYS[1], 'state', 'half_open', 'trial_until', fmt(now + tonumber(ARGV[2])))
+redis.call('HSET', KEYS[1], 'state', 'half_open', 'trial_until', fmt(now + tonumber(ARGV[2])),
+  'trial_id', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {1, 0}
+return {1, 0, 1}
 """
 )
+
+# ARGV: trial id. Only the holder's own, still half-open trial is given back.
+_RELEASE = """
+local v = redis.call('HMGET', KEYS[1], 'state', 'trial_id')
+if v[1] ~= 'half_open' or v[2] ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'trial_until', 'trial_id')
+return 1
+"""
 
 _SUCCESS = """
 if redis.call('HGET', KEYS[1], 'state') == 'open' then return 0 end
@@ -64,7 +76,7 @@ local failures = (tonumber(v[2]) or 0) + 1
 if state == 'half_open' or (state == 'closed' and failures >= tonumber(ARGV[1])) then
   state = 'open'
   redis.call('HSET', KEYS[1], 'opened_at', fmt(now))
-  redis.call('HDEL', KEYS[1], 'trial_until')
+  redis.call('HDEL', KEYS[1], 'trial_until', 'trial_id')
 end
 redis.call('HSET', KEYS[1], 'state', state, 'failures', failures)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -96,6 +108,15 @@ class CircuitOpenError(Exception):
         super().__init__(f"circuit {name!r} is open; retry in {retry_in:.1f}s")
         self.name = name
         self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Outcome of ``acquire``. ``trial`` names the half-open trial this caller now holds."""
+
+    allowed: bool
+    retry_in: float = 0.0
+    trial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,24 +156,35 @@ class CircuitBreaker:
         self._allow = self.client.register_script(_ALLOW)
         self._success = self.client.register_script(_SUCCESS)
         self._failure = self.client.register_script(_FAILURE)
+        self._release = self.client.register_script(_RELEASE)
         self._state = self.client.register_script(_STATE)
 
-    def _try(self) -> tuple[bool, float]:
-        allowed, retry_us = self._allow(
+    def acquire(self) -> Permit:
+        """May a call go now? When half-open, allowed for exactly one caller (the trial)."""
+        trial_id = uuid.uuid4().hex
+        allowed, retry_us, trial = self._allow(
             keys=[self.key],
-            args=[int(self.cooloff * 1e6), int(self.trial_timeout * 1e6), self._ttl_ms],
+            args=[int(self.cooloff * 1e6), int(self.trial_timeout * 1e6), self._ttl_ms, trial_id],
         )
-        return bool(allowed), int(retry_us) / 1e6
+        return Permit(bool(allowed), int(retry_us) / 1e6, trial_id if trial else None)
 
     def allow(self) -> bool:
         """May a call go now? When half-open, True for exactly one caller (the trial)."""
-        return self._try()[0]
+        return self.acquire().allowed
 
     def before_call(self) -> None:
         """Like ``allow`` but raises ``CircuitOpenError`` carrying the seconds to wait."""
-        allowed, retry_in = self._try()
-        if not allowed:
-            raise CircuitOpenError(self.name, retry_in)
+        permit = self.acquire()
+        if not permit.allowed:
+            raise CircuitOpenError(self.name, permit.retry_in)
+
+    def release_trial(self, trial: str) -> bool:
+        """Give back a trial whose call will not be made, so another caller may try at once.
+
+        A no-op (False) if the trial's lease ran out and it was claimed again, or the breaker
+        moved on: a released trial can never hand the breaker two trials at once.
+        """
+        return bool(self._release(keys=[self.key], args=[trial]))
 
     def record_success(self) -> None:
         """A call succeeded: close the breaker and clear the failure count (unless open)."""

@@ -3,12 +3,18 @@
 A second beat, a beat restart or a backlog behind the rate limit can enqueue the same task
 again; the late copy finds the lock taken and returns at once. The TTL frees a lock whose
 holder died, so it must exceed the task's hard time limit.
+
+The lock is owned by the Celery task id, which a message keeps when it is redelivered: a
+fetch task whose worker died is re-queued (acks_late + reject_on_worker_lost) and its copy
+takes over the dead worker's lock at once, instead of being skipped until the TTL ran out
+and losing the work. A different task with the same arguments has another id and is skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +22,20 @@ import redis
 from django.conf import settings
 
 _client: redis.Redis | None = None
+
+# ARGV: owner, ttl ms. Free, or already this owner's (a redelivered copy): take it.
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# ARGV: owner. Never delete a lock another owner took after ours expired.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def redis_client() -> redis.Redis:
@@ -30,16 +50,22 @@ def lock_key(task: str, arguments: dict) -> str:
     return f"gecko:lock:{task}:{digest[:16]}"
 
 
+def claim(key: str, owner: str, ttl: float) -> bool:
+    """Take ``key`` for ``ttl`` seconds if it is free or already ``owner``'s; never blocks."""
+    return bool(redis_client().eval(_ACQUIRE, 1, key, owner, int(ttl * 1000)))
+
+
 @contextmanager
-def task_lock(task: str, arguments: dict, ttl: float) -> Iterator[bool]:
-    """Yield True if this caller holds the lock for the block, False if another one does."""
-    lock = redis_client().lock(lock_key(task, arguments), timeout=ttl, blocking=False)
-    acquired = lock.acquire()
+def task_lock(task: str, arguments: dict, ttl: float, owner: str | None = None) -> Iterator[bool]:
+    """Yield True if this caller holds the lock for the block, False if another one does.
+
+    ``owner`` (the Celery task id) may take a lock it already holds; None is a fresh owner.
+    """
+    client = redis_client()
+    key, owner = lock_key(task, arguments), owner or uuid.uuid4().hex
+    acquired = claim(key, owner, ttl)
     try:
         yield acquired
     finally:
         if acquired:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass
+            client.eval(_RELEASE, 1, key, owner)

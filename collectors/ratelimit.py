@@ -85,14 +85,14 @@ if redis.call('ZCARD', KEYS[3]) >= wlimit then
   local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
   w = math.max(w, tonumber(oldest[2]) + wlen - now + 1)
 end
-if w > 0 then return {0, math.ceil(w)} end
+if w > 0 then return {0, math.ceil(w), string.format('%.0f', now)} end
 save(KEYS[1], g - 1, gts, rate, cap)
 if backfill then save(KEYS[2], b - 1, bts, brate, bcap) end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[3], now, string.format('%.0f', now) .. ':' .. seq)
 redis.call('PEXPIRE', KEYS[3], math.ceil(wlen / 1000) + 1000)
 redis.call('PEXPIRE', KEYS[4], math.ceil(wlen / 1000) + 1000)
-return {1, 0}
+return {1, 0, string.format('%.0f', now)}
 """
 )
 
@@ -121,11 +121,17 @@ return {string.format('%.6f', g), string.format('%.6f', b), string.format('%.0f'
 
 @dataclass(frozen=True)
 class Grant:
-    """Outcome of one ``acquire``: a token, or how long until one could be available."""
+    """Outcome of one ``acquire``: a token, or how long until one could be available.
+
+    ``at`` is the Redis server time of the decision (epoch seconds, microsecond precision):
+    the clock the window is kept on, so grants can be checked against it without the delay
+    between the decision and the caller reading its own clock.
+    """
 
     granted: bool
     wait: float = 0.0
     lane: str = "live"
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -194,10 +200,10 @@ class RateLimiter:
             raise ValueError(f"unknown lane {lane!r}; expected one of {LANES}")
         limit = max(1, int(self.rate_per_min * min(self.window_seconds, 60.0) / 60.0))
         window = [limit, int(self.window_seconds * 1e6)]
-        granted, wait_us = self._acquire(
+        granted, wait_us, at_us = self._acquire(
             keys=self.keys, args=[*self._args(), int(lane == "backfill"), *window]
         )
-        return Grant(granted=bool(granted), wait=int(wait_us) / 1e6, lane=lane)
+        return Grant(granted=bool(granted), wait=int(wait_us) / 1e6, lane=lane, at=int(at_us) / 1e6)
 
     def acquire_blocking(self, lane: Lane = "live", timeout: float | None = None) -> Grant:
         """Sleep the reported waits until granted, or return the last denial after ``timeout``."""

@@ -2,7 +2,8 @@
 
 Planners run on the ``default`` queue, read the database and fan out one small fetch task per
 unit of work; fetch tasks run on the ``api`` queue (acks_late, re-queued if a worker dies).
-Every run holds a Redis lock keyed by task + arguments, and is recorded as a CollectionRun.
+Every run holds a Redis lock keyed by task + arguments and owned by the task id (a copy
+redelivered after its worker died takes it over), and is recorded as a CollectionRun.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .runs import RunTally, close_abandoned_runs, track_run
 from .services import backfill, dexes, gaps, ohlcv, pools, trades
+from .ticks import claim_tick
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,14 @@ FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown."""
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+
+    A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    if not claim_tick(task.request.headers, task.request.id):
+        logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
+        return {"skipped": True}
     lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
-    with task_lock(task.name, arguments, lock_ttl) as acquired:
+    with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "marketdata",
     "watchlist",
     "collectors",
+    "simulator",
     "qlib_export",
 ]
 

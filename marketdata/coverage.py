@@ -81,11 +81,14 @@ def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetche
 
     Holes become open gaps (an existing row with the same start is refreshed); open gaps that
     are no longer holes are marked filled. Gaps an operator or backfill marked unfillable stay.
-    Returns the open gaps.
+    Returns the open gaps. Holes are read under the coverage lock, in the same transaction:
+    holes read before a concurrent writer commits would reopen the gaps it filled, close the
+    ones it opened, or insert a gap it inserted too.
     """
-    current = holes(pool_id, timeframe)
     now = timezone.now()
     with transaction.atomic():
+        _lock(pool_id, timeframe)
+        current = holes(pool_id, timeframe)
         existing = {
             g.start: g
             for g in Gap.objects.select_for_update().filter(pool_id=pool_id, timeframe=timeframe)

@@ -38,7 +38,7 @@ def _env(api_url: str, **env: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_process(*args: str, api_url: str, **env: str) -> Iterator[None]:
+def celery_process(*args: str, api_url: str, **env: str) -> Iterator[subprocess.Popen]:
     """Run ``celery -A geckoproject ARGS`` on the test database until the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "geckoproject", *args],
@@ -46,7 +46,7 @@ def celery_process(*args: str, api_url: str, **env: str) -> Iterator[None]:
         env=_env(api_url, **env),
     )
     try:
-        yield
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -56,10 +56,17 @@ def celery_process(*args: str, api_url: str, **env: str) -> Iterator[None]:
             process.wait()
 
 
-def celery_worker(api_url: str, *, queues: str = "default,api", **env: str):
-    """A worker on both queues (threads pool): a real consumer of the test broker."""
+def celery_worker(
+    api_url: str,
+    *,
+    queues: str = "default,api",
+    pool: str = "threads",
+    concurrency: int = 4,
+    **env: str,
+):
+    """A worker on both queues (threads pool by default): a real consumer of the test broker."""
     return celery_process(
-        "worker", "-Q", queues, "--pool", "threads", "--concurrency", "4",
+        "worker", "-Q", queues, "--pool", pool, "--concurrency", str(concurrency),
         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
         api_url=api_url, **env,
     )  # fmt: skip
@@ -72,6 +79,19 @@ def celery_beat(api_url: str, tmp_path: Path, **env: str):
         "--pidfile", str(tmp_path / "beat.pid"), "--schedule", str(tmp_path / "beat-schedule"),
         api_url=api_url, **env,
     )  # fmt: skip
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a prefork worker's pool children)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def wait_for_runs(task: str, count: int, since: datetime, timeout: float = 120) -> list:

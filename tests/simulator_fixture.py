@@ -5,9 +5,10 @@
 ``simulator_frozen``   one server per test module whose clock is frozen at ``SIMULATOR_NOW``.
 ``simulator_factory``  start servers with custom arguments (frozen clock, rate limit, faults…).
 
-Each yields a :class:`collectors.simulator.RunningSimulator`: ``.base_url`` (ends in
-``/api/v2``), ``.sim_url`` (root of ``/__sim__/``), ``.simulator`` (the in-process object),
-and ``add_fault()``, ``add_hole()``, ``stats()``, ``reset()``, ``world()``, ``control()``.
+Each yields a :class:`simulator.RunningSimulator`: ``.base_url`` (ends in
+``/api/v2``), ``.onchain_url`` (the same under ``/api/v3/onchain``), ``.sim_url`` (root of
+``/__sim__/``), ``.simulator`` (the in-process object), and ``add_fault()``, ``add_hole()``,
+``stats()``, ``reset()``, ``world()``, ``control()``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from collectors.simulator import RunningSimulator, Simulator
+from simulator import RunningSimulator, Simulator
 
 SIMULATOR_SEED = 1234
 # 2025-09-04T15:33:20Z: a fixed "now" so assertions do not race the wall clock.

@@ -62,7 +62,17 @@ def test_collect_everything_through_celery_then_again_then_fill_a_gap(
     config = CollectorConfig.current()
     config.ohlcv_pages_per_fetch = 2
     config.save()
-    world = simulator.world()["pools"]["pumpswap"][:3]
+    # The busiest pumpswap pools with days of history: the gap below needs a pool that trades
+    # nearly every minute and has more than 1000 minutes behind it.
+    summary = simulator.world()
+    world = sorted(
+        (
+            p
+            for p in summary["pools"]["pumpswap"]
+            if p["pool_created_at"] < summary["now"] - 2 * 86400
+        ),
+        key=lambda p: -p["trades_per_day"],
+    )[:3]
     csv_path = tmp_path / "watchlist.csv"
     csv_path.write_text(
         "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"

@@ -102,6 +102,7 @@ class GeckoClient:
         self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
         self.max_wait = max_wait
         self.stats = CallStats()
+        self._trial: str | None = None
         # The SDK's session carries its Accept/version header; its wrappers return DataFrames
         # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
         self._sdk = GeckoTerminalSyncClient()
@@ -228,8 +229,16 @@ class GeckoClient:
         logger.warning("gecko retry %d/%d: %s", state.attempt_number, self.attempts, error)
 
     def _attempt(self, endpoint: str, path: str, params: dict[str, Any] | None) -> Any:
+        self._trial = None
         self._wait_for(endpoint, self._breaker_wait)
-        self._wait_for(endpoint, self._token_wait)
+        try:
+            self._wait_for(endpoint, self._token_wait)
+        except BaseException:
+            # No call goes: a half-open trial held through a MustWait would refuse the whole
+            # fleet until its lease ran out.
+            if self._trial is not None:
+                self.breaker.release_trial(self._trial)
+            raise
         self.stats.calls += 1
         try:
             response = self._sdk.client.get(f"{self.base_url}/{path}", params=params)
@@ -277,7 +286,9 @@ class GeckoClient:
         logger.warning("gecko throttled (%s); whole bucket cools down %.0fs", exc, cooldown)
 
     def _breaker_wait(self) -> float:
-        return 0.0 if self.breaker.allow() else max(self.breaker.state().retry_in, 0.05)
+        permit = self.breaker.acquire()
+        self._trial = permit.trial
+        return 0.0 if permit.allowed else max(permit.retry_in, 0.05)
 
     def _token_wait(self) -> float:
         grant = self.limiter.acquire(self.lane)

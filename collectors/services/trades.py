@@ -1,16 +1,19 @@
 """Trades for watchlist pools: upsert by trade id, flag possible gaps, rotate fairly.
 
-The API gives only the last ≤300 trades of the past 24 h, with no cursor. If it returns its
-full 300 and even the oldest is newer than our newest stored trade, trades in between may be
-lost: that range is recorded as a trade Gap (it cannot be backfilled; it tells operators to
-poll that pool faster or raise the USD threshold).
+The API gives only the last ≤300 trades of the past 24 h, with no cursor. Trades may be lost,
+and the range is recorded as a trade Gap (it cannot be backfilled; it tells operators to poll
+that pool faster or raise the USD threshold), when:
+- it returns its full 300 and even the oldest is newer than our newest stored trade; or
+- our newest stored trade is older than the 24 h window and nobody polled the pool since
+  before that window opened, whatever the page size: the time between was never observed.
+  A pool polled within the window that simply stopped trading has lost nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import F, Max
 from django.utils import timezone
@@ -25,6 +28,7 @@ from ..persist import trade_rows
 
 logger = logging.getLogger(__name__)
 API_TRADE_CAP = 300
+API_TRADE_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -37,8 +41,12 @@ class TradeReport:
 def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport:
     pool = Pool.objects.get(pk=pool_id)
     newest_stored = Trade.objects.filter(pool=pool).aggregate(last=Max("block_timestamp"))["last"]
+    last_polled = (
+        TradeCursor.objects.filter(pool=pool).values_list("last_collected_at", flat=True).first()
+    )
     trades = client.trades(pool.address, min_volume_usd=min_usd)
     now = timezone.now()
+    window_start = now - API_TRADE_WINDOW
     report = TradeReport(received=len(trades))
     report.written = store.upsert_trades(trade_rows(pool.pk, trades, now)).inserted
     full = len(trades) >= API_TRADE_CAP
@@ -46,7 +54,19 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
         oldest = min(t.block_timestamp for t in trades)
         if oldest > newest_stored:
             report.possible_gap = True
-            _record_trade_gap(pool, newest_stored, oldest)
+            _record_trade_gap(
+                pool, newest_stored, oldest, f"full page of {API_TRADE_CAP} trades; older ones"
+            )
+    if (
+        not report.possible_gap
+        and newest_stored is not None
+        and newest_stored < window_start
+        and (last_polled is None or last_polled < window_start)
+    ):
+        report.possible_gap = True
+        _record_trade_gap(
+            pool, newest_stored, window_start, "not polled within the API's 24 h window; trades"
+        )
     TradeCursor.objects.update_or_create(
         pool=pool,
         defaults={"last_collected_at": now, **({"last_full_page_at": now} if full else {})},
@@ -54,14 +74,8 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
     return report
 
 
-def _record_trade_gap(pool: Pool, start: datetime, end: datetime) -> None:
-    logger.warning(
-        "trades of %s: full page of %d; %s .. %s may be missing",
-        pool.address,
-        API_TRADE_CAP,
-        start,
-        end,
-    )
+def _record_trade_gap(pool: Pool, start: datetime, end: datetime, why: str) -> None:
+    logger.warning("trades of %s: %s %s .. %s may be missing", pool.address, why, start, end)
     store.upsert_gaps(
         [
             {
@@ -69,7 +83,7 @@ def _record_trade_gap(pool: Pool, start: datetime, end: datetime) -> None:
                 "timeframe": Gap.TRADES,
                 "start": start,
                 "end": end,
-                "reason": f"full page of {API_TRADE_CAP} trades; older ones may be missing",
+                "reason": f"{why} may be missing",
             }
         ]
     )

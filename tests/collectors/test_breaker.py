@@ -130,6 +130,31 @@ def test_an_abandoned_trial_is_released_after_its_lease(redis_client):
     assert breaker.allow()
 
 
+def test_a_released_trial_goes_to_the_next_caller_but_only_its_holder_can_release_it(
+    redis_client,
+):
+    breaker = make_breaker(redis_client, trial_timeout=0.2)
+    trip(breaker)
+    time.sleep(COOLOFF + 0.05)
+    first = breaker.acquire()
+    assert first.allowed and first.trial
+    assert not breaker.release_trial("not-the-holder")
+    assert not breaker.allow()
+
+    assert breaker.release_trial(first.trial)
+    second = breaker.acquire()
+    assert second.allowed and second.trial != first.trial
+    assert not breaker.release_trial(first.trial), "a stale holder cannot free the new trial"
+    assert not breaker.allow()
+    time.sleep(0.25)
+    third = breaker.acquire()
+    assert third.allowed and not breaker.release_trial(second.trial)
+    breaker.record_failure()
+    assert breaker.state().state == "open"
+    assert not breaker.release_trial(third.trial), "reopened: nothing to give back"
+    assert not breaker.allow()
+
+
 def test_defaults_come_from_settings(redis_client):
     breaker = CircuitBreaker(client=redis_client)
     assert breaker.failures == settings.GECKO_BREAKER_FAILURES

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from collectors.breaker import CircuitBreaker
 from collectors.gecko.errors import (
     ApiErrorBody,
     InvalidJSON,
@@ -175,3 +176,32 @@ def test_bad_arguments_are_refused_before_any_call(gecko):
     with pytest.raises(ValueError, match="page 11"):
         gecko.top_pools("pumpswap", 11)
     assert gecko.stats.calls == 0
+
+
+def test_a_must_wait_for_a_token_does_not_keep_the_half_open_trial(simulator, key_prefix):
+    breaker = CircuitBreaker(
+        failures=1, cooloff=0.2, trial_timeout=60, key_prefix=f"{key_prefix}:cb:"
+    )
+    limiter = RateLimiter(rate_per_min=6000, burst=20, key_prefix=f"{key_prefix}:rl:")
+    client = make_client(
+        simulator.base_url, prefix=key_prefix, breaker=breaker, limiter=limiter, max_wait=0.5
+    )
+    other = make_client(
+        simulator.base_url,
+        prefix=key_prefix,
+        breaker=CircuitBreaker(failures=1, cooloff=0.2, key_prefix=f"{key_prefix}:cb:"),
+        limiter=RateLimiter(rate_per_min=6000, burst=20, key_prefix=f"{key_prefix}:rl:"),
+        max_wait=0.0,
+    )
+    breaker.record_failure()
+    time.sleep(0.25)  # half-open: the next caller gets the trial
+    limiter.penalize(5.0)
+
+    with pytest.raises(MustWait, match="rate limit"):
+        client.dexes()
+
+    assert breaker.state().state == "half_open"
+    limiter.reset()
+    assert other.dexes(), "another caller takes the trial at once, not after its 60 s lease"
+    assert breaker.state().state == "closed"
+    assert simulator.stats()["by_kind"]["dexes"] >= 1

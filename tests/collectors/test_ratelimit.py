@@ -73,7 +73,8 @@ def test_fresh_bucket_grants_burst_then_reports_wait(redis_client):
     limiter = make_limiter(redis_client)
     assert [limiter.acquire().granted for _ in range(BURST)] == [True] * BURST
     denied = limiter.acquire()
-    assert denied == Grant(granted=False, wait=denied.wait, lane="live")
+    assert denied == Grant(granted=False, wait=denied.wait, lane="live", at=denied.at)
+    assert abs(denied.at - float(redis_client.time()[0])) < 5, "Redis server time"
     assert 0 < denied.wait <= 60 / RATE
 
 
@@ -123,17 +124,20 @@ def test_keys_expire_so_nothing_lingers(redis_client):
 
 
 def test_no_window_ever_holds_more_than_the_rate_even_with_a_large_burst(redis_client):
-    """A bucket alone admits rate + burst into one window; the API would answer 429."""
+    """A bucket alone admits rate + burst into one window; the API would answer 429.
+
+    Grants are timed by Redis (the window's clock), in integer microseconds: the client's
+    clock, read after the reply, puts a late reader's grant into the wrong window."""
     limiter = make_limiter(redis_client, rate_per_min=600, burst=20, window_seconds=1.0)
     grants = []
     deadline = time.monotonic() + 2.5
     while time.monotonic() < deadline:
         grant = limiter.acquire()
         if grant.granted:
-            grants.append(time.monotonic())
+            grants.append(round(grant.at * 1e6))
         else:
             time.sleep(min(grant.wait, 0.01))
-    busiest = max(sum(1 for g in grants if start <= g < start + 1.0) for start in grants)
+    busiest = max(sum(1 for g in grants if start <= g < start + 1_000_000) for start in grants)
     assert busiest <= 10, f"{busiest} grants in one 1 s window (limit 10)"
     assert len(grants) >= 20, "the window does not starve the bucket"
 

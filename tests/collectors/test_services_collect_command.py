@@ -9,9 +9,9 @@ import redis
 from django.core.management import CommandError, call_command
 
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.simulator import WSOL
 from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
+from simulator import WSOL
 from tests.marketdata.factories import dex
 from watchlist.models import WatchlistEntry
 

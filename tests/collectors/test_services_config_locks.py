@@ -126,3 +126,18 @@ def test_a_task_whose_work_is_already_running_is_skipped_and_leaves_no_run(live_
     again = tasks.fetch_ohlcv.apply(kwargs=held).get()
 
     assert again is None and Candle.objects.filter(pool=pool, timeframe="1h").exists()
+
+
+def test_a_dead_workers_lock_is_taken_over_by_its_redelivered_task_but_not_by_another(live_api):
+    pool = make_pool(address=live_api.world()["pools"]["pumpswap"][0]["address"])
+    held = {"pool_id": pool.pk, "timeframe": "1h"}
+    dead = task_lock(FETCH_OHLCV, held, ttl=30, owner="task-x")
+    assert dead.__enter__(), "the worker running task-x dies inside its block"
+
+    other = tasks.fetch_ohlcv.apply(kwargs=held, task_id="task-y").get()
+    redelivered = tasks.fetch_ohlcv.apply(kwargs=held, task_id="task-x").get()
+
+    assert other == {"skipped": True}, "a different task with the same arguments waits"
+    assert redelivered is None and Candle.objects.filter(pool=pool, timeframe="1h").exists()
+    assert CollectionRun.objects.get().status == CollectionRun.Status.OK
+    assert not redis_client().exists(lock_key(FETCH_OHLCV, held)), "released by the new copy"

@@ -6,8 +6,8 @@ import pytest
 
 from collectors.services.dexes import collect_dexes
 from collectors.services.pools import collect_top_pools
-from collectors.simulator import WSOL
 from marketdata.models import Dex, Pool, PoolSnapshot, Token
+from simulator import WSOL
 from tests.marketdata.factories import dex
 
 pytestmark = pytest.mark.django_db

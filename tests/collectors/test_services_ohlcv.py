@@ -33,10 +33,12 @@ DAY = 86400
 
 @pytest.fixture
 def watched(simulator):
-    """A busy pumpswap pool with days of history, on the watchlist and linked."""
+    """The busiest pumpswap pool with days of history (it trades every minute), on the watchlist
+    and linked."""
     world = simulator.world()
-    chosen = next(
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY
+    chosen = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY),
+        key=lambda p: p["trades_per_day"],
     )
     pool = make_pool(address=chosen["address"])
     WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)

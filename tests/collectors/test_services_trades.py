@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from collectors.models import TradeCursor
 from collectors.services.gaps import gaps_to_backfill, scan_gaps
@@ -185,3 +187,66 @@ def test_rotation_chooses_every_pool_within_ceil_n_over_b_cycles_biggest_volume_
         assert window == {p.pk for p in pools}, f"cycles {start}..{start + 2}"
     assert TradeCursor.objects.filter(last_planned_at__isnull=True).count() == 0
     assert not TradeCursor.objects.filter(pool=dropped).exists()
+
+
+def quiet_pool(running, threshold: Decimal) -> str:
+    """A pool whose last 24 h hold some, but fewer than 300, trades above ``threshold``."""
+    for pool in running.simulator.world.pools_by_dex["heaven"]:
+        if 0 < len(raw_trades(running, pool.address, threshold)) < API_TRADE_CAP:
+            return pool.address
+    raise AssertionError("no quiet pool in the simulated world")
+
+
+def test_stored_trades_older_than_the_api_window_record_a_gap_even_on_a_short_page(
+    simulator_factory, key_prefix
+):
+    threshold = Decimal("100")
+    start = time.time() - 30 * 3600
+    clock = [start]
+    running = simulator_factory(clock=lambda: clock[0])
+    client = make_client(running.base_url, prefix=key_prefix)
+    pool = make_pool(address=quiet_pool(running, threshold))
+    try:
+        collect_trades(client, pool.pk, min_usd=threshold)
+        newest = Trade.objects.aggregate(last=Max("block_timestamp"))["last"]
+        # Nobody looked at this pool for 30 hours: the last poll was at the simulator's "then".
+        TradeCursor.objects.filter(pool=pool).update(
+            last_collected_at=datetime.fromtimestamp(start, UTC)
+        )
+        clock[0] = time.time()
+
+        before = timezone.now()
+        later = collect_trades(client, pool.pk, min_usd=threshold)
+        after = timezone.now()
+        again = collect_trades(client, pool.pk, min_usd=threshold)
+    finally:
+        client.close()
+
+    assert 0 < later.received < API_TRADE_CAP, "a short page"
+    assert later.possible_gap and not again.possible_gap, "flagged once, not on every poll"
+    gap = Gap.objects.get()
+    assert (gap.pool_id, gap.timeframe, gap.status) == (pool.pk, Gap.TRADES, Gap.Status.OPEN)
+    assert gap.start == newest
+    assert before - timedelta(hours=24) <= gap.end <= after - timedelta(hours=24)
+    assert "24 h" in gap.reason
+
+
+def test_a_pool_polled_within_the_window_has_no_trade_gap_however_old_its_last_trade(
+    simulator_factory, key_prefix
+):
+    """A pool that stopped trading is polled every cycle: nothing went unobserved."""
+    threshold = Decimal("100")
+    running = simulator_factory(clock=lambda: time.time() - 30 * 3600)
+    client = make_client(running.base_url, prefix=key_prefix)
+    pool = make_pool(address=quiet_pool(running, threshold))
+    try:
+        collect_trades(client, pool.pk, min_usd=threshold)
+        polls = [collect_trades(client, pool.pk, min_usd=threshold) for _ in range(2)]
+    finally:
+        client.close()
+
+    assert Trade.objects.aggregate(last=Max("block_timestamp"))["last"] < timezone.now() - (
+        timedelta(hours=24)
+    )
+    assert not any(p.possible_gap for p in polls)
+    assert not Gap.objects.exists()

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from collectors.services.pools import fetch_watchlist_details
-from collectors.simulator import WSOL, RunningSimulator, Simulator
 from marketdata.models import Pool, Token
+from simulator import WSOL, RunningSimulator, Simulator
 from tests.simulator_fixture import SIMULATOR_SEED
 from watchlist.models import WatchlistEntry
 from watchlist.sync import sync_watchlist_file

@@ -16,8 +16,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 import httpx
 
 from .app import Simulator
+from .routes import ONCHAIN, V2
 
-logger = logging.getLogger("collectors.simulator")
+logger = logging.getLogger("simulator")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -46,14 +47,18 @@ def make_server(
 
 
 class RunningSimulator:
-    """A simulator served from a daemon thread: ``base_url`` ends in ``/api/v2``."""
+    """A simulator served from a daemon thread: ``base_url`` ends in ``/api/v2``.
+
+    ``onchain_url`` is the same data under CoinGecko's keyed base path ``/api/v3/onchain``.
+    """
 
     def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.simulator = simulator
         self.server = make_server(simulator, host, port)
         self.host, self.port = self.server.server_address[:2]
         self.sim_url = f"http://{self.host}:{self.port}"
-        self.base_url = f"{self.sim_url}/api/v2"
+        self.base_url = f"{self.sim_url}{V2}"
+        self.onchain_url = f"{self.sim_url}{ONCHAIN}"
         self._thread: threading.Thread | None = None
 
     def start(self) -> RunningSimulator:
@@ -114,13 +119,18 @@ def serve_until_signal(simulator: Simulator, host: str, port: int) -> None:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     running.start()
+    gate = simulator.gate
     logger.info(
-        "GeckoTerminal simulator on %s (seed=%s, rate_per_min=%s, fault_rate=%s, pools=%s)",
+        "GeckoTerminal simulator on %s and %s (seed=%s, rate_per_min=%s, fault_rate=%s, "
+        "pools=%s, clock_speed=%s, %s)",
         running.base_url,
+        running.onchain_url,
         simulator.seed,
         simulator.limiter.per_min,
         simulator.faults.rate,
         len(simulator.world.pools),
+        simulator.clock.describe()["speed"],
+        f"{gate.plan_id} key required in {gate.plan.header}" if gate.keyed else "keyless",
     )
     try:
         while not stop.wait(0.5):

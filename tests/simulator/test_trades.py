@@ -8,7 +8,7 @@ from decimal import Context, Decimal
 
 import httpx
 
-from collectors.simulator import WSOL
+from simulator import WSOL
 from tests.simulator_fixture import SIMULATOR_NOW
 
 NOW = int(SIMULATOR_NOW)
@@ -45,8 +45,9 @@ def epoch(iso: str) -> int:
     return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def busiest(running, dex: str = "heaven"):
-    return max(running.simulator.world.pools_by_dex[dex], key=lambda p: p.activity)
+def busiest(running):
+    """The pool with the most trades a day: thousands, so 300 trades span only hours."""
+    return max(running.simulator.world.pools, key=lambda p: p.activity)
 
 
 def test_trade_objects_match_the_recorded_shape(simulator_frozen):
@@ -108,11 +109,35 @@ def test_threshold_filters_and_empty_means_zero(simulator_frozen):
     assert bad.status_code == 400
 
 
+def trade_count(running, pool: str, start: int, end: int, min_usd: float = 0) -> int:
+    query = {"pool": pool, "start": start, "end": end, "min_usd": min_usd}
+    return httpx.get(f"{running.sim_url}/__sim__/trade_count", params=query).json()["count"]
+
+
 def test_busy_pool_returns_only_the_newest_300(simulator_frozen):
-    pool = busiest(simulator_frozen, "pumpswap")
+    pool = busiest(simulator_frozen)
     data = trades(simulator_frozen, pool.address)
     assert len(data) == 300
-    assert NOW - epoch(data[-1]["attributes"]["block_timestamp"]) < 600
+    oldest = epoch(data[-1]["attributes"]["block_timestamp"])
+    assert NOW - oldest < 86400 * 600 / pool.trades_per_day
+    assert trade_count(simulator_frozen, pool.address, oldest, NOW + 1) >= 300
+    assert trade_count(simulator_frozen, pool.address, oldest + 1, NOW + 1) < 300
+
+
+def test_trade_count_is_the_ground_truth_behind_the_trades_endpoint(simulator_frozen):
+    quiet = min(
+        (p for p in simulator_frozen.simulator.world.pools if p.created_at < NOW - 2 * 86400),
+        key=lambda p: p.activity,
+    )
+    seen = trades(simulator_frozen, quiet.address, 20)
+    assert 0 < len(seen) < 300
+    day = (NOW - 86400 + 1, NOW + 1)
+    assert trade_count(simulator_frozen, quiet.address, *day, 20) == len(seen)
+    assert trade_count(simulator_frozen, quiet.address, *day) >= len(seen)
+    tomorrow = (NOW + 1, NOW + 86400)
+    assert trade_count(simulator_frozen, busiest(simulator_frozen).address, *tomorrow) == 0
+    bad = httpx.get(f"{simulator_frozen.sim_url}/__sim__/trade_count", params={"pool": "nope"})
+    assert bad.status_code == 400
 
 
 def test_same_trades_keep_their_ids_and_new_ones_appear(simulator_factory):

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collectors.simulator import FAULT_KINDS, Simulator
-from collectors.simulator.faults import FaultBook
+from simulator import FAULT_KINDS, Simulator
+from simulator.faults import FaultBook
 from tests.simulator_fixture import SIMULATOR_NOW
 
 DEXES = "networks/solana/dexes"
@@ -122,6 +122,7 @@ def test_clock_and_world_control_endpoints(simulator):
     assert frozen["now"] == SIMULATOR_NOW and frozen["frozen"]
     assert simulator.control("clock", {"advance": 60})["now"] == SIMULATOR_NOW + 60
     assert simulator.control("clock", {"real": True})["frozen"] is False
+    assert simulator.control("config") == {"rate_per_min": 0, "fault_rate": 0.0}
     world = simulator.control("world")
     assert [d["id"] for d in world["dexes"]][:1] == ["raydium"]
     heaven = world["pools"]["heaven"]
@@ -199,6 +200,12 @@ def test_management_command_serves_and_stops_on_sigterm():
             "5",
             "--rate-per-min",
             "0",
+            "--clock-speed",
+            "60",
+            "--api-key",
+            "K",
+            "--plan",
+            "pro",
         ],
         cwd=root,
         env=env,
@@ -207,19 +214,25 @@ def test_management_command_serves_and_stops_on_sigterm():
         text=True,
     )
     try:
-        url = f"http://127.0.0.1:{port}/api/v2/{DEXES}"
+        root = f"http://127.0.0.1:{port}"
+        url = f"{root}/api/v2/{DEXES}"
+        key = {"x-cg-pro-api-key": "K"}
         for _ in range(100):
             try:
-                if httpx.get(url).status_code == 200:
+                if httpx.get(url, headers=key).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
             pytest.fail("simulator did not come up")
+        assert httpx.get(f"{root}/api/v3/onchain/{DEXES}").status_code == 401
+        assert httpx.get(f"{root}/api/v3/key", headers=key).json()["plan"] == "Analyst"
+        assert httpx.get(f"{root}/__sim__/clock").json()["speed"] == 60
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0
         assert f"GET /api/v2/{DEXES} -> 200" in err
+        assert "pro key required in x-cg-pro-api-key" in err
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -20,6 +20,7 @@ COINGECKO_429 = {
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     429: "Too Many Requests",

@@ -1,14 +1,13 @@
-"""Routing and handlers for the GeckoTerminal v2 paths the project uses."""
+"""Handlers for the GeckoTerminal paths the project uses (routing lives in ``routes.py``)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
-from .candles import DEFAULT_LIMIT, MAX_LIMIT, TIMEFRAMES, CandleQuery
+from .candles import DEFAULT_LIMIT, MAX_LIMIT, TIMEFRAMES, CandleEngine, CandleQuery
+from .poolstats import StatsBook
 from .resources import (
     dex_resource,
     included_for_pools,
@@ -18,31 +17,14 @@ from .resources import (
     token_market_resource,
 )
 from .responses import ApiError
-from .world import Pool, Token
-
-if TYPE_CHECKING:
-    from .app import Simulator
+from .trades import TradeBook
+from .world import Pool, Token, World
 
 PAGE_SIZE = 20
 MAX_PAGE = 10
 MAX_MULTI = 30
 TOP_POOLS = 20
 POOL_INCLUDES = {"base_token", "quote_token", "dex"}
-_SEG = r"([^/]+)"
-ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(rf"^/api/v2/{pattern}/?$"))
-    for kind, pattern in (
-        ("networks", "networks"),
-        ("dexes", rf"networks/{_SEG}/dexes"),
-        ("dex_pools", rf"networks/{_SEG}/dexes/{_SEG}/pools"),
-        ("pools_multi", rf"networks/{_SEG}/pools/multi/([^/]*)"),
-        ("ohlcv", rf"networks/{_SEG}/pools/{_SEG}/ohlcv/{_SEG}"),
-        ("trades", rf"networks/{_SEG}/pools/{_SEG}/trades"),
-        ("pool", rf"networks/{_SEG}/pools/{_SEG}"),
-        ("token_info", rf"networks/{_SEG}/tokens/{_SEG}/info"),
-        ("token", rf"networks/{_SEG}/tokens/{_SEG}"),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -53,15 +35,6 @@ class Request:
     query: dict[str, str]
     root: str
     request_id: str
-
-
-def resolve(path: str) -> tuple[str, tuple[str, ...]]:
-    """The endpoint kind (used for stats) and its path captures; ``unknown`` if none match."""
-    for kind, pattern in ROUTES:
-        match = pattern.match(path)
-        if match:
-            return kind, match.groups()
-    return "unknown", ()
 
 
 def _int(query: dict[str, str], name: str, default: int | None) -> int | None:
@@ -88,11 +61,21 @@ def _includes(query: dict[str, str]) -> set[str] | None:
 
 
 class Api:
-    """Handlers read the world at the simulator's current clock time."""
+    """Handlers read the world at ``clock()``; they get the models they read, nothing more."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.world = sim.world
+    def __init__(
+        self,
+        world: World,
+        stats: StatsBook,
+        candles: CandleEngine,
+        trades: TradeBook,
+        clock: Callable[[], float],
+    ) -> None:
+        self.world = world
+        self.stats = stats
+        self.candles = candles
+        self.trade_book = trades
+        self.clock = clock
         self.handlers: dict[str, Callable[[Request], dict]] = {
             "networks": self.networks,
             "dexes": self.dexes,
@@ -127,9 +110,7 @@ class Api:
 
     def _pool_list(self, pools: list[Pool], query: dict[str, str], now: float) -> dict:
         net = self.world.network
-        body: dict = {
-            "data": [pool_resource(net, p, self.sim.stats_book.get(p, now), now) for p in pools]
-        }
+        body: dict = {"data": [pool_resource(net, p, self.stats.get(p, now), now) for p in pools]}
         include = _includes(query)
         if include is not None:
             body["included"] = included_for_pools(self.world, pools, include & POOL_INCLUDES)
@@ -168,8 +149,8 @@ class Api:
         page = _page(req.query)
         if page > MAX_PAGE:
             raise ApiError(400, "Bad Request", f"page must be between 1 and {MAX_PAGE}")
-        now = self.sim.clock()
-        stats = self.sim.stats_book
+        now = self.clock()
+        stats = self.stats
         pools = list(self.world.pools_by_dex[dex_id])
         if req.query.get("sort") == "h24_volume_usd_desc":
             pools.sort(key=lambda p: (-stats.get(p, now).windows["h24"].volume_usd, p.address))
@@ -182,11 +163,11 @@ class Api:
         if len(wanted) > MAX_MULTI:
             raise ApiError(400, "Bad Request", f"at most {MAX_MULTI} addresses per request")
         pools = [self.world.pool_by_address[a] for a in wanted if a in self.world.pool_by_address]
-        return self._pool_list(pools, req.query, self.sim.clock())
+        return self._pool_list(pools, req.query, self.clock())
 
     def pool(self, req: Request) -> dict:
         pool = self._pool(req.args[1])
-        body = self._pool_list([pool], req.query, self.sim.clock())
+        body = self._pool_list([pool], req.query, self.clock())
         body["data"] = body["data"][0]
         return body
 
@@ -195,11 +176,11 @@ class Api:
             self.world.pools_by_token.get(token.address, ()),
             key=lambda p: (-p.reserve_usd, p.address),
         )[:TOP_POOLS]
-        return [(p, self.sim.stats_book.get(p, now)) for p in pools]
+        return [(p, self.stats.get(p, now)) for p in pools]
 
     def token(self, req: Request) -> dict:
         token = self._token(req.args[1])
-        now = self.sim.clock()
+        now = self.clock()
         top = self._top_pools(token, now)
         body: dict = {"data": token_market_resource(self.world.network, token, top, now)}
         include = _includes(req.query)
@@ -212,7 +193,7 @@ class Api:
 
     def token_info(self, req: Request) -> dict:
         token = self._token(req.args[1])
-        return {"data": token_info_resource(self.world, token, self.sim.clock())}
+        return {"data": token_info_resource(self.world, token, self.clock())}
 
     def ohlcv(self, req: Request) -> dict:
         pool = self._pool(req.args[1])
@@ -239,7 +220,7 @@ class Api:
             side=side,
             include_empty=(q.get("include_empty_intervals") or "").lower() == "true",
         )
-        rows = self.sim.candles.ohlcv(pool, query, self.sim.clock())
+        rows = self.candles.ohlcv(pool, query, self.clock())
         first, second = (pool.base, pool.quote) if side == "base" else (pool.quote, pool.base)
         return {
             "data": {
@@ -259,7 +240,7 @@ class Api:
             raise ApiError(400, "Bad Request", "trade_volume_in_usd_greater_than") from None
         if not threshold.is_finite():
             raise ApiError(400, "Bad Request", "trade_volume_in_usd_greater_than")
-        data = self.sim.trades.trades(pool, self.sim.clock(), threshold, self.world.network)
+        data = self.trade_book.trades(pool, self.clock(), threshold, self.world.network)
         return {"data": data}
 
 

@@ -99,6 +99,16 @@ class TradeBook:
             hour -= 1
         return out
 
+    def count(self, pool: Pool, start: int, end: int, min_usd: float = 0.0) -> int:
+        """How many trades happen in ``[start, end)`` above ``min_usd``, seen or not."""
+        total = 0
+        for hour in range(start // 3600, -(-end // 3600)):
+            batch = self._hour(pool, hour)
+            total += int(
+                np.count_nonzero((batch.ts >= start) & (batch.ts < end) & (batch.usd > min_usd))
+            )
+        return total
+
     def _render(self, pool: Pool, b: HourTrades, i: int, hour: int, network: str) -> dict:
         ts = int(b.ts[i])
         usd = float(b.usd[i])

@@ -3,6 +3,12 @@
 Only identities and per-pool model parameters live here; prices, candles and trades are
 computed on demand from these parameters (see ``market.py``), so building a world of
 hundreds of pools takes milliseconds.
+
+Trade rates are heavy-tailed like a real chain's, which is what a collector's budget planner has
+to work against: pools are ranked (a DEX's weight, the pool's place in it, and luck) and trade
+``TOP_TRADES_PER_DAY / rank ** ZIPF`` times a day, so a handful trade thousands of times a day
+and most a few dozen. Volume is trades × mean trade size, and the reserve sits at a plausible
+turnover (24 h volume 0.3–3 × reserve, a mean trade at most 5 % of it), so the numbers agree.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from .names import token_name
 NETWORK = "solana"
 WSOL = "So11111111111111111111111111111111111111112"
 
-# (id, display name, pool count, activity of the top pool in trades/minute).
+# (id, display name, pool count, weight of the DEX's top pool in the world's activity ranking).
 # The first 20 are the recorded Solana page 1, in the recorded order; the rest form page 2.
 DEX_TABLE: tuple[tuple[str, str, int, float], ...] = (
     ("raydium", "Raydium", 24, 60.0),
@@ -39,7 +45,7 @@ DEX_TABLE: tuple[tuple[str, str, int, float], ...] = (
     ("pump-fun", "Pump.fun", 30, 40.0),
     ("saros-dlmm", "Saros DLMM", 2, 0.4),
     ("wavebreak", "Wavebreak", 2, 0.5),
-    ("heaven", "Heaven", 45, 2.6),
+    ("heaven", "Heaven", 45, 40.0),
     ("lifinity", "Lifinity", 3, 3.0),
     ("phoenix", "Phoenix", 0, 0.0),
     ("openbook", "OpenBook", 2, 0.5),
@@ -60,9 +66,16 @@ FEE_DEXES = {"orca", "raydium-clmm", "meteora", "pancakeswap-v3-solana", "saros-
 FEES = ("0.01%", "0.05%", "0.25%", "1%", "2%")
 # New pools whose native prices are still "NaN": (dex, index within dex).
 FRESH_POOLS = {("pump-fun", 3), ("meteora-dbc", 2)}
-# Wash-traded pumpswap leaders with a near-zero reserve, like the recording.
-WASH_RESERVES = {0: 0.1723, 1: 0.0}
-# Every 5th pump-fun pool trades the same mint as the pumpswap pool it graduated into.
+TOP_TRADES_PER_DAY = 50_000.0
+ZIPF = 1.5
+MIN_TRADES_PER_DAY = 5.0
+# Share of luck in a pool's rank (log units) against its DEX's weight and its place in the DEX.
+RANK_NOISE = 0.7
+TRADE_USD = (40.0, 400.0)
+TURNOVER = (0.3, 3.0)
+MAX_TRADE_SHARE = 0.05
+# Every 5th pump-fun pool trades the same mint as the pumpswap pool it graduated into (when that
+# mint is a pump.fun one).
 SHARED_EVERY = 5
 
 
@@ -93,13 +106,12 @@ class Pool:
     quote: Token
     name: str
     created_at: int
-    activity: float  # mean trades per minute today
+    activity: float  # mean trades per minute
     trade_usd: float  # mean trade size
     log_level: float  # long-run mean of log(USD price)
     level_vol: float  # daily shock size of the level process
     minute_vol: float  # per-active-minute log-return noise
-    reserve_usd: float
-    wash: bool
+    reserve_usd: float  # at the long-run price level
     fresh: bool
     has_market_cap: bool
     circulating: float
@@ -107,6 +119,10 @@ class Pool:
     ratio_null: bool
     buy_share: float
     unique_share: float
+
+    @property
+    def trades_per_day(self) -> float:
+        return self.activity * 1440
 
 
 @dataclass
@@ -169,20 +185,14 @@ def _make_token(seed: int, rnd: random.Random, dex_id: str, i: int) -> Token:
 
 
 def _make_pool(
-    seed: int, epoch: int, rnd: random.Random, dex_id: str, top: float, i: int, base: Token
+    seed: int, epoch: int, rnd: random.Random, dex_id: str, i: int, base: Token, per_day: float
 ) -> Pool:
     fresh = (dex_id, i) in FRESH_POOLS
-    wash = dex_id == "pumpswap" and i in WASH_RESERVES
-    activity = max(0.005, top * (i + 1) ** -1.3 * math.exp(rnd.gauss(0, 0.25)))
-    trade_usd = 790.0 if wash else math.exp(rnd.uniform(math.log(25), math.log(600)))
+    trade_usd = _log_uniform(rnd, *TRADE_USD)
     max_age = 60 if dex_id == "heaven" else 420
-    age = (
-        rnd.uniform(600, 4800)
-        if fresh
-        else math.exp(rnd.uniform(math.log(7200), math.log(max_age * 86400)))
-    )
-    turnover = trade_usd * activity * 1440 * rnd.uniform(0.05, 0.6)
-    reserve = WASH_RESERVES[i] if wash else min(3e6, max(500.0, turnover))
+    age = rnd.uniform(600, 4800) if fresh else _log_uniform(rnd, 7200, max_age * 86400)
+    turnover_cap = min(TURNOVER[1], max(TURNOVER[0], per_day * MAX_TRADE_SHARE))
+    reserve = per_day * trade_usd / _log_uniform(rnd, TURNOVER[0], turnover_cap)
     name = f"{base.symbol} / SOL"
     if dex_id in FEE_DEXES and rnd.random() < 0.5:
         name += " " + rnd.choice(FEES)
@@ -193,13 +203,12 @@ def _make_pool(
         quote=SOL_TOKEN,
         name=name,
         created_at=int(epoch - age),
-        activity=activity,
+        activity=per_day / 1440,
         trade_usd=trade_usd,
         log_level=rnd.uniform(math.log(2e-7), math.log(0.05)),
         level_vol=rnd.uniform(0.12, 0.3),
         minute_vol=rnd.uniform(0.002, 0.008),
         reserve_usd=reserve,
-        wash=wash,
         fresh=fresh,
         has_market_cap=rnd.random() < 0.1,
         circulating=rnd.uniform(0.6, 1.0),
@@ -210,22 +219,75 @@ def _make_pool(
     )
 
 
+def _log_uniform(rnd: random.Random, lo: float, hi: float) -> float:
+    return math.exp(rnd.uniform(math.log(lo), math.log(hi)))
+
+
+def _trade_rates(seed: int) -> dict[tuple[str, int], float]:
+    """Trades a day per (dex, index): Zipf's law over a seeded ranking of every pool."""
+    rnd = random.Random(hash_int(seed, "rates"))
+    pull = {
+        (dex_id, i): math.log(weight) - 1.3 * math.log(i + 1) + rnd.gauss(0, RANK_NOISE)
+        for dex_id, _, count, weight in DEX_TABLE
+        for i in range(count)
+    }
+    ranked = sorted(pull, key=lambda k: -pull[k])
+    return {
+        key: max(
+            MIN_TRADES_PER_DAY,
+            TOP_TRADES_PER_DAY * (rank + 1) ** -ZIPF * math.exp(rnd.gauss(0, 0.15)),
+        )
+        for rank, key in enumerate(ranked)
+    }
+
+
 def build_world(seed: int, epoch: int) -> World:
     """Build every DEX, pool and token for ``seed``; ``epoch`` anchors pool ages."""
     rnd = random.Random(hash_int(seed, "world"))
     dexes = tuple(Dex(id=d, name=n) for d, n, _, _ in DEX_TABLE)
     pools: list[Pool] = []
     pumpswap_bases: list[Token] = []
-    for dex_id, _, count, top in DEX_TABLE:
+    rates = _trade_rates(seed)
+    for dex_id, _, count, _ in DEX_TABLE:
         for i in range(count):
             token = _make_token(seed, rnd, dex_id, i)
             if (
                 dex_id == "pump-fun"
                 and i % SHARED_EVERY == SHARED_EVERY - 1
                 and i < len(pumpswap_bases)
+                and pumpswap_bases[i].address.endswith("pump")
             ):
                 token = pumpswap_bases[i]
             if dex_id == "pumpswap":
                 pumpswap_bases.append(token)
-            pools.append(_make_pool(seed, epoch, rnd, dex_id, top, i, token))
+            pools.append(_make_pool(seed, epoch, rnd, dex_id, i, token, rates[dex_id, i]))
     return World(seed=seed, epoch=epoch, dexes=dexes, pools=tuple(pools))
+
+
+def summary(world: World, now: float) -> dict:
+    """Dexes and their pools (address, tokens, name, trade rate) for tests and benchmarks."""
+    return {
+        "network": world.network,
+        "seed": world.seed,
+        "epoch": world.epoch,
+        "now": now,
+        "dexes": [
+            {"id": d.id, "name": d.name, "pools": len(world.pools_by_dex[d.id])}
+            for d in world.dexes
+        ],
+        "pools": {
+            d.id: [
+                {
+                    "address": p.address,
+                    "base_token": p.base.address,
+                    "quote_token": p.quote.address,
+                    "name": p.name,
+                    "pool_created_at": p.created_at,
+                    "trades_per_day": round(p.trades_per_day, 3),
+                    "mean_trade_usd": round(p.trade_usd, 2),
+                }
+                for p in world.pools_by_dex[d.id]
+            ]
+            for d in world.dexes
+        },
+    }

@@ -1,8 +1,13 @@
-"""The simulator: world + models + control state behind one WSGI callable."""
+"""The simulator: world + models + control state behind one WSGI callable.
+
+This is the one module that knows every part; ``api``, ``control`` and ``access`` each get only
+what they use, so nothing but ``server`` and the package imports this module.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -10,7 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import Api, Request, resolve
+from .access import MISSING, KeyGate, coingecko_error
+from .api import Api, Request
 from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
@@ -21,10 +27,12 @@ from .market import MarketModel
 from .metrics import Metrics
 from .poolstats import StatsBook
 from .responses import COINGECKO_429, RATE_LIMITED, ApiError, Reply, api_headers, error_body
+from .routes import Route, resolve
 from .trades import TradeBook
-from .world import build_world
+from .world import build_world, summary
 
-logger = logging.getLogger("collectors.simulator")
+logger = logging.getLogger("simulator")
+_KEY_PARAM = re.compile(r"(x_cg_\w+_api_key)=[^&]*")
 StartResponse = Callable[..., Any]
 
 
@@ -33,9 +41,14 @@ def _client(environ: dict) -> str:
     return forwarded.split(",")[0].strip() or environ.get("REMOTE_ADDR", "?")
 
 
+def _headers(environ: dict) -> dict[str, str]:
+    """Request headers by lower-case name (WSGI spells them ``HTTP_X_CG_DEMO_API_KEY``)."""
+    return {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+
+
 def _log(environ: dict, status: int, runtime: float, note: str) -> None:
-    """The one INFO line per request."""
-    qs = environ.get("QUERY_STRING", "")
+    """The one INFO line per request (an API key in the query string is masked)."""
+    qs = _KEY_PARAM.sub(r"\1=***", environ.get("QUERY_STRING", ""))
     logger.info(
         "%s %s %s%s -> %s %.1fms%s",
         _client(environ),
@@ -49,31 +62,42 @@ def _log(environ: dict, status: int, runtime: float, note: str) -> None:
 
 
 class Simulator:
-    """A deterministic GeckoTerminal v2 stand-in; call it as a WSGI app.
+    """A deterministic GeckoTerminal stand-in; call it as a WSGI app.
 
     ``clock`` supplies "now" (defaults to wall time; it is wrapped in a :class:`SimClock`
-    that tests can freeze/advance). ``epoch`` anchors pool ages and defaults to the start of
-    the current hour, so two simulators with the same seed started in the same hour agree.
+    that tests can freeze/advance and benchmarks can run ``clock_speed`` times faster).
+    ``epoch`` anchors pool ages and defaults to the start of the current hour, so two
+    simulators with the same seed started in the same hour agree. With ``api_key`` every API
+    request needs that key in the ``plan``'s header (see ``access.py``); ``rate_per_min``
+    defaults to the plan's limit (30 keyless) and counts real, not simulated, seconds.
     """
 
     def __init__(
         self,
         seed: int = 42,
-        rate_per_min: int = 30,
+        rate_per_min: int | None = None,
         fault_rate: float = 0.0,
         clock: Callable[[], float] | None = None,
         epoch: int | None = None,
+        *,
+        clock_speed: float = 1.0,
+        api_key: str | None = None,
+        plan: str = "demo",
+        monthly_credit: int | None = None,
     ) -> None:
         self.seed = seed
-        self.clock = SimClock(clock)
+        self.clock = SimClock(clock, speed=clock_speed)
         self.epoch = epoch if epoch is not None else int(self.clock() // 3600 * 3600)
         self.world = build_world(seed, self.epoch)
         self.model = MarketModel(self.world)
-        self.holes = HoleBook()
+        self.hole_book = HoleBook()
         self.stats_book = StatsBook(self.model)
-        self.candles = CandleEngine(self.model, self.holes)
+        self.candles = CandleEngine(self.model, self.hole_book)
         self.trades = TradeBook(self.model)
-        self.api = Api(self)
+        self.api = Api(self.world, self.stats_book, self.candles, self.trades, self.clock)
+        self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
+        if rate_per_min is None:
+            rate_per_min = self.gate.plan.rate_per_min if self.gate.keyed else 30
         self.limiter = RateLimiter(rate_per_min)
         self.faults = FaultBook(seed, fault_rate)
         self.metrics = Metrics()
@@ -91,12 +115,21 @@ class Simulator:
         """Make the next ``count`` API requests matching ``path_contains`` fail with ``kind``."""
         self.faults.add(kind, count, path_contains, delay, retry_after)
 
+    def pending_faults(self) -> list[dict]:
+        return self.faults.pending()
+
+    def clear_faults(self) -> None:
+        self.faults.reset()
+
     def add_hole(self, pool: str, start: int, end: int) -> None:
         """Drop ``[start, end)`` from ``pool``'s candle history."""
         if pool not in self.world.pool_by_address:
             raise ValueError(f"unknown pool {pool}")
-        self.holes.add(pool, start, end)
+        self.hole_book.add(pool, start, end)
         self.candles.clear()
+
+    def holes(self) -> dict:
+        return self.hole_book.as_dict()
 
     def configure(self, rate_per_min: int | None = None, fault_rate: float | None = None) -> None:
         if rate_per_min is not None:
@@ -104,68 +137,63 @@ class Simulator:
         if fault_rate is not None:
             self.faults.rate = float(fault_rate)
 
+    def config(self) -> dict:
+        return {"rate_per_min": self.limiter.per_min, "fault_rate": self.faults.rate}
+
     def reset(self) -> None:
-        """Forget faults, holes, counters, rate windows and clock changes (not the world)."""
+        """Forget faults, holes, counters, credits, rate windows, clock changes; keep the world."""
         self.faults.reset()
-        self.holes.clear()
+        self.hole_book.clear()
         self.candles.clear()
         self.limiter.reset()
         self.metrics.reset()
+        self.gate.reset()
         self.clock.reset()
 
     def stats(self) -> dict:
         return self.metrics.snapshot()
 
     def world_summary(self) -> dict:
-        """Dexes and their pools (address, base token, name) for tests to pick from."""
-        w = self.world
-        return {
-            "network": w.network,
-            "seed": w.seed,
-            "epoch": w.epoch,
-            "now": self.clock(),
-            "dexes": [
-                {"id": d.id, "name": d.name, "pools": len(w.pools_by_dex[d.id])} for d in w.dexes
-            ],
-            "pools": {
-                d.id: [
-                    {
-                        "address": p.address,
-                        "base_token": p.base.address,
-                        "quote_token": p.quote.address,
-                        "name": p.name,
-                        "pool_created_at": p.created_at,
-                    }
-                    for p in w.pools_by_dex[d.id]
-                ]
-                for d in w.dexes
-            },
-        }
+        """Dexes and their pools (address, tokens, name, trade rate) for tests to pick from."""
+        return summary(self.world, self.clock())
+
+    def trade_count(self, pool: str, start: int, end: int, min_usd: float = 0.0) -> int:
+        """Ground truth for benchmarks: ``pool``'s trades in ``[start, end)`` above ``min_usd``
+        that have happened by now (the series runs ahead of the clock; the future is not told)."""
+        if pool not in self.world.pool_by_address:
+            raise ValueError(f"unknown pool {pool}")
+        end = min(end, int(self.clock()) + 1)
+        return self.trades.count(self.world.pool_by_address[pool], start, end, min_usd)
 
     # --- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
-        method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         qs = environ.get("QUERY_STRING", "")
-        client = _client(environ)
         if path.startswith("/__sim__/"):
             return self._control(environ, start_response, started)
 
         request_id = str(uuid.uuid4())
-        kind, args = resolve(path)
-        self.metrics.received(kind, client)
+        route = resolve(path)
+        query = dict(parse_qsl(qs, keep_blank_values=True))
+        client = _client(environ)
+        self.metrics.received(route.kind, client)
         fault: Fault | None = None
-        retry = self.limiter.check(client)
-        if retry is not None:
+        refusal = self.gate.refusal(_headers(environ), query)
+        retry = None if refusal else self.limiter.check("key" if self.gate.keyed else client)
+        if refusal is not None:
+            reply = Reply(401, refusal)
+        elif retry is not None:
             self.metrics.limited()
             reply = Reply(429, RATE_LIMITED, [("Retry-After", str(retry))])
+        elif not self.gate.spend():
+            reply = Reply(429, coingecko_error(429, "You've used up this month's call credit."))
         else:
             self.metrics.admitted()
             fault = self.faults.take(f"{path}?{qs}")
             if fault is not None:
                 self.metrics.fault(fault.kind)
-            reply = self._answer(method, kind, args, qs, environ, request_id, fault)
+            reply = self._answer(environ, route, query, request_id, fault)
         payload = reply.encode()
         runtime = time.perf_counter() - started
         self.metrics.status(reply.status)
@@ -179,7 +207,8 @@ class Simulator:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         method = environ.get("REQUEST_METHOD", "GET")
-        reply = handle_control(self, method, environ["PATH_INFO"], raw)
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        reply = handle_control(self, method, environ["PATH_INFO"], raw, query)
         payload = reply.encode()
         _log(environ, reply.status, time.perf_counter() - started, " control")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
@@ -188,11 +217,9 @@ class Simulator:
 
     def _answer(
         self,
-        method: str,
-        kind: str,
-        args: tuple[str, ...],
-        qs: str,
         environ: dict,
+        route: Route,
+        query: dict[str, str],
         request_id: str,
         fault: Fault | None,
     ) -> Reply:
@@ -200,21 +227,22 @@ class Simulator:
             early = self._fault_reply(fault)
             if early is not None:
                 return early
-        if method not in ("GET", "HEAD"):
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return Reply(405, error_body(405, "Method Not Allowed"))
+        if route.kind == "key":
+            if not self.gate.keyed:
+                return Reply(401, coingecko_error(MISSING, "API Key Missing"))
+            return Reply(200, self.gate.usage(self.limiter.per_min))
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         req = Request(
-            args=args,
-            query=dict(parse_qsl(qs, keep_blank_values=True)),
-            root=f"http://{host}/api/v2",
-            request_id=request_id,
+            args=route.args, query=query, root=f"http://{host}{route.base}", request_id=request_id
         )
         try:
-            reply = Reply(200, self.api.handle(kind, req))
+            reply = Reply(200, self.api.handle(route.kind, req))
         except ApiError as exc:
             return Reply(exc.status, exc.body)
         except Exception:
-            logger.exception("simulator handler failed for %s", kind)
+            logger.exception("simulator handler failed for %s", route.kind)
             return Reply(500, error_body(500, "Internal Server Error"))
         if fault is not None and fault.kind == "bad_json":
             return _BrokenReply(reply)

@@ -6,9 +6,11 @@ candles agree across timeframes, and each day is generated independently from
 
 * The day-open log price follows a stationary AR(1) level written as a truncated moving
   average of hashed daily shocks, so it can be evaluated for any day in closed form.
-* Within a day, trades per minute are Poisson; quiet minutes (no trades) carry no candle and
-  do not move the price; log returns of active minutes are bridged so the day ends exactly
-  on the next day's level.
+* Within a day, trades per minute are Poisson around the pool's rate, scaled by a busy/quiet
+  day factor of mean 1 and an intraday profile of mean 1, so a day's expected count is the
+  pool's ``trades_per_day``; quiet minutes (no trades) carry no candle and do not move the
+  price; log returns of active minutes are bridged so the day ends exactly on the next day's
+  level. A minute's volume is its trades times the mean trade size times a factor of mean 1.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ LEVEL_TAPS = 64
 CHUNK = 64
 _TAU = 2 * math.pi
 _PROFILE = 1.0 + 0.4 * np.sin(_TAU * (np.arange(MINUTES) - 600) / MINUTES)
+_DAY_SPREAD = 1.7
+# Mean of exp(_DAY_SPREAD * (u - 0.5)) for uniform u, so the day factor averages 1.
+_DAY_MEAN = 2 * math.sinh(_DAY_SPREAD / 2) / _DAY_SPREAD
 
 
 def sol_price(ts: float | np.ndarray) -> float | np.ndarray:
@@ -103,22 +108,21 @@ class MarketModel:
         x0, x1 = self._level_pair(pool, day)
         g = rng(self.seed, pool.address, "day", day)
         head = g.random(2)
-        intensity = pool.activity * math.exp(1.7 * (head[0] - 0.5)) * _PROFILE
+        day_factor = math.exp(_DAY_SPREAD * (head[0] - 0.5)) / _DAY_MEAN
+        intensity = pool.activity * day_factor * _PROFILE
         buy_p = min(0.8, max(0.2, pool.buy_share + 0.17 * (head[1] - 0.5)))
-        # Uniform float32 draws only: numpy normals cost ~3x more and a walk of uniforms is
-        # normal anyway; this block is the simulator's hot path.
-        c = g.random((7, MINUTES), dtype=np.float32) - np.float32(0.5)
-        quiet = c[0] + 0.5 < np.exp(-intensity)
-        noisy = np.rint(intensity + np.sqrt(intensity) * (3.4 * c[1]))
-        trades = np.where(quiet, 0, np.maximum(noisy, 1)).astype(np.int64)
-        spread = np.sqrt(trades * (buy_p * (1 - buy_p))) * (3.4 * c[2])
+        # Uniform float32 draws otherwise: numpy normals cost ~3x more and a walk of uniforms
+        # is normal anyway; this block is the simulator's hot path.
+        c = g.random((5, MINUTES), dtype=np.float32) - np.float32(0.5)
+        trades = g.poisson(intensity).astype(np.int64)
+        spread = np.sqrt(trades * (buy_p * (1 - buy_p))) * (3.4 * c[0])
         buys = np.minimum(np.maximum(np.rint(trades * buy_p + spread), 0), trades).astype(np.int64)
         born = pool.created_at // 60 - day * MINUTES
         if born > 0:
             trades[: min(born, MINUTES)] = 0
             buys[: min(born, MINUTES)] = 0
         active = trades > 0
-        steps = np.where(active, c[3] * (3.4 * pool.minute_vol), 0.0).astype(np.float64)
+        steps = np.where(active, c[1] * (3.4 * pool.minute_vol), 0.0).astype(np.float64)
         n_active = int(np.count_nonzero(active))
         if n_active:
             steps[active] += (x1 - x0 - steps.sum()) / n_active
@@ -127,12 +131,12 @@ class MarketModel:
         open_[0] = math.exp(x0)
         open_[1:] = close[:-1]
         wick = 0.6 * pool.minute_vol
-        size = c[6].astype(np.float64) + 0.5
+        size = c[4].astype(np.float64) + 0.5
         return MinuteSeries(
             first_minute=day * MINUTES,
             open=open_,
-            high=np.maximum(open_, close) * (1.0 + wick * (c[4] + 0.5)),
-            low=np.minimum(open_, close) / (1.0 + wick * (c[5] + 0.5)),
+            high=np.maximum(open_, close) * (1.0 + wick * (c[2] + 0.5)),
+            low=np.minimum(open_, close) / (1.0 + wick * (c[3] + 0.5)),
             close=close,
             volume=trades * (pool.trade_usd * (0.25 + 3.0 * size * size * size)),
             trades=trades,

@@ -45,9 +45,12 @@ def token_resource(network: str, token: Token) -> dict:
 
 
 def reserve_usd(pool: Pool, price: float) -> float:
-    """Liquidity moves with the square root of price, as in a constant-product pool."""
-    if pool.wash or pool.fresh:
-        return pool.reserve_usd if pool.wash else 0.0
+    """Liquidity moves with the square root of price, as in a constant-product pool.
+
+    A brand-new pool shows "0.0" like the recorded ones; collectors must not assume reserve > 0.
+    """
+    if pool.fresh:
+        return 0.0
     return pool.reserve_usd * math.sqrt(price / math.exp(pool.log_level))
 
 

@@ -1,0 +1,46 @@
+"""A deterministic GeckoTerminal API v2 stand-in for development, tests and benchmarks.
+
+It imports nothing of the project's other apps and shares no code with the client, so a
+misunderstanding of the API cannot hide in both. Start it with
+``python manage.py gecko_simulator --port 8765`` or in-process::
+
+    sim = Simulator(seed=7, rate_per_min=0)          # clock=callable, epoch=int optional
+    with RunningSimulator(sim) as running:           # port 0 = a free port
+        httpx.get(f"{running.base_url}/networks/solana/dexes")
+
+The same resources are served under ``/api/v2/`` and CoinGecko's ``/api/v3/onchain/``.
+``Simulator(api_key="k", plan="demo"|"pro")`` requires the key in ``x-cg-demo-api-key`` /
+``x-cg-pro-api-key`` (401 otherwise), spends a monthly credit per call and answers
+``GET /api/v3/key``. ``clock_speed=60`` runs simulated time 60 times faster than real time.
+
+Control plane (JSON in and out, never rate limited or faulted, not counted in stats):
+
+* ``POST /__sim__/faults`` ``{"kind", "count"=1, "path_contains"?, "delay"?, "retry_after"?}``;
+  ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``.
+* ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles.
+* ``POST /__sim__/clock`` ``{"now": ts}`` freezes, ``{"advance": s}`` shifts, ``{"speed": n}``
+  runs from the current instant at n × real time, ``{"real": true}`` returns to wall time.
+* ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?}``.
+* ``GET /__sim__/trade_count?pool=&start=&end=&min_usd=``: trades in ``[start, end)`` above
+  ``min_usd``, the ground truth a collector's capture is measured against.
+* ``POST /__sim__/reset``; ``GET /__sim__/stats``; ``GET /__sim__/world`` (pools with their
+  ``trades_per_day``); ``GET /__sim__/health``.
+"""
+
+from __future__ import annotations
+
+from .access import PLANS
+from .app import Simulator
+from .faults import KINDS as FAULT_KINDS
+from .server import RunningSimulator, make_server, serve_until_signal
+from .world import WSOL
+
+__all__ = [
+    "FAULT_KINDS",
+    "PLANS",
+    "WSOL",
+    "RunningSimulator",
+    "Simulator",
+    "make_server",
+    "serve_until_signal",
+]

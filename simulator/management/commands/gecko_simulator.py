@@ -1,0 +1,69 @@
+"""``manage.py gecko_simulator``: serve the GeckoTerminal v2 simulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from simulator import PLANS, Simulator, serve_until_signal
+
+
+class Command(BaseCommand):
+    help = "Serve a deterministic GeckoTerminal API simulator under /api/v2/ and /api/v3/onchain/."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument(
+            "--rate-per-min",
+            type=int,
+            default=None,
+            help="limit per sliding 60 s (per client IP, or per key when keyed); 0 disables it; "
+            "default: the plan's (30 keyless)",
+        )
+        parser.add_argument(
+            "--fault-rate",
+            type=float,
+            default=0.0,
+            help="share of API requests that get a random fault (0..1)",
+        )
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--epoch",
+            type=int,
+            default=None,
+            help="pin pool ages to this epoch second (default: start of this hour)",
+        )
+        parser.add_argument(
+            "--clock-speed",
+            type=float,
+            default=1.0,
+            help="simulated seconds per real second (e.g. 60: an hour of market a minute)",
+        )
+        parser.add_argument(
+            "--api-key",
+            default=None,
+            help="require this key in the plan's header (x-cg-demo-api-key / x-cg-pro-api-key)",
+        )
+        parser.add_argument("--plan", choices=sorted(PLANS), default="demo")
+        parser.add_argument(
+            "--monthly-credit",
+            type=int,
+            default=None,
+            help="calls per month with a key (default: the plan's)",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        if options["clock_speed"] <= 0:
+            raise CommandError("--clock-speed must be > 0")
+        simulator = Simulator(
+            seed=options["seed"],
+            rate_per_min=options["rate_per_min"],
+            fault_rate=options["fault_rate"],
+            epoch=options["epoch"],
+            clock_speed=options["clock_speed"],
+            api_key=options["api_key"],
+            plan=options["plan"],
+            monthly_credit=options["monthly_credit"],
+        )
+        serve_until_signal(simulator, options["host"], options["port"])
