@@ -122,8 +122,9 @@ def _pool(sim: Any, days: int) -> Any:
     old = [
         p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - days * DAY
     ]
+    busiest = max(old, key=lambda p: p["trades_per_day"])
     network = store.get_network("solana")
-    pool, _ = Pool.objects.get_or_create(network=network, address=old[0]["address"])
+    pool, _ = Pool.objects.get_or_create(network=network, address=busiest["address"])
     return pool
 
 
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup()
     from datetime import UTC, datetime, timedelta
 
-    from collectors.simulator import RunningSimulator, Simulator
+    from simulator import RunningSimulator, Simulator
 
     with RunningSimulator(Simulator(seed=1234, rate_per_min=0)) as sim:
         pool = _pool(sim, args.days + 3)

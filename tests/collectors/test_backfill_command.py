@@ -39,9 +39,10 @@ def api(simulator, settings, redis_client):
 @pytest.fixture
 def watched(api):
     world = api.world()
-    chosen = [
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 60 * DAY
-    ]
+    chosen = sorted(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 60 * DAY),
+        key=lambda p: -p["trades_per_day"],
+    )
     pools = []
     for entry in chosen[:2]:
         pool = make_pool(address=entry["address"])
@@ -138,10 +139,13 @@ def test_a_finished_backfill_run_again_makes_at_most_one_call_per_pool_and_timef
 
 def test_history_starts_where_the_api_says_and_is_never_asked_again(api, settings):
     world = api.world()
-    young = next(
-        p
-        for p in world["pools"]["pumpswap"]
-        if world["now"] - 20 * DAY < p["pool_created_at"] < world["now"] - 5 * DAY
+    young = max(
+        (
+            p
+            for p in world["pools"]["pumpswap"]
+            if world["now"] - 20 * DAY < p["pool_created_at"] < world["now"] - 5 * DAY
+        ),
+        key=lambda p: p["trades_per_day"],
     )
     created = datetime.fromtimestamp(young["pool_created_at"], tz=UTC)
     pool = make_pool(address=young["address"], pool_created_at=created)
@@ -295,8 +299,9 @@ def test_one_failing_pool_does_not_abort_the_batch(api, watched):
 
 def test_full_history_walks_until_the_api_has_no_more(api):
     world = api.world()
-    old = next(
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY
+    old = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
+        key=lambda p: p["trades_per_day"],
     )
     pool = make_pool(address=old["address"])
 

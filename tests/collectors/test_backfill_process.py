@@ -29,8 +29,9 @@ DAY = 86400
 @pytest.fixture
 def busy_pool(simulator, redis_client):
     world = simulator.world()
-    chosen = next(
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 30 * DAY
+    chosen = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 30 * DAY),
+        key=lambda p: p["trades_per_day"],
     )
     return make_pool(address=chosen["address"])
 
@@ -69,7 +70,7 @@ def befores(caplog) -> list[int]:
 
 
 def test_a_run_killed_midway_resumes_with_only_the_missing_pages(simulator, busy_pool, caplog):
-    caplog.set_level(logging.INFO, logger="collectors.simulator")
+    caplog.set_level(logging.INFO, logger="simulator")
     since, until = week()
     process = start(simulator, busy_pool, since, until)
     wait_for_candles(busy_pool, 2500)

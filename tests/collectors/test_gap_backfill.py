@@ -29,8 +29,9 @@ DAY = 86400
 @pytest.fixture
 def watched(simulator):
     world = simulator.world()
-    chosen = next(
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY
+    chosen = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY),
+        key=lambda p: p["trades_per_day"],
     )
     pool = make_pool(address=chosen["address"])
     WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
@@ -109,8 +110,9 @@ def test_a_gap_older_than_the_api_keeps_becomes_unfillable_on_its_answer(
     simulator, key_prefix, redis_client
 ):
     world = simulator.world()
-    chosen = next(
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY
+    chosen = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
+        key=lambda p: p["trades_per_day"],
     )
     pool = make_pool(address=chosen["address"])
     day = Timeframe.D1.floor(timezone.now())
