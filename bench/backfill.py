@@ -13,6 +13,7 @@ its own, for six months of 1m candles of one pool (~260k):
   time is compared with API calls ÷ the backfill lane's rate.
 
     .venv/bin/python bench/backfill.py [--days 180] [--limited-seconds 40] [--rate-per-min 600]
+                                       [--seed 22]
 
 ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/bench_geckoproject``, created
 and migrated if missing) and ``BENCH_REDIS_URL`` (default db 14) are the bench's own. Goals met
@@ -114,14 +115,13 @@ def _wipe() -> None:
 
 
 def _pool(sim: Any, days: int) -> Any:
-    """The busiest pumpswap pool old enough for ``days`` of history, as a Pool row."""
+    """The busiest pool old enough for ``days`` of history, as a Pool row."""
     from marketdata import store
     from marketdata.models import Pool
 
     world = sim.world()
-    old = [
-        p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - days * DAY
-    ]
+    cutoff = world["now"] - days * DAY
+    old = [p for pools in world["pools"].values() for p in pools if p["pool_created_at"] < cutoff]
     busiest = max(old, key=lambda p: p["trades_per_day"])
     network = store.get_network("solana")
     pool, _ = Pool.objects.get_or_create(network=network, address=busiest["address"])
@@ -219,6 +219,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=180, help="history to backfill (1m)")
     parser.add_argument("--limited-seconds", type=float, default=40.0)
     parser.add_argument("--rate-per-min", type=float, default=600.0)
+    # Seed 22's world has a pool over a year old that trades every minute (~48k trades a day):
+    # six months of 1m candles with no quiet minutes, the ~260k the issue asks for.
+    parser.add_argument("--seed", type=int, default=22, help="simulator world")
     return parser.parse_args(argv)
 
 
@@ -230,12 +233,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from simulator import RunningSimulator, Simulator
 
-    with RunningSimulator(Simulator(seed=1234, rate_per_min=0)) as sim:
+    with RunningSimulator(Simulator(seed=args.seed, rate_per_min=0)) as sim:
         pool = _pool(sim, args.days + 3)
         now = datetime.fromtimestamp(sim.world()["now"], tz=UTC)
         until = now.replace(second=0, microsecond=0) - timedelta(hours=1)
         since = until - timedelta(days=args.days)
-        print(f"simulator on {sim.base_url}; pool {pool.address}; 1m, {args.days} days", flush=True)
+        print(
+            f"simulator (seed {args.seed}) on {sim.base_url}; pool {pool.address}; "
+            f"1m, {args.days} days",
+            flush=True,
+        )
         e2e = end_to_end(sim, pool, since, until)
         raw = fetch_raw(sim, pool, since, until)
         write = write_path(pool, raw)
