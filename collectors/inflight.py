@@ -29,7 +29,3 @@ def refresh(kind: str, ident: object, ttl: int = TTL_SECONDS) -> None:
 
 def release(kind: str, ident: object) -> None:
     redis_client().delete(_key(kind, ident))
-
-
-def is_claimed(kind: str, ident: object) -> bool:
-    return bool(redis_client().exists(_key(kind, ident)))

@@ -68,6 +68,7 @@ class Progress:
         self.total = max(1, pages)
         self.done = 0
         self.unit_base = 0
+        self.unit_pages = 0
         self.candles = 0
         self._bar = RichProgress(
             TextColumn("{task.description}"),

@@ -157,12 +157,19 @@ class Command(BaseCommand):
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
             return self._gaps(
-                pool_ids if explicit else None, options["timeframe"] and timeframes, options
+                pool_ids if explicit else None,
+                timeframes if options["timeframe"] else None,
+                options,
             )
         plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
         for line in plan_lines(plan):
             self.stdout.write(line)
-        if options["dry_run"] or not plan.todo:
+        if not plan.todo:
+            self.stdout.write(
+                "Nothing to fetch: the range is covered, or older than the API keeps."
+            )
+            return
+        if options["dry_run"]:
             return
         if options["run_async"]:
             for unit in plan.todo:
@@ -280,7 +287,7 @@ class Command(BaseCommand):
 
     # --- gaps -----------------------------------------------------------------------------
 
-    def _gaps(self, pool_ids: list[int] | None, timeframes, options) -> None:
+    def _gaps(self, pool_ids: list[int] | None, timeframes: list[str] | None, options) -> None:
         chosen = Gap.objects.filter(status=Gap.Status.OPEN).exclude(timeframe=Gap.TRADES)
         if pool_ids is not None:
             chosen = chosen.filter(pool_id__in=pool_ids)
