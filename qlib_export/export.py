@@ -135,15 +135,27 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
             )
 
     summary = Summary(out=request.out, fmt=request.fmt)
-    for tf in request.timeframes:
-        freq = qlib_freq(tf)
-        if request.incremental:
-            result = _extend_bin(
-                targets[tf], freq, windows[tf], pools, symbols, request.network, progress
-            )
-        else:
-            result = _write_full(request, tf, spans[tf], pools, symbols, progress)
-        summary.results.append(result)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for tf in request.timeframes:
+            freq = qlib_freq(tf)
+            if request.incremental:
+                result = _extend_bin(
+                    targets[tf], freq, windows[tf], pools, symbols, request.network, progress
+                )
+            else:
+                staging = Path(tempfile.mkdtemp(dir=request.out, prefix=f".{freq}.partial-"))
+                staged.append((staging, request.out / freq))
+                result = _write_full(staging, request, tf, spans[tf], pools, symbols, progress)
+            summary.results.append(result)
+        # Every timeframe is written before any replaces its previous export.
+        for staging, target in staged:
+            _swap_in(staging, target)
+    except OSError as exc:
+        raise ExportError(f"writing to {request.out} failed: {exc}") from exc
+    finally:
+        for staging, _ in staged:
+            shutil.rmtree(staging, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -178,6 +190,7 @@ def _check_out(out: Path, *, force: bool) -> None:
 
 
 def _write_full(
+    staging: Path,
     request: Request,
     timeframe: str,
     spans: dict[int, tuple[int, int]],
@@ -187,36 +200,30 @@ def _write_full(
 ) -> TimeframeResult:
     freq = qlib_freq(timeframe)
     window = _window(request, timeframe)
-    target = request.out / freq
-    staging = Path(tempfile.mkdtemp(dir=request.out, prefix=f".{freq}.partial-"))
     exported = sorted(spans, key=lambda pool_id: symbols[pool_id])
     progress.start(freq, len(exported))
-    try:
-        rows = 0
-        calendar = None
-        if request.fmt == "bin":
-            calendar, rows = _write_bin(staging, freq, window, exported, spans, symbols, progress)
-        elif request.fmt == "csv":
+    rows = 0
+    calendar = None
+    if request.fmt == "bin":
+        calendar, rows = _write_bin(staging, freq, window, exported, spans, symbols, progress)
+    elif request.fmt == "csv":
+        for pool_id in exported:
+            path = staging / "csv" / f"{symbols[pool_id]}.csv"
+            chunks = source.stream_bars(pool_id, window)
+            rows += tabular.write_csv(path, qlib_name(symbols[pool_id]), freq, chunks)
+            progress.advance()
+    else:
+        sink = tabular.ParquetSink(staging / tabular.PARQUET_FILE)
+        try:
             for pool_id in exported:
-                path = staging / "csv" / f"{symbols[pool_id]}.csv"
+                name = qlib_name(symbols[pool_id])
                 chunks = source.stream_bars(pool_id, window)
-                rows += tabular.write_csv(path, qlib_name(symbols[pool_id]), freq, chunks)
+                rows += sink.write(name, pools[pool_id].address, chunks)
                 progress.advance()
-        else:
-            sink = tabular.ParquetSink(staging / tabular.PARQUET_FILE)
-            try:
-                for pool_id in exported:
-                    name = qlib_name(symbols[pool_id])
-                    chunks = source.stream_bars(pool_id, window)
-                    rows += sink.write(name, pools[pool_id].address, chunks)
-                    progress.advance()
-            finally:
-                sink.close()
-        _write_mapping(staging, [pools[p] for p in exported], request.network)
-        _write_manifest(staging, request, timeframe, calendar, rows)
-        _swap_in(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            sink.close()
+    _write_mapping(staging, [pools[p] for p in exported], request.network)
+    _write_manifest(staging, request, timeframe, calendar, rows)
     return TimeframeResult(freq, len(exported), rows, calendar.length if calendar else None)
 
 
