@@ -1,9 +1,7 @@
 """What to export, read from PostgreSQL: the selected pools, their spans, and their bars.
 
-Bars are streamed pool by pool with a binary ``COPY``: every row has the same six fixed-width
-columns (epoch seconds as int8, OHLCV as float8), so a block of rows is a numpy view of the
-bytes, parsed without a Python object per value. At most ``CHUNK_ROWS`` rows of one pool are in
-memory at once, however long its history.
+Bars are streamed pool by pool, in chunks of at most ``CHUNK_ROWS`` rows (keyset paging on
+``uq_candle_pool_tf_ts``), so memory stays flat however long a pool's history is.
 """
 
 from __future__ import annotations
@@ -13,27 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import psycopg
 from django.db import connection
-from psycopg import sql
+from psycopg import pq, sql
+from psycopg.adapt import Loader
 
 from marketdata.models import Candle, Network, Pool
 
 CHUNK_ROWS = 50_000
-PRICE_FIELDS = ("open", "high", "low", "close")
-
-_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_ROW = np.dtype(
-    [
-        ("nfields", ">i2"),
-        ("len_ts", ">i4"),
-        ("ts", ">i8"),
-        *[
-            item
-            for name in ("open", "high", "low", "close", "volume")
-            for item in ((f"len_{name}", ">i4"), (name, ">f8"))
-        ],
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -161,46 +146,65 @@ def spans(
 
 
 def stream_bars(pool_id: int, window: Window, *, after: int | None = None) -> Iterator[Bars]:
-    """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS``."""
+    """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS``.
+
+    Each chunk is one query returning six arrays in PostgreSQL's binary array format, which
+    numpy reads in place: no Python object per value, and one round trip per chunk rather than
+    one per row (psycopg hands a COPY stream over a row at a time).
+    """
+    # The arrays follow the sorted subquery; the order is checked below, not assumed.
     query = sql.SQL(
-        "COPY (SELECT extract(epoch FROM ts)::bigint, open, high, low, close, volume_usd"
-        " FROM {t} WHERE {w} ORDER BY ts) TO STDOUT (FORMAT BINARY)"
-    ).format(t=sql.Identifier(Candle._meta.db_table), w=window.where(pool_id, after))
-    chunk_bytes = CHUNK_ROWS * _ROW.itemsize
-    buffer = bytearray()
-    header_done = False
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
-        for block in copy:
-            buffer += block
-            if not header_done and len(buffer) >= 19:
-                del buffer[: _header_length(buffer)]
-                header_done = True
-            if header_done and len(buffer) >= chunk_bytes:
-                yield _parse(buffer, CHUNK_ROWS)
-                del buffer[:chunk_bytes]
-    if not header_done:
-        del buffer[: _header_length(buffer)]
-    if buffer[-2:] != b"\xff\xff":
-        raise ValueError("COPY stream did not end with its trailer")
-    rows, rest = divmod(len(buffer) - 2, _ROW.itemsize)
-    if rest:
-        raise ValueError("COPY stream is not made of whole rows")
-    if rows:
-        yield _parse(buffer, rows)
-
-
-def _header_length(buffer: bytes | bytearray) -> int:
-    if bytes(buffer[:11]) != _SIGNATURE:
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    return 19 + int.from_bytes(buffer[15:19], "big")
-
-
-def _parse(buffer: bytearray, rows: int) -> Bars:
-    records = np.frombuffer(buffer, dtype=_ROW, count=rows)
-    if (records["nfields"] != 6).any() or (records["len_ts"] != 8).any():
-        raise ValueError("unexpected row layout in the COPY stream")
-    return Bars(
-        ts=records["ts"].astype(np.int64),
-        **{name: records[name].astype(np.float64) for name in (*PRICE_FIELDS, "volume")},
+        "SELECT array_agg(ts), array_agg(open), array_agg(high), array_agg(low),"
+        " array_agg(close), array_agg(volume_usd)"
+        " FROM (SELECT ts, open, high, low, close, volume_usd FROM {t} WHERE {w}"
+        " ORDER BY ts LIMIT {n}) AS chunk"
     )
+    table = sql.Identifier(Candle._meta.db_table)
+    connection.ensure_connection()
+    # A plain psycopg cursor: Django's connections make client-side cursors, which bind text only.
+    with psycopg.Cursor(connection.connection) as cursor:
+        for oid in (_TIMESTAMPTZ_ARRAY_OID, _FLOAT8_ARRAY_OID):
+            cursor.adapters.register_loader(oid, _RawLoader)
+        while True:
+            where = window.where(pool_id, after)
+            cursor.execute(query.format(t=table, w=where, n=sql.Literal(CHUNK_ROWS)), binary=True)
+            arrays = cursor.fetchone()
+            if arrays[0] is None:
+                return
+            # Binary timestamptz: microseconds since 2000-01-01 UTC.
+            micros = _array(arrays[0], ">i8").astype(np.int64)
+            if micros.size and (micros % 1_000_000).any():
+                raise ValueError(f"pool {pool_id}: a bar opens at a fraction of a second")
+            ts = micros // 1_000_000 + _PG_EPOCH
+            values = [_array(raw, ">f8").astype(np.float64) for raw in arrays[1:]]
+            if (np.diff(ts) <= 0).any():
+                order = np.argsort(ts, kind="stable")
+                ts, values = ts[order], [v[order] for v in values]
+            yield Bars(ts, *values)
+            if len(ts) < CHUNK_ROWS:
+                return
+            after = int(ts[-1])
+
+
+_TIMESTAMPTZ_ARRAY_OID = 1185
+_FLOAT8_ARRAY_OID = 1022
+_PG_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z in Unix seconds
+
+
+class _RawLoader(Loader):
+    format = pq.Format.BINARY
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+def _array(raw: bytes, element: str) -> np.ndarray:
+    """A one-dimensional, NULL-free array of 8-byte values in PostgreSQL's binary format."""
+    ndim, has_nulls = int.from_bytes(raw[0:4], "big"), int.from_bytes(raw[4:8], "big")
+    if ndim != 1 or has_nulls:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    count = int.from_bytes(raw[12:16], "big")
+    records = np.frombuffer(raw, np.dtype([("size", ">i4"), ("value", element)]), count, 20)
+    if (records["size"] != 8).any():
+        raise ValueError("unexpected element size in a binary array")
+    return records["value"]

@@ -16,10 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .binwriter import field_values
-from .calendar import ts_format
 from .source import Bars
 
 CSV_COLUMNS = ("date", "open", "high", "low", "close", "volume", "factor", "vwap", "symbol")
@@ -27,25 +25,39 @@ PARQUET_FILE = "candles.parquet"
 
 
 def write_csv(path: Path, name: str, freq: str, chunks: Iterable[Bars]) -> int:
-    """One symbol's CSV; returns its row count (no file when there are no bars)."""
+    """One symbol's CSV; returns its row count (no file when there are no bars).
+
+    pyarrow's writer prints each float64 in its shortest form that reads back exactly.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     rows = 0
-    handle = None
+    writer = None
+    options = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
     try:
         for bars in chunks:
             if not len(bars):
                 continue
-            frame = pd.DataFrame(field_values(bars))
-            frame.insert(0, "date", pd.to_datetime(bars.ts, unit="s").strftime(ts_format(freq)))
-            frame["symbol"] = name
-            if handle is None:
+            columns = {"date": pa.array(_dates(bars.ts, freq))}
+            columns |= {name: pa.array(values) for name, values in field_values(bars).items()}
+            columns["symbol"] = pa.array(np.full(len(bars), name, dtype=object), pa.string())
+            table = pa.table(columns)
+            if writer is None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                handle = path.open("w", newline="")
-            frame.to_csv(handle, header=rows == 0, index=False, lineterminator="\n")
+                writer = pa_csv.CSVWriter(path, table.schema, write_options=options)
+            writer.write_table(table)
             rows += len(bars)
     finally:
-        if handle is not None:
-            handle.close()
+        if writer is not None:
+            writer.close()
     return rows
+
+
+def _dates(epochs: np.ndarray, freq: str) -> np.ndarray:
+    """Naive UTC in QLib's calendar format for ``freq`` (calendar.ts_format), vectorised."""
+    text = np.datetime_as_string(epochs.astype("datetime64[s]"), unit="D" if freq == "day" else "s")
+    return text if freq == "day" else np.char.replace(text, "T", " ")
 
 
 class ParquetSink:
