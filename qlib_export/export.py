@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,19 +208,19 @@ def _write_full(
     if request.fmt == "bin":
         calendar, rows = _write_bin(staging, freq, window, exported, spans, symbols, progress)
     elif request.fmt == "csv":
-        for pool_id in exported:
-            path = staging / "csv" / f"{symbols[pool_id]}.csv"
-            chunks = source.stream_bars(pool_id, window)
-            rows += tabular.write_csv(path, qlib_name(symbols[pool_id]), freq, chunks)
-            progress.advance()
+        with closing(source.stream_pools(exported, window)) as stream:
+            for pool_id, chunks in stream:
+                path = staging / "csv" / f"{symbols[pool_id]}.csv"
+                rows += tabular.write_csv(path, qlib_name(symbols[pool_id]), freq, chunks)
+                progress.advance()
     else:
         sink = tabular.ParquetSink(staging / tabular.PARQUET_FILE)
         try:
-            for pool_id in exported:
-                name = qlib_name(symbols[pool_id])
-                chunks = source.stream_bars(pool_id, window)
-                rows += sink.write(name, pools[pool_id].address, chunks)
-                progress.advance()
+            with closing(source.stream_pools(exported, window)) as stream:
+                for pool_id, chunks in stream:
+                    name = qlib_name(symbols[pool_id])
+                    rows += sink.write(name, pools[pool_id].address, chunks)
+                    progress.advance()
         finally:
             sink.close()
     _write_mapping(staging, [pools[p] for p in exported], request.network)
@@ -245,18 +246,17 @@ def _write_bin(
         raise ExportError(str(exc)) from exc
     written: dict[str, binwriter.Span] = {}
     rows = 0
-    for pool_id in exported:
-        symbol = symbols[pool_id]
-        try:
-            span, count = binwriter.write_symbol(
-                root, symbol, freq, calendar, source.stream_bars(pool_id, window)
-            )
-        except ValueError as exc:
-            raise ExportError(f"pool {symbol}: {exc}") from exc
-        if span is not None:
-            written[symbol] = span
-        rows += count
-        progress.advance()
+    with closing(source.stream_pools(exported, window)) as stream:
+        for pool_id, chunks in stream:
+            symbol = symbols[pool_id]
+            try:
+                span, count = binwriter.write_symbol(root, symbol, freq, calendar, chunks)
+            except ValueError as exc:
+                raise ExportError(f"pool {symbol}: {exc}") from exc
+            if span is not None:
+                written[symbol] = span
+            rows += count
+            progress.advance()
     binwriter.write_text(root / "calendars" / f"{freq}.txt", calendar.lines(freq))
     binwriter.write_text(
         root / "instruments" / "all.txt", binwriter.instruments_lines(written, calendar, freq)
@@ -358,21 +358,21 @@ def _extend_bin(
     rows = 0
     ordered = sorted(pools, key=lambda pool_id: symbols[pool_id])
     progress.start(freq, len(ordered))
-    for pool_id in ordered:
-        symbol = symbols[pool_id]
-        chunks = source.stream_bars(pool_id, window, after=after[pool_id])
-        try:
-            span, count = binwriter.write_symbol(
-                previous.root, symbol, freq, calendar, chunks, append_to=spans.get(symbol)
-            )
-        except ValueError as exc:
-            raise ExportError(f"pool {symbol}: {exc}") from exc
-        if span is not None:
-            if symbol not in spans:
-                new_pools.append(pools[pool_id])
-            spans[symbol] = span
-        rows += count
-        progress.advance()
+    with closing(source.stream_pools(ordered, window, after=after)) as stream:
+        for pool_id, chunks in stream:
+            symbol = symbols[pool_id]
+            try:
+                span, count = binwriter.write_symbol(
+                    previous.root, symbol, freq, calendar, chunks, append_to=spans.get(symbol)
+                )
+            except ValueError as exc:
+                raise ExportError(f"pool {symbol}: {exc}") from exc
+            if span is not None:
+                if symbol not in spans:
+                    new_pools.append(pools[pool_id])
+                spans[symbol] = span
+            rows += count
+            progress.advance()
     root = previous.root
     if calendar.length > previous.calendar.length:
         binwriter.write_text(root / "calendars" / f"{freq}.txt", calendar.lines(freq))

@@ -6,6 +6,8 @@ Bars are streamed pool by pool, in chunks of at most ``CHUNK_ROWS`` rows (keyset
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,7 @@ from psycopg.adapt import Loader
 from marketdata.models import Candle, Network, Pool
 
 CHUNK_ROWS = 50_000
+PREFETCH_CHUNKS = 4
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,71 @@ def spans(
     return result
 
 
+def stream_pools(
+    pool_ids: Sequence[int], window: Window, *, after: dict[int, int] | None = None
+) -> Iterator[tuple[int, Iterator[Bars]]]:
+    """``(pool id, its chunks)`` for each pool in order; consume each pool's chunks in turn.
+
+    A reader thread runs ahead by at most ``PREFETCH_CHUNKS`` chunks, so the database works on
+    the next pool while the caller writes files for this one, and memory stays bounded. It
+    uses this thread's connection (psycopg serialises its use), so it sees the same transaction.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    items: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for pool_id in pool_ids:
+                since = after.get(pool_id) if after else None
+                for bars in _read_pool(raw, pool_id, window, since):
+                    if not put((pool_id, bars)):
+                        return
+                if not put((pool_id, None)):
+                    return
+        except Exception as exc:  # noqa: BLE001 — handed to the caller, raised there
+            put(exc)
+
+    def chunks(pool_id: int) -> Iterator[Bars]:
+        while True:
+            item = items.get()
+            if isinstance(item, Exception):
+                raise item
+            if item[0] != pool_id:
+                raise RuntimeError(f"reader is at pool {item[0]}, caller at {pool_id}")
+            if item[1] is None:
+                return
+            yield item[1]
+
+    reader = threading.Thread(target=read, name="qlib-export-reader", daemon=True)
+    reader.start()
+    try:
+        for pool_id in pool_ids:
+            yield pool_id, chunks(pool_id)
+    finally:
+        stop.set()
+        reader.join()
+
+
 def stream_bars(pool_id: int, window: Window, *, after: int | None = None) -> Iterator[Bars]:
+    """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS`` (no thread)."""
+    connection.ensure_connection()
+    yield from _read_pool(connection.connection, pool_id, window, after)
+
+
+def _read_pool(
+    raw: psycopg.Connection, pool_id: int, window: Window, after: int | None
+) -> Iterator[Bars]:
     """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS``.
 
     Each chunk is one query returning six arrays in PostgreSQL's binary array format, which
@@ -160,9 +227,8 @@ def stream_bars(pool_id: int, window: Window, *, after: int | None = None) -> It
         " ORDER BY ts LIMIT {n}) AS chunk"
     )
     table = sql.Identifier(Candle._meta.db_table)
-    connection.ensure_connection()
     # A plain psycopg cursor: Django's connections make client-side cursors, which bind text only.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with psycopg.Cursor(raw) as cursor:
         for oid in (_TIMESTAMPTZ_ARRAY_OID, _FLOAT8_ARRAY_OID):
             cursor.adapters.register_loader(oid, _RawLoader)
         while True:

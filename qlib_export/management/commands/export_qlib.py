@@ -18,6 +18,9 @@ class Command(BaseCommand):
         "Write candles as QLib's provider layout (calendars/, instruments/, features/*.bin), one "
         "directory per timeframe under --out, or as CSV / Parquet."
     )
+    # It only reads the database; the collectors' configuration checks do not concern it and
+    # would add a second to every run.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, type=Path, help="export directory")
