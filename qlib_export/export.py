@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -134,6 +135,7 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
                 f"no {'' if request.include_open else 'final '}candles to export for timeframe "
                 f"{', '.join(empty)} in the selection ({len(pools)} pools{_range(request)})"
             )
+        _prepare_out(request.out)
 
     summary = Summary(out=request.out, fmt=request.fmt)
     staged: list[tuple[Path, Path]] = []
@@ -146,6 +148,7 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
                 )
             else:
                 staging = Path(tempfile.mkdtemp(dir=request.out, prefix=f".{freq}.partial-"))
+                staging.chmod(_directory_mode())  # mkdtemp's 0700 would hide it from others
                 staged.append((staging, request.out / freq))
                 result = _write_full(staging, request, tf, spans[tf], pools, symbols, progress)
             summary.results.append(result)
@@ -159,6 +162,12 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
             shutil.rmtree(staging, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _directory_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
 
 
 def _window(request: Request, timeframe: str) -> Window:
@@ -179,6 +188,10 @@ def _check_out(out: Path, *, force: bool) -> None:
         raise ExportError(f"--out {out} is not a directory")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise ExportError(f"--out {out} is not empty; pass --force to replace what it holds")
+
+
+def _prepare_out(out: Path) -> None:
+    """Create ``out`` and prove it writable, before any data is read."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out, prefix=".probe-"):
@@ -297,6 +310,14 @@ def _previous(request: Request, timeframe: str) -> _Previous:
         raise ExportError(
             f"--incremental: no previous export at {root} ({exc}); run a full export first"
         ) from exc
+    try:
+        return _read_previous(root, manifest, request, timeframe)
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise ExportError(f"--incremental: {root} is not a complete export: {exc}") from exc
+
+
+def _read_previous(root: Path, manifest: dict, request: Request, timeframe: str) -> _Previous:
+    freq = qlib_freq(timeframe)
     expected = {"format": "bin", "freq": freq, "network": request.network}
     for key, value in expected.items():
         if manifest.get(key) != value:

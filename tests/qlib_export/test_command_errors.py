@@ -77,6 +77,8 @@ def test_a_full_export_into_a_non_empty_directory_needs_force(pool, export, tmp_
     export("--out", str(tmp_path), "--all", "--timeframe", "1h", "--force")
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["60min", "notes.txt"]
+    (tmp_path / "plain").mkdir()
+    assert (tmp_path / "60min").stat().st_mode == (tmp_path / "plain").stat().st_mode
 
 
 def test_a_failed_export_leaves_the_previous_one_readable(pool, export, tmp_path, monkeypatch):
