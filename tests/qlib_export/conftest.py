@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from marketdata.models import Candle, Pool
+from marketdata.timeframes import TIMEFRAME_SECONDS
 from tests.marketdata import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +47,6 @@ def add_candles(
     pool: Pool, timeframe: str, bars: dict[int, tuple[float, ...]], *, final: bool = True
 ) -> None:
     """Bars at ``T0 + slot * timeframe``: ``{slot: (open, high, low, close, volume)}``."""
-    from marketdata.timeframes import TIMEFRAME_SECONDS
-
     step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
     fetched = timezone.now()
     Candle.objects.bulk_create(
@@ -78,12 +78,10 @@ def bar(seed: float) -> tuple[float, float, float, float, float]:
 
 
 @pytest.fixture
-def export(tmp_path):
+def export():
     """``export(*args)`` runs ``manage.py export_qlib --no-progress`` and returns its stdout."""
 
     def run(*args: str) -> str:
-        from io import StringIO
-
         out = StringIO()
         call_command("export_qlib", *args, "--no-progress", stdout=out)
         return out.getvalue()
