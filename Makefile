@@ -3,9 +3,11 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# QLib in a virtualenv of its own: pyqlib's dependencies conflict with requirements.txt's pins.
+QLIB_VENV ?= .venv-qlib
 PYTHON ?= python3
 
-.PHONY: run test lint bench migrate preflight clean-venv help
+.PHONY: run test lint bench migrate preflight qlib-venv clean-venv help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +21,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
+
+$(QLIB_VENV)/.installed: requirements-qlib.txt
+	test -x $(QLIB_VENV)/bin/python || $(PYTHON) -m venv $(QLIB_VENV)
+	$(QLIB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QLIB_VENV)/bin/python -m pip install --quiet -r requirements-qlib.txt
+	touch $@
+
+# The tests and bench/export.py load exports with QLib itself, run from this interpreter.
+qlib-venv: $(QLIB_VENV)/.installed
 
 # Local settings for this checkout: a random SECRET_KEY and admin password, never committed.
 .env:
@@ -41,15 +52,15 @@ run: .env migrate
 	  export GECKO_API_URL=http://127.0.0.1:8765/api/v2;; esac && \
 	$(VENV)/bin/honcho start -f Procfile $$procs
 
-test: preflight
+test: preflight qlib-venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: preflight
+bench: preflight qlib-venv
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(QLIB_VENV)

@@ -1,0 +1,146 @@
+"""Export candles to QLib's on-disk format (or CSV / Parquet); see README "Exporting to QLib"."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from marketdata.timeframes import ALL_TIMEFRAMES
+from qlib_export import export, source
+
+
+class Command(BaseCommand):
+    help = (
+        "Write candles as QLib's provider layout (calendars/, instruments/, features/*.bin), one "
+        "directory per timeframe under --out, or as CSV / Parquet."
+    )
+    # It only reads the database; the collectors' configuration checks do not concern it and
+    # would add a second to every run.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, type=Path, help="export directory")
+        parser.add_argument(
+            "--timeframe",
+            nargs="+",
+            default=["1d", "1h"],
+            metavar="TF",
+            help=f"one or more of {' '.join(ALL_TIMEFRAMES)} (default: 1d 1h)",
+        )
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument("--pools", nargs="+", metavar="ADDRESS", help="these pool addresses")
+        which.add_argument(
+            "--watchlist", action="store_true", help="the active watchlist's pools (default)"
+        )
+        which.add_argument("--all", action="store_true", help="every pool of the network")
+        parser.add_argument("--network", default=settings.GECKO_NETWORK)
+        parser.add_argument("--start", help="first bar open time, ISO-8601 (UTC if no offset)")
+        parser.add_argument("--end", help="bars opening before this, ISO-8601 (UTC if no offset)")
+        parser.add_argument("--format", choices=export.FORMATS, default="bin", dest="fmt")
+        parser.add_argument(
+            "--incremental", action="store_true", help="extend a previous bin export in place"
+        )
+        parser.add_argument("--force", action="store_true", help="export into a non-empty --out")
+        parser.add_argument(
+            "--include-open-candle",
+            action="store_true",
+            help="also the newest bar whose interval is still open",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, **options):
+        timeframes = list(dict.fromkeys(options["timeframe"]))
+        unknown = [tf for tf in timeframes if tf not in ALL_TIMEFRAMES]
+        if unknown:
+            raise CommandError(
+                f"unknown timeframe {', '.join(unknown)}; use {' '.join(ALL_TIMEFRAMES)}"
+            )
+        request = export.Request(
+            out=options["out"],
+            network=options["network"],
+            pool_ids=self._pool_ids(options),
+            timeframes=timeframes,
+            fmt=options["fmt"],
+            start=_moment(options["start"], "--start"),
+            end=_moment(options["end"], "--end"),
+            include_open=options["include_open_candle"],
+            incremental=options["incremental"],
+            force=options["force"],
+        )
+        show = not options["no_progress"] and options["verbosity"] > 0 and sys.stdout.isatty()
+        try:
+            with _RichProgress(enabled=show) as progress:
+                summary = export.run(request, progress)
+        except export.ExportError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["verbosity"] > 0:
+            self.stdout.write(summary.line())
+
+    def _pool_ids(self, options) -> list[int]:
+        network = source.network(options["network"])
+        if network is None:
+            raise CommandError(f"unknown network {options['network']!r}")
+        if options["pools"]:
+            ids, unknown = source.pools_by_address(network, options["pools"])
+            if unknown:
+                raise CommandError(
+                    f"unknown pool(s) on {network.slug}: {', '.join(unknown)} "
+                    "(addresses are case-sensitive)"
+                )
+            return ids
+        if options["all"]:
+            ids = source.all_pool_ids(network)
+            if not ids:
+                raise CommandError(f"no pools on {network.slug}")
+            return ids
+        ids = source.watchlist_pool_ids(network)
+        if not ids:
+            raise CommandError(
+                f"the {network.slug} watchlist has no active pool with details yet; "
+                "pass --pools or --all"
+            )
+        return ids
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(f"{option} {text!r} is not an ISO-8601 date or time") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class _RichProgress(export.Progress):
+    """A rich progress bar, one task per timeframe; does nothing when disabled."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._bar = Progress(
+            "{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=not enabled,
+            transient=True,
+        )
+        self._task = None
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._bar.stop()
+
+    def start(self, label: str, total: int) -> None:
+        self._task = self._bar.add_task(f"{label} pools", total=total)
+
+    def advance(self) -> None:
+        self._bar.advance(self._task)

@@ -1,0 +1,123 @@
+"""--incremental: appends new bars, NaN-padded on the calendar, and never rewrites history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management.base import CommandError
+
+from qlib_export.symbols import qlib_name, symbol_for
+from tests.marketdata import factories
+
+from .conftest import add_candles, bar, load_with_qlib
+
+pytestmark = pytest.mark.django_db
+
+A = "7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP"
+B = "HcjZvfeSNJbNkfLD4eEcRBr96AD3w1GpmMppaeRZf7ur"
+C = "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2"
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "export.json"
+    }
+
+
+def test_an_incremental_export_after_new_candles_equals_a_full_export(export, tmp_path):
+    a, b, c = factories.pool(A), factories.pool(B), factories.pool(C)
+    add_candles(a, "1h", {i: bar(1.0 + i) for i in range(0, 20) if i != 7})
+    add_candles(b, "1h", {i: bar(100.0 + i) for i in range(5, 12)})  # ends before the calendar
+    export("--out", str(tmp_path / "inc"), "--all", "--timeframe", "1h")
+    before = files_of(tmp_path / "inc" / "60min")
+
+    add_candles(a, "1h", {i: bar(1.0 + i) for i in (20, 21, 25, 26)})  # a quiet gap at 22-24
+    add_candles(b, "1h", {i: bar(100.0 + i) for i in (23, 24)})  # NaN from 12 to 22
+    add_candles(c, "1h", {i: bar(900.0 + i) for i in range(15, 30)})  # a new pool
+    summary = export("--out", str(tmp_path / "inc"), "--all", "--timeframe", "1h", "--incremental")
+    export("--out", str(tmp_path / "full"), "--all", "--timeframe", "1h")
+
+    after = files_of(tmp_path / "inc" / "60min")
+    assert after == files_of(tmp_path / "full" / "60min")
+    for name, old in before.items():
+        if name.endswith(".bin"):
+            assert after[name][: len(old)] == old, f"{name} history was rewritten"
+    assert "21 rows" in summary and "calendar 60min=30" in summary
+
+    loaded = load_with_qlib(tmp_path / "inc" / "60min", "60min")
+    b_close = np.array(loaded["features"][qlib_name(symbol_for(B))]["$close"], dtype=np.float32)
+    assert len(b_close) == 24 - 5 + 1
+    assert np.isnan(b_close[12 - 5 : 23 - 5]).all()
+    assert b_close[23 - 5] == np.float32(bar(123.0)[3])
+    a_close = loaded["features"][qlib_name(symbol_for(A))]["$close"]
+    assert np.isnan(a_close[22:25]).all() and a_close[25] == np.float32(bar(26.0)[3])
+
+
+def test_an_incremental_export_with_nothing_new_changes_no_data(export, tmp_path):
+    pool = factories.pool(A)
+    add_candles(pool, "1d", {i: bar(1.0 + i) for i in range(5)})
+    export("--out", str(tmp_path), "--all", "--timeframe", "1d")
+    before = files_of(tmp_path / "day")
+
+    summary = export("--out", str(tmp_path), "--all", "--timeframe", "1d", "--incremental")
+
+    assert files_of(tmp_path / "day") == before
+    assert "0 rows" in summary
+
+
+def test_a_bin_longer_than_its_span_from_an_interrupted_run_is_cut_back(export, tmp_path):
+    pool = factories.pool(A)
+    add_candles(pool, "1h", {i: bar(1.0 + i) for i in range(5)})
+    export("--out", str(tmp_path / "inc"), "--all", "--timeframe", "1h")
+    close = tmp_path / "inc" / "60min" / "features" / symbol_for(A) / "close.60min.bin"
+    with close.open("ab") as handle:
+        handle.write(np.array([123.0, 456.0], dtype="<f4").tobytes())  # appended, never listed
+
+    add_candles(pool, "1h", {i: bar(1.0 + i) for i in range(5, 8)})
+    export("--out", str(tmp_path / "inc"), "--all", "--timeframe", "1h", "--incremental")
+    export("--out", str(tmp_path / "full"), "--all", "--timeframe", "1h")
+
+    assert files_of(tmp_path / "inc" / "60min") == files_of(tmp_path / "full" / "60min")
+
+
+def test_incremental_needs_a_previous_bin_export(export, tmp_path):
+    add_candles(factories.pool(A), "1h", {0: bar(1.0)})
+    with pytest.raises(CommandError, match="no previous export"):
+        export("--out", str(tmp_path), "--all", "--timeframe", "1h", "--incremental")
+    export("--out", str(tmp_path / "p"), "--all", "--timeframe", "1h", "--format", "parquet")
+    with pytest.raises(CommandError, match="csv and parquet are rewritten whole"):
+        export(
+            "--out",
+            str(tmp_path / "p"),
+            "--all",
+            "--timeframe",
+            "1h",
+            "--format",
+            "parquet",
+            "--incremental",
+        )
+
+
+def test_incremental_refuses_to_freeze_an_open_candle(export, tmp_path):
+    pool = factories.pool(A)
+    add_candles(pool, "1h", {0: bar(1.0)})
+    export("--out", str(tmp_path), "--all", "--timeframe", "1h")
+    before = files_of(tmp_path / "60min")
+    add_candles(pool, "1h", {1: bar(2.0)}, final=False)
+
+    with pytest.raises(CommandError, match="open bar would be frozen"):
+        export(
+            "--out",
+            str(tmp_path),
+            "--all",
+            "--timeframe",
+            "1h",
+            "--incremental",
+            "--include-open-candle",
+        )
+
+    assert files_of(tmp_path / "60min") == before
