@@ -80,6 +80,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An unreachable database fails fast (a /healthz probe must not hang on a TCP connect).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "TEST_DATABASE_NAME", default="test_geckoproject"
 )
@@ -112,6 +116,7 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # Security: on by default whenever DEBUG is off; a TLS-terminating proxy is assumed in production.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
@@ -143,6 +148,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# /healthz (geckoproject.health): per-check timeout, and when beat or the API counts as stale.
+HEALTH_TIMEOUT = env.float("HEALTH_TIMEOUT", default=2.0)
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=60)
+HEALTH_API_MAX_AGE = env.int("HEALTH_API_MAX_AGE", default=30 * 60)
+HEALTH_API_CACHE_SECONDS = env.int("HEALTH_API_CACHE_SECONDS", default=60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -167,7 +178,8 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
+CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Planners and DB work on "default"; everything that calls the API on "api".
 CELERY_TASK_ROUTES = {

@@ -1,4 +1,4 @@
-"""URL routes: the admin (login required), the read API and its schema."""
+"""URL routes: the admin (login required), the read API and its schema, and /healthz."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from rest_framework.routers import DefaultRouter
 
 from collectors.api import CollectionRunViewSet
 from marketdata.api import views as marketdata_api
+
+from .health import healthz
 
 # The read API's routes; tests check the schema lists exactly these.
 api_v1 = DefaultRouter(trailing_slash=True)
@@ -23,6 +25,7 @@ api_v1.register("runs", CollectionRunViewSet, basename="run")
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
