@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from geckoproject.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -154,13 +156,9 @@ HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=60)
 HEALTH_API_MAX_AGE = env.int("HEALTH_API_MAX_AGE", default=30 * 60)
 HEALTH_API_CACHE_SECONDS = env.int("HEALTH_API_CACHE_SECONDS", default=60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# One console format for every process: LOG_FORMAT=plain|json; each line carries the
+# correlation id (Celery task id) of the run that wrote it (geckoproject.logs).
+LOGGING = logging_config(env("LOG_FORMAT", default="plain"), env("LOG_LEVEL", default="INFO"))
 
 # --- Celery (see geckoproject/celery.py) ---------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
