@@ -176,6 +176,15 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Nothing lost on shutdown (README "Stopping workers"): SIGTERM is a warm shutdown, running
+# tasks finish; every message is acked only after its task ran, so a task whose process dies
+# is requeued, and unacked ones (countdown retries held by the worker) go back at shutdown.
+# A second signal (or SIGQUIT) still gives running tasks the soft-shutdown time, then requeues.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 # DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
 CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
