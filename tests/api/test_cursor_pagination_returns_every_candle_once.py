@@ -97,3 +97,20 @@ def test_a_tampered_cursor_is_a_404_not_a_500(api, candles):
     cursor = base64.urlsafe_b64encode(json.dumps({"d": "next", "v": [1, "1m", "x"]}).encode())
     assert api.get("/api/v1/candles/", {"cursor": cursor.decode()}).status_code == 404
     assert api.get("/api/v1/candles/", {"cursor": "garbage"}).status_code == 404
+
+
+def test_a_newest_first_listing_pages_both_ways(api):
+    from collectors.models import CollectionRun
+
+    ids = [CollectionRun.objects.create(task="t").pk for _ in range(7)][::-1]
+    first = api.get("/api/v1/runs/", {"page_size": 3}).json()
+    second = api.get(first["next"]).json()
+    third = api.get(second["next"]).json()
+    assert [[r["id"] for r in p["results"]] for p in (first, second, third)] == [
+        ids[:3],
+        ids[3:6],
+        ids[6:],
+    ]
+    assert third["next"] is None
+    back = api.get(third["previous"]).json()
+    assert [r["id"] for r in back["results"]] == ids[3:6]
