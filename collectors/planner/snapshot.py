@@ -1,0 +1,102 @@
+"""The collection state the planner needs, read in a handful of aggregate queries.
+
+Nothing here loops over pools in SQL: at 5,000 pools a tick is six queries, each an index or
+small-table scan (coverage ranges are merged, so that table holds a few rows per pool and
+timeframe; trade rates live on TradeCursor, one row per pool).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, F, Max, OuterRef
+
+from marketdata.models import CandleCoverage, Pool
+from watchlist.models import WatchlistEntry
+
+from ..models import CollectorConfig, TradeCursor
+from .demand import PoolState, Targets
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: float
+    pools: list[PoolState]
+    pools_per_tier: dict[str, int]
+    details_pending: int
+    tokens_without_info: list[tuple[str, str]]  # (token address, tier)
+
+
+def targets(config: CollectorConfig) -> Targets:
+    return Targets(
+        freshness=config.freshness_seconds(),
+        timeframes=tuple(config.ohlcv_timeframes),
+        tick_seconds=float(config.plan_tick_seconds),
+        max_pages=config.ohlcv_pages_per_fetch,
+    )
+
+
+def tiers(config: CollectorConfig) -> dict[int, str]:
+    """pool id → tier: active watchlist pools, then (if on) the top pools of target DEXes."""
+    tier = dict.fromkeys(WatchlistEntry.objects.collected_pool_ids(config.network), "watchlist")
+    if config.top_pools_collected and config.top_pools_collected_size:
+        watched = WatchlistEntry.objects.filter(pool=OuterRef("pk"), active=True)
+        top = (
+            Pool.objects.filter(network__slug=config.network, dex__is_target=True)
+            .exclude(Exists(watched))
+            .order_by(F("volume_usd_h24").desc(nulls_last=True), "pk")
+            .values_list("pk", flat=True)[: config.top_pools_collected_size]
+        )
+        tier.update(dict.fromkeys(top, "top"))
+    return tier
+
+
+def load(config: CollectorConfig, now: datetime) -> Snapshot:
+    tier_of = tiers(config)
+    fetched: dict[int, dict[str, float]] = {}
+    coverage = (
+        CandleCoverage.objects.filter(timeframe__in=config.ohlcv_timeframes)
+        .values_list("pool_id", "timeframe")
+        .annotate(until=Max("end"))
+    )
+    for pool_id, timeframe, until in coverage:
+        if pool_id in tier_of:
+            fetched.setdefault(pool_id, {})[timeframe] = until.timestamp()
+    cursors = {
+        pool_id: (polled, rate)
+        for pool_id, polled, rate in TradeCursor.objects.values_list(
+            "pool_id", "last_collected_at", "trades_per_day"
+        )
+        if pool_id in tier_of
+    }
+    pools = []
+    counts = {"watchlist": 0, "top": 0}
+    for pool_id, tier in tier_of.items():
+        polled, rate = cursors.get(pool_id, (None, None))
+        counts[tier] += 1
+        pools.append(
+            PoolState(
+                pool_id=pool_id,
+                tier=tier,
+                trades_per_day=rate,
+                trades_polled_at=polled.timestamp() if polled else None,
+                fetched_until=fetched.get(pool_id, {}),
+            )
+        )
+    tokens = (
+        Pool.objects.filter(pk__in=list(tier_of), base_token__info__isnull=True)
+        .values_list("pk", "base_token__address")
+        .order_by("pk")
+    )
+    without_info: dict[str, str] = {}
+    for pool_id, address in tokens:
+        if tier_of[pool_id] == "watchlist" or address not in without_info:
+            without_info[address] = tier_of[pool_id]
+    return Snapshot(
+        now=now.timestamp(),
+        pools=pools,
+        pools_per_tier=counts,
+        details_pending=WatchlistEntry.objects.needing_details(config.network).count(),
+        tokens_without_info=list(without_info.items()),
+    )
