@@ -85,7 +85,9 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
             )
         )
     tokens = (
-        Pool.objects.filter(pk__in=list(tier_of), base_token__info__isnull=True)
+        Pool.objects.filter(
+            pk__in=list(tier_of), base_token__isnull=False, base_token__info__isnull=True
+        )
         .values_list("pk", "base_token__address")
         .order_by("pk")
     )
