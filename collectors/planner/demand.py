@@ -39,22 +39,36 @@ class Priority:
     EARLY = 3  # not due yet; served from leftover budget, stalest first
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unit:
-    """One task the planner may enqueue: ``cost`` API calls, due in ``due_in`` seconds."""
+    """One task the planner may enqueue: ``cost`` API calls, due in ``due_in`` seconds.
+
+    Not frozen, built positionally: a tick at 5,000 pools makes ~40,000 of them.
+    """
 
     kind: str  # trades | ohlcv | details | token_info
     key: str  # the in-flight key: one unit of work is never queued twice
     tier: str
     pool_id: int | None
     timeframe: str | None
-    priority: int
+    priority: int  # a Priority, or -1: not due and nothing to gain by asking early
     score: float  # higher is served first within a priority
     cost: int
     due_in: float
     lag: float  # seconds past the loss point (trades) or freshness target (candles)
     need_per_min: float  # steady-state calls per minute this unit costs
-    kwargs: dict = field(default_factory=dict)
+    arg: str | int | None = None  # OHLCV: candles to ask for; token info: the address
+
+    @property
+    def kwargs(self) -> dict:
+        """The fetch task's keyword arguments."""
+        if self.kind == "trades":
+            return {"pool_id": self.pool_id}
+        if self.kind == "ohlcv":
+            return {"pool_id": self.pool_id, "timeframe": self.timeframe, "limit": self.arg}
+        if self.kind == "token_info":
+            return {"address": self.arg}
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,57 +123,55 @@ def ohlcv_interval(timeframe: str, target: float) -> float:
 def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
     weight = TIER_WEIGHT[state.tier]
     interval = trade_interval(state.trades_per_day)
-    common = {
-        "kind": "trades",
-        "key": unit_key("trades", state.pool_id),
-        "tier": state.tier,
-        "pool_id": state.pool_id,
-        "timeframe": None,
-        "cost": 1,
-        "need_per_min": 60.0 / interval,
-        "kwargs": {"pool_id": state.pool_id},
-    }
+    key = f"trades:{state.pool_id}"
+    need = 60.0 / interval
     if state.trades_polled_at is None:
-        return Unit(**common, priority=Priority.PERISHABLE, score=weight * 10, due_in=0, lag=0)
-    elapsed = now - state.trades_polled_at
-    due_in = interval - elapsed
-    lag = max(0.0, elapsed - interval / SAFETY)
-    early = elapsed >= 5 * MIN_REFRESH and (state.trades_per_day or 0) * elapsed / TRADE_WINDOW >= 1
-    priority = Priority.PERISHABLE if due_in <= tick else Priority.EARLY if early else None
-    if priority is None:
-        return Unit(**common, priority=-1, score=0, due_in=due_in, lag=lag)
-    score = weight * elapsed / interval
-    return Unit(**common, priority=priority, score=score, due_in=due_in, lag=lag)
+        priority, score, due_in, lag = Priority.PERISHABLE, weight * 10, 0.0, 0.0
+    else:
+        elapsed = now - state.trades_polled_at
+        due_in = interval - elapsed
+        lag = max(0.0, elapsed - interval / SAFETY)
+        score = weight * elapsed / interval
+        if due_in <= tick:
+            priority = Priority.PERISHABLE
+        elif elapsed >= 5 * MIN_REFRESH and (state.trades_per_day or 0) * elapsed >= TRADE_WINDOW:
+            priority = Priority.EARLY  # at least one new trade expected
+        else:
+            priority = -1
+    return Unit(
+        "trades", key, state.tier, state.pool_id, None, priority, score, 1, due_in, lag, need
+    )
 
 
 def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
     weight = TIER_WEIGHT[state.tier]
+    tick = targets.tick_seconds
+    pool_id, tier, fetched = state.pool_id, state.tier, state.fetched_until
     units = []
     for rank, tf in enumerate(targets.timeframes):
         seconds = TIMEFRAME_SECONDS[tf]
         target = targets.freshness[tf]
         interval = ohlcv_interval(tf, target)
-        common = {
-            "kind": "ohlcv",
-            "key": unit_key("ohlcv", state.pool_id, tf),
-            "tier": state.tier,
-            "pool_id": state.pool_id,
-            "timeframe": tf,
-            "need_per_min": 60.0 / interval,
-        }
-        until = state.fetched_until.get(tf)
+        key = f"ohlcv:{pool_id}:{tf}"
+        until = fetched.get(tf)
         if until is None:
             # Never fetched: shorter timeframes first, since their history runs out soonest.
+            score = weight * (10 - rank * 0.1)
             units.append(
                 Unit(
-                    **common,
-                    priority=Priority.FRESHNESS,
-                    score=weight * (10 - rank * 0.1),
-                    cost=1,
-                    due_in=0,
-                    lag=0,
-                    kwargs={"pool_id": state.pool_id, "timeframe": tf, "limit": OHLCV_PAGE},
-                )
+                    "ohlcv",
+                    key,
+                    tier,
+                    pool_id,
+                    tf,
+                    Priority.FRESHNESS,
+                    score,
+                    1,
+                    0.0,
+                    0.0,
+                    60.0 / interval,
+                    OHLCV_PAGE,
+                )  # fmt: skip
             )
             continue
         age = now - until
@@ -167,24 +179,27 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
         limit = max(2, min(OHLCV_PAGE, missing + 1))
         cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
         due_in = interval - age
-        early = age >= max(seconds, MIN_REFRESH)
-        priority = (
-            Priority.FRESHNESS
-            if due_in <= targets.tick_seconds
-            else Priority.EARLY
-            if early
-            else -1
-        )
+        if due_in <= tick:
+            priority = Priority.FRESHNESS
+        elif age >= seconds and age >= MIN_REFRESH:
+            priority = Priority.EARLY  # a bar closed since: worth it if budget is left
+        else:
+            priority = -1
         units.append(
             Unit(
-                **common,
-                priority=priority,
-                score=weight * age / interval,
-                cost=cost,
-                due_in=due_in,
-                lag=max(0.0, age - target),
-                kwargs={"pool_id": state.pool_id, "timeframe": tf, "limit": limit},
-            )
+                "ohlcv",
+                key,
+                tier,
+                pool_id,
+                tf,
+                priority,
+                weight * age / interval,
+                cost,
+                due_in,
+                max(0.0, age - target),
+                60.0 / interval,
+                limit,
+            )  # fmt: skip
         )
     return units
 
@@ -192,8 +207,9 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
 def pool_units(states: Iterable[PoolState], targets: Targets, now: float) -> list[Unit]:
     """Every unit of every pool, including ones not due (priority -1): they still cost demand."""
     units: list[Unit] = []
+    tick = targets.tick_seconds
     for state in states:
-        units.append(trades_unit(state, now, targets.tick_seconds))
+        units.append(trades_unit(state, now, tick))
         units.extend(ohlcv_units(state, targets, now))
     return units
 
@@ -202,18 +218,9 @@ def details_unit(pending: int) -> Unit | None:
     """New watchlist pools without details: cheap (30 a call) and nothing is collected before."""
     if not pending:
         return None
+    cost = math.ceil(pending / 30)
     return Unit(
-        kind="details",
-        key=unit_key("details"),
-        tier="watchlist",
-        pool_id=None,
-        timeframe=None,
-        priority=Priority.PERISHABLE,
-        score=1e9,
-        cost=math.ceil(pending / 30),
-        due_in=0,
-        lag=0,
-        need_per_min=0,
+        "details", "details", "watchlist", None, None, Priority.PERISHABLE, 1e9, cost, 0, 0, 0
     )
 
 
@@ -221,19 +228,19 @@ def token_info_units(tokens: Iterable[tuple[str, str]]) -> list[Unit]:
     """Token metadata never fetched, as (address, tier): lazily, after everything that ages."""
     return [
         Unit(
-            kind="token_info",
-            key=unit_key("token_info", address),
-            tier=tier,
-            pool_id=None,
-            timeframe=None,
-            priority=Priority.METADATA,
-            score=TIER_WEIGHT[tier],
-            cost=1,
-            due_in=0,
-            lag=0,
-            need_per_min=0,
-            kwargs={"address": address},
-        )
+            "token_info",
+            f"token_info:{address}",
+            tier,
+            None,
+            None,
+            Priority.METADATA,
+            TIER_WEIGHT[tier],
+            1,
+            0.0,
+            0.0,
+            0.0,
+            address,
+        )  # fmt: skip
         for address, tier in tokens
     ]
 

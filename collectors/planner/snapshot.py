@@ -2,7 +2,8 @@
 
 Nothing here loops over pools in SQL: at 5,000 pools a tick is six queries, each an index or
 small-table scan (coverage ranges are merged, so that table holds a few rows per pool and
-timeframe; trade rates live on TradeCursor, one row per pool).
+timeframe; trade rates live on TradeCursor, one row per pool). Times come back as epoch
+seconds: converting 35,000 timestamps to aware datetimes would cost more than the queries.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, F, Max, OuterRef
+from django.db import connection
+from django.db.models import Exists, F, OuterRef
 
 from marketdata.models import CandleCoverage, Pool
 from watchlist.models import WatchlistEntry
@@ -52,21 +54,28 @@ def tiers(config: CollectorConfig) -> dict[int, str]:
     return tier
 
 
+def _rows(sql: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
 def load(config: CollectorConfig, now: datetime) -> Snapshot:
     tier_of = tiers(config)
     fetched: dict[int, dict[str, float]] = {}
-    coverage = (
-        CandleCoverage.objects.filter(timeframe__in=config.ohlcv_timeframes)
-        .values_list("pool_id", "timeframe")
-        .annotate(until=Max("end"))
-    )
-    for pool_id, timeframe, until in coverage:
-        if pool_id in tier_of:
-            fetched.setdefault(pool_id, {})[timeframe] = until.timestamp()
+    timeframes = set(config.ohlcv_timeframes)
+    coverage = CandleCoverage._meta.db_table
+    for pool_id, timeframe, until in _rows(
+        f'SELECT pool_id, timeframe, EXTRACT(EPOCH FROM MAX("end"))::float8 '  # noqa: S608
+        f"FROM {coverage} GROUP BY pool_id, timeframe"
+    ):
+        if pool_id in tier_of and timeframe in timeframes:
+            fetched.setdefault(pool_id, {})[timeframe] = until
     cursors = {
         pool_id: (polled, rate)
-        for pool_id, polled, rate in TradeCursor.objects.values_list(
-            "pool_id", "last_collected_at", "trades_per_day"
+        for pool_id, polled, rate in _rows(
+            "SELECT pool_id, EXTRACT(EPOCH FROM last_collected_at)::float8, trades_per_day "  # noqa: S608
+            f"FROM {TradeCursor._meta.db_table}"
         )
         if pool_id in tier_of
     }
@@ -75,24 +84,17 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
     for pool_id, tier in tier_of.items():
         polled, rate = cursors.get(pool_id, (None, None))
         counts[tier] += 1
-        pools.append(
-            PoolState(
-                pool_id=pool_id,
-                tier=tier,
-                trades_per_day=rate,
-                trades_polled_at=polled.timestamp() if polled else None,
-                fetched_until=fetched.get(pool_id, {}),
-            )
-        )
+        pools.append(PoolState(pool_id, tier, rate, polled, fetched.get(pool_id, {})))
+    # Tokens never asked about are few once collection runs: filter those, then by tier here.
     tokens = (
-        Pool.objects.filter(
-            pk__in=list(tier_of), base_token__isnull=False, base_token__info__isnull=True
-        )
+        Pool.objects.filter(base_token__isnull=False, base_token__info__isnull=True)
         .values_list("pk", "base_token__address")
         .order_by("pk")
     )
     without_info: dict[str, str] = {}
     for pool_id, address in tokens:
+        if pool_id not in tier_of:
+            continue
         if tier_of[pool_id] == "watchlist" or address not in without_info:
             without_info[address] = tier_of[pool_id]
     return Snapshot(
