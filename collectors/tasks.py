@@ -26,7 +26,7 @@ from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
-from .planner import inflight
+from .planner import inflight, limits
 from .planner import service as planner
 from .planner.demand import Unit, unit_key
 from .runs import RunTally, close_abandoned_runs, track_run
@@ -169,12 +169,28 @@ def _send(unit: Unit, expires: float) -> None:
     SENDERS[unit.kind].apply_async(kwargs=unit.kwargs, expires=expires)
 
 
+@shared_task(bind=True, **FETCH)
+def fetch_key_figures(self):
+    """A paid plan's own rate and monthly credit, cached for the planner (collectors.planner
+    .limits); asked for when the cache has lapsed, a few times a day."""
+
+    def body(tally, client):
+        limits.store_key_figures(client.key_figures())
+        tally.detail = "plan figures cached"
+
+    with _in_flight(self, unit_key("key")):
+        return _run(self, body, lane="live")
+
+
 @shared_task(bind=True)
 def plan_collection(self):
     """Queue what the budget serves before the next tick, most perishable first."""
 
     def body(tally):
         config = CollectorConfig.current()
+        if settings.GECKO_API_PLAN == "pro" and limits.cached_key_figures() is None:
+            if inflight.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
+                fetch_key_figures.apply_async(expires=2 * config.plan_tick_seconds)
         result = planner.tick(config, send=_send)
         budget = result.budget
         tally.detail = (
