@@ -217,14 +217,19 @@ def plan_ohlcv(timeframe: str | None = None):
 
 
 @shared_task(bind=True, **FETCH)
-def fetch_ohlcv(self, pool_id: int, timeframe: str, limit: int | None = None):
+def fetch_ohlcv(
+    self, pool_id: int, timeframe: str, limit: int | None = None, pages: int | None = None
+):
+    """``limit`` and ``pages`` come from the planner: what is missing, and the calls it budgeted
+    (a first fetch reads one page; older history is the backfill's)."""
+
     def body(tally, client):
         config = CollectorConfig.current()
         report = ohlcv.collect_ohlcv(
             client,
             pool_id,
             timeframe,
-            max_pages=config.ohlcv_pages_per_fetch,
+            max_pages=min(pages or config.ohlcv_pages_per_fetch, config.ohlcv_pages_per_fetch),
             include_empty=config.include_empty_intervals,
             limit=limit,
         )

@@ -65,7 +65,12 @@ class Unit:
         if self.kind == "trades":
             return {"pool_id": self.pool_id}
         if self.kind == "ohlcv":
-            return {"pool_id": self.pool_id, "timeframe": self.timeframe, "limit": self.arg}
+            return {
+                "pool_id": self.pool_id,
+                "timeframe": self.timeframe,
+                "limit": self.arg,
+                "pages": self.cost,
+            }
         if self.kind == "token_info":
             return {"address": self.arg}
         return {}

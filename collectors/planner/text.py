@@ -49,7 +49,8 @@ def render(result: TickResult, *, worst: int = 10) -> str:
     if summary.degraded:
         lines.append(
             "OVER BUDGET: served by priority (trades at risk, then candles by tier, then "
-            "metadata); " + ", ".join(f"{t.tier} {t.served_share:.0%}" for t in summary.tiers)
+            "metadata); "
+            + ", ".join(f"{t.tier} {t.served_share:.0%} served" for t in summary.tiers if t.pools)
         )
     else:
         lines.append("Within budget: every tier's freshness targets can be met.")
