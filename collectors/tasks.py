@@ -160,6 +160,15 @@ def fetch_token_info(self, address: str):
         return _run(self, body, lane="live", address=address)
 
 
+@shared_task(bind=True, **FETCH)
+def fetch_pool_details(self, pool_ids: list[int]):
+    def body(tally, client):
+        tally.items_written = pools.refresh_pools(client, pool_ids)
+
+    with _in_flight(self, unit_key("pool_details", pool_ids[0])):
+        return _run(self, body, lane="live", pool_ids=pool_ids)
+
+
 # --- the budget planner ------------------------------------------------------------------
 
 SENDERS: dict[str, Any] = {}
@@ -337,4 +346,5 @@ SENDERS.update(
     ohlcv=fetch_ohlcv,
     details=fetch_watchlist_details,
     token_info=fetch_token_info,
+    pool_details=fetch_pool_details,
 )

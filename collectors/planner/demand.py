@@ -21,6 +21,9 @@ OHLCV_PAGE = 1000
 SAFETY = 0.9
 # The API serves public data from a 60 s cache: asking one URL sooner returns the same answer.
 MIN_REFRESH = 60.0
+# Pool details (price, reserve, volume, names) older than this are refreshed from leftover budget.
+DETAILS_MAX_AGE = 86_400.0
+MULTI_MAX = 30
 TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
 TIERS = tuple(TIER_WEIGHT)
 
@@ -57,7 +60,7 @@ class Unit:
     due_in: float
     lag: float  # seconds past the loss point (trades) or freshness target (candles)
     need_per_min: float  # steady-state calls per minute this unit costs
-    arg: str | int | None = None  # OHLCV: candles to ask for; token info: the address
+    arg: object = None  # OHLCV: candles to ask for; token info: the address; pool ids
 
     @property
     def kwargs(self) -> dict:
@@ -73,6 +76,8 @@ class Unit:
             }
         if self.kind == "token_info":
             return {"address": self.arg}
+        if self.kind == "pool_details":
+            return {"pool_ids": list(self.arg)}
         return {}
 
 
@@ -248,6 +253,37 @@ def token_info_units(tokens: Iterable[tuple[str, str]]) -> list[Unit]:
         )  # fmt: skip
         for address, tier in tokens
     ]
+
+
+def pool_details_units(stale: Iterable[tuple[int, str]]) -> list[Unit]:
+    """Pools whose details are older than DETAILS_MAX_AGE, as (pool id, tier) stalest first:
+    30 a call, lazily. The first pool names the batch, so a batch in flight is not re-sent."""
+    ordered = sorted(stale, key=lambda item: TIER_RANK_METADATA[item[1]])
+    units = []
+    for start in range(0, len(ordered), MULTI_MAX):
+        batch = ordered[start : start + MULTI_MAX]
+        ids = tuple(pool_id for pool_id, _ in batch)
+        tier = batch[0][1]
+        units.append(
+            Unit(
+                "pool_details",
+                f"pool_details:{ids[0]}",
+                tier,
+                None,
+                None,
+                Priority.METADATA,
+                TIER_WEIGHT[tier] / 2,
+                1,
+                0.0,
+                0.0,
+                0.0,
+                ids,
+            )  # fmt: skip
+        )
+    return units
+
+
+TIER_RANK_METADATA = {tier: rank for rank, tier in enumerate(TIER_WEIGHT)}
 
 
 def completeness_per_day(per_day: float | None, timeframes: Sequence[str]) -> float:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .demand import TIERS, Unit
+from .demand import TIERS, Priority, Unit
+
+TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
+
+
+def rank(unit: Unit) -> tuple[int, int, float]:
+    """Sort key: a tier's due work (trades at risk, then candle deficits) before the next
+    tier's, since lower tiers live on leftover budget; then metadata; then early refreshes,
+    where the tier weight in the score still favours the watchlist."""
+    if unit.priority <= Priority.FRESHNESS:
+        return (TIER_RANK[unit.tier], unit.priority, -unit.score)
+    return (len(TIERS) + unit.priority, 0, -unit.score)
 
 
 @dataclass(frozen=True)
@@ -16,14 +27,14 @@ class Selection:
 
 
 def select(units: Iterable[Unit], capacity: int, busy: frozenset[str] | set[str]) -> Selection:
-    """The units to enqueue now: due work by priority then score, then early work from what is
-    left; never more calls than ``capacity``, never a unit already in flight.
+    """The units to enqueue now, in ``rank`` order; never more calls than ``capacity``, never a
+    unit already in flight.
 
     A unit too big for what is left is skipped, not waited for: a cheaper one behind it may fit.
     """
     candidates = sorted(
         (u for u in units if u.priority >= 0 and u.key not in busy),
-        key=lambda u: (u.priority, -u.score),
+        key=rank,
     )
     chosen: list[Unit] = []
     spent = 0
@@ -32,7 +43,7 @@ def select(units: Iterable[Unit], capacity: int, busy: frozenset[str] | set[str]
         if spent + unit.cost <= capacity:
             chosen.append(unit)
             spent += unit.cost
-        elif unit.priority < 3:
+        elif unit.priority < Priority.EARLY:
             waiting += 1
     return Selection(chosen=chosen, spent=spent, waiting_due=waiting)
 

@@ -41,6 +41,7 @@ def build_units(config: CollectorConfig, snap: snapshot.Snapshot) -> list[demand
     if details is not None:
         units.append(details)
     units.extend(demand.token_info_units(snap.tokens_without_info))
+    units.extend(demand.pool_details_units(snap.stale_details))
     return units
 
 

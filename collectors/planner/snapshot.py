@@ -9,16 +9,16 @@ seconds: converting 35,000 timestamps to aware datetimes would cost more than th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from marketdata.models import CandleCoverage, Pool
 from watchlist.models import WatchlistEntry
 
 from ..models import CollectorConfig, TradeCursor
-from .demand import PoolState, Targets
+from .demand import DETAILS_MAX_AGE, PoolState, Targets
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Snapshot:
     pools_per_tier: dict[str, int]
     details_pending: int
     tokens_without_info: list[tuple[str, str]]  # (token address, tier)
+    stale_details: list[tuple[int, str]]  # (pool id, tier), stalest first
 
 
 def targets(config: CollectorConfig) -> Targets:
@@ -97,10 +98,18 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
             continue
         if tier_of[pool_id] == "watchlist" or address not in without_info:
             without_info[address] = tier_of[pool_id]
+    cutoff = now - timedelta(seconds=DETAILS_MAX_AGE)
+    stale_ids = (
+        Pool.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=cutoff))
+        .order_by(F("last_seen_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)
+    )
+    stale = [(pool_id, tier_of[pool_id]) for pool_id in stale_ids if pool_id in tier_of]
     return Snapshot(
         now=now.timestamp(),
         pools=pools,
         pools_per_tier=counts,
         details_pending=WatchlistEntry.objects.needing_details(config.network).count(),
         tokens_without_info=list(without_info.items()),
+        stale_details=stale,
     )

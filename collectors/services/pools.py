@@ -74,6 +74,17 @@ def fetch_watchlist_details(client: GeckoClient, *, token_info: bool = True) -> 
     return report
 
 
+def refresh_pools(client: GeckoClient, pool_ids: list[int]) -> int:
+    """Re-read known pools' details, 30 a call (the planner's lazy metadata work)."""
+    network = store.get_network(client.network)
+    addresses = list(Pool.objects.filter(pk__in=pool_ids).values_list("address", flat=True))
+    written = 0
+    for start in range(0, len(addresses), MULTI_MAX):
+        page = client.pools_multi(addresses[start : start + MULTI_MAX])
+        written += save_pool_page(network, page, timezone.now()).written
+    return written
+
+
 def fetch_token_info(client: GeckoClient, address: str) -> int:
     """Token metadata from /tokens/{a}/info; rows written (0 if the API does not know it)."""
     network = store.get_network(client.network)

@@ -64,23 +64,23 @@ def test_ohlcv_asks_only_for_what_is_missing():
     assert all(u.kwargs["limit"] == 1000 for u in demand.ohlcv_units(never, TARGETS, NOW))
 
 
-def test_trades_at_risk_first_then_candle_deficits_by_tier_then_metadata():
+def test_trades_at_risk_first_then_candle_deficits_then_the_next_tier_then_metadata():
     watch = PoolState(1, "watchlist", 3000.0, NOW - DAY, fresh(m1=3 * 3600, m5=7 * 3600, m15=3600))
     top = PoolState(2, "top", 50.0, NOW - DAY, fresh(m1=3 * 3600))
     units = units_of(watch, top) + demand.token_info_units([("TokenA", "watchlist")])
     chosen = select(units, capacity=100, busy=set()).chosen
     kinds = [(u.kind, u.tier, u.timeframe) for u in chosen]
-    assert kinds[:2] == [("trades", "watchlist", None), ("trades", "top", None)]
-    candles = [k for k in kinds if k[0] == "ohlcv" and chosen[kinds.index(k)].priority == 1]
-    assert candles[:3] == [
-        ("ohlcv", "watchlist", "1m"),  # 3 h against 2 h: 1.5, weighted ×4
-        ("ohlcv", "watchlist", "5m"),  # 7 h against 6 h: 1.17, ×4
-        ("ohlcv", "top", "1m"),  # 3 h against 2 h: 1.5, ×1
+    assert kinds[:5] == [
+        ("trades", "watchlist", None),
+        ("ohlcv", "watchlist", "1m"),  # 3 h against 2 h: 1.5 targets old
+        ("ohlcv", "watchlist", "5m"),  # 7 h against 6 h: 1.17
+        ("trades", "top", None),  # the top pools live on what the watchlist leaves
+        ("ohlcv", "top", "1m"),
     ]
-    priorities = [u.priority for u in chosen]
-    assert priorities == sorted(priorities), "perishable, freshness, metadata, then early"
-    assert ("token_info", "watchlist", None) in kinds
-    assert chosen[-1].priority == Priority.EARLY
+    assert kinds[5] == ("token_info", "watchlist", None), "metadata after every due unit"
+    early = chosen[6:]
+    assert early and all(u.priority == Priority.EARLY for u in early)
+    assert early[0].tier == "watchlist", "leftover budget refreshes the watchlist first"
 
 
 @pytest.mark.parametrize("capacity", [0, 1, 3, 17, 250])
@@ -109,8 +109,9 @@ def test_over_budget_serves_the_watchlist_first_and_says_the_top_tier_lags():
     top = [PoolState(100 + i, "top", 100.0, NOW - DAY, fresh(m1=3 * 3600)) for i in range(10)]
     units = units_of(*watch, *top)
     chosen = select(units, capacity=25, busy=set()).chosen
-    assert sum(u.kind == "trades" for u in chosen) == 20, "every pool's perishable trades"
-    assert {u.tier for u in chosen if u.kind == "ohlcv"} == {"watchlist"}
+    assert [u.tier for u in chosen] == ["watchlist"] * 20 + ["top"] * 5
+    assert [u.kind for u in chosen[:10]] == ["trades"] * 10, "perishable trades first"
+    assert {u.kind for u in chosen[20:]} == {"trades"}, "the top tier's leftover: trades first"
 
     need = {t.tier: t for t in report(units, {"watchlist": 10, "top": 10}, 1e9).tiers}
     per_pool = need["watchlist"].need_per_min / 10
@@ -163,3 +164,12 @@ def test_daily_completeness_costs_about_the_physical_minimum():
         need = demand.completeness_per_day(per_day, ALL_TIMEFRAMES)
         least = demand.minimum_per_day(per_day, ALL_TIMEFRAMES)
         assert need <= 1.2 * least, (per_day, need, least)
+
+
+def test_stale_pool_details_are_refreshed_30_a_call_watchlist_first():
+    stale = [(i, "top") for i in range(40)] + [(100 + i, "watchlist") for i in range(25)]
+    units = demand.pool_details_units(stale)
+    assert [len(u.kwargs["pool_ids"]) for u in units] == [30, 30, 5]
+    assert units[0].kwargs["pool_ids"][:25] == list(range(100, 125))
+    assert {u.priority for u in units} == {Priority.METADATA}
+    assert len({u.key for u in units}) == 3

@@ -84,9 +84,10 @@ def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(config
     first = planner.tick(config, send=tasks._send)
 
     messages = api_queue(redis_client)
-    assert first.queued == len(messages) == 3 * (1 + len(ALL_TIMEFRAMES))
+    assert first.queued == len(messages) == 3 * (1 + len(ALL_TIMEFRAMES)) + 1
     names = [m["headers"]["task"] for m in messages]
     assert names[:3] == ["collectors.tasks.fetch_trades"] * 3, "perishable trades first"
+    assert names[-1] == "collectors.tasks.fetch_pool_details", "never seen: one call for 3 pools"
     assert all(m["headers"]["expires"] for m in messages), "stale copies never run"
     ohlcv = [m for m in messages if m["headers"]["task"].endswith("fetch_ohlcv")]
     assert {m["headers"]["argsrepr"] for m in ohlcv} == {"()"}
@@ -190,3 +191,25 @@ def test_token_info_waits_for_the_planner_and_is_asked_once(config, redis_client
     t.save()
     keys = {u.key for u in planner.tick(config, send=None).selection.chosen}
     assert unit_key("token_info", t.address) not in keys
+
+
+def test_a_pool_details_refresh_rereads_the_pools_and_releases_its_batch(
+    config, redis_client, settings, simulator
+):
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
+    addresses = [p["address"] for p in simulator.world()["pools"]["pumpswap"][:2]]
+    pools = [watched(a) for a in addresses]
+    [unit] = [
+        u for u in planner.tick(config, send=None).selection.chosen if u.kind == "pool_details"
+    ]
+    inflight.claim([(unit.key, 1)], ttl=600)
+
+    tasks.fetch_pool_details.apply(kwargs=unit.kwargs).get()
+
+    for p in pools:
+        p.refresh_from_db()
+        assert p.last_seen_at is not None and p.name
+    assert unit.key not in inflight.read().units
+    after = planner.tick(config, send=None).selection.chosen
+    assert not [u for u in after if u.kind == "pool_details"], "fresh for a day now"
