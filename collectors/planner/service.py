@@ -104,7 +104,8 @@ def announce(summary: Report, client) -> str | None:
             f"collection degraded: demand {summary.need_per_min:.1f} calls/min exceeds the "
             f"budget {summary.plannable_per_min:.1f}/min; "
             + ", ".join(f"{t.tier} {t.served_share:.0%} served" for t in summary.tiers if t.pools)
-            + " (served in priority order: trades at risk, then candles by tier, then metadata)"
+            + " (served in order: each tier's trades at risk then candles, watchlist first; "
+            "then metadata)"
         )
         logger.warning(message)
     else:

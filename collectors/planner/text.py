@@ -48,8 +48,8 @@ def render(result: TickResult, *, worst: int = 10) -> str:
     lines.append("")
     if summary.degraded:
         lines.append(
-            "OVER BUDGET: served by priority (trades at risk, then candles by tier, then "
-            "metadata); "
+            "OVER BUDGET: served in order (each tier's trades at risk then candles, watchlist "
+            "first; then metadata); "
             + ", ".join(f"{t.tier} {t.served_share:.0%} served" for t in summary.tiers if t.pools)
         )
     else:
