@@ -37,7 +37,10 @@ def test_200_pools_on_120_a_minute_get_trades_and_1m_candles_with_a_bounded_queu
     WatchlistEntry.objects.bulk_create(
         WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
     )
-    CollectorConfig.current()  # defaults: 60 s ticks, 15% reserve
+    config = CollectorConfig.current()  # defaults: 60 s ticks, 15% reserve
+    # A first fetch reads one page (1,000 candles): the test is about order and pace, not depth.
+    config.ohlcv_pages_per_fetch = 1
+    config.save()
     every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(
         name="plan collection",

@@ -156,60 +156,44 @@ def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
 def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
     weight = TIER_WEIGHT[state.tier]
     tick = targets.tick_seconds
-    pool_id, tier, fetched = state.pool_id, state.tier, state.fetched_until
     units = []
     for rank, tf in enumerate(targets.timeframes):
         seconds = TIMEFRAME_SECONDS[tf]
         target = targets.freshness[tf]
         interval = ohlcv_interval(tf, target)
-        key = f"ohlcv:{pool_id}:{tf}"
-        until = fetched.get(tf)
+        until = state.fetched_until.get(tf)
         if until is None:
-            # Never fetched: shorter timeframes first, since their history runs out soonest.
-            score = weight * (10 - rank * 0.1)
-            units.append(
-                Unit(
-                    "ohlcv",
-                    key,
-                    tier,
-                    pool_id,
-                    tf,
-                    Priority.FRESHNESS,
-                    score,
-                    1,
-                    0.0,
-                    0.0,
-                    60.0 / interval,
-                    OHLCV_PAGE,
-                )  # fmt: skip
-            )
-            continue
-        age = now - until
-        missing = math.ceil(age / seconds) + 1  # the bars since, and the one still moving
-        limit = max(2, min(OHLCV_PAGE, missing + 1))
-        cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
-        due_in = interval - age
-        if due_in <= tick:
-            priority = Priority.FRESHNESS
-        elif age >= seconds and age >= MIN_REFRESH:
-            priority = Priority.EARLY  # a bar closed since: worth it if budget is left
+            # Never fetched: shorter timeframes first, since their history runs out soonest. It
+            # reads the pages a live fetch may (ohlcv_pages_per_fetch); older is the backfill's.
+            priority, score = Priority.FRESHNESS, weight * (10 - rank * 0.1)
+            cost, due_in, lag, limit = targets.max_pages, 0.0, 0.0, OHLCV_PAGE
         else:
-            priority = -1
+            age = now - until
+            missing = math.ceil(age / seconds) + 1  # the bars since, and the one still moving
+            limit = max(2, min(OHLCV_PAGE, missing + 1))
+            cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
+            due_in, lag, score = interval - age, max(0.0, age - target), weight * age / interval
+            if due_in <= tick:
+                priority = Priority.FRESHNESS
+            elif age >= seconds and age >= MIN_REFRESH:
+                priority = Priority.EARLY  # a bar closed since: worth it if budget is left
+            else:
+                priority = -1
         units.append(
             Unit(
-                "ohlcv",
-                key,
-                tier,
-                pool_id,
-                tf,
-                priority,
-                weight * age / interval,
-                cost,
-                due_in,
-                max(0.0, age - target),
-                60.0 / interval,
-                limit,
-            )  # fmt: skip
+                kind="ohlcv",
+                key=f"ohlcv:{state.pool_id}:{tf}",
+                tier=state.tier,
+                pool_id=state.pool_id,
+                timeframe=tf,
+                priority=priority,
+                score=score,
+                cost=cost,
+                due_in=due_in,
+                lag=lag,
+                need_per_min=60.0 / interval,
+                arg=limit,
+            )
         )
     return units
 

@@ -75,7 +75,10 @@ def test_the_snapshot_holds_tiers_trade_rates_and_last_fetches(config):
     assert states[top[0].pk].trades_polled_at is None and states[top[0].pk].fetched_until == {}
 
 
-def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(config, redis_client):
+def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(
+    config, redis_client, settings
+):
+    settings.GECKO_RATE_LIMIT_PER_MIN = 100
     for i in range(3):
         watched(f"{'P' * 31}{i}")
     config.plan_tick_seconds = 60
@@ -91,12 +94,13 @@ def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(config
     assert all(m["headers"]["expires"] for m in messages), "stale copies never run"
     ohlcv = [m for m in messages if m["headers"]["task"].endswith("fetch_ohlcv")]
     assert {m["headers"]["argsrepr"] for m in ohlcv} == {"()"}
-    assert all("'limit': 1000" in m["headers"]["kwargsrepr"] for m in ohlcv), "never fetched"
+    first_fetch = "'limit': 1000, 'pages': 2"  # never fetched: ohlcv_pages_per_fetch pages
+    assert all(first_fetch in m["headers"]["kwargsrepr"] for m in ohlcv)
 
     second = planner.tick(config, send=tasks._send)
 
     assert second.queued == 0 and len(api_queue(redis_client)) == len(messages)
-    assert second.budget.in_flight == len(messages)
+    assert second.budget.in_flight == first.selection.spent == 3 + 3 * 7 * 2 + 1
 
 
 def test_the_queue_holds_at_most_two_ticks_of_budget(config, redis_client, settings):
