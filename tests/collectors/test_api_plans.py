@@ -1,8 +1,8 @@
 """Keyed API plans: the key goes in the plan's header to the plan's base URL only, is never
 logged, and a paid plan's own figures from GET /api/v3/key set the planner's budget.
 
-The simulator learns keys in another branch; until then a tiny HTTP server stands in and
-records what it was sent.
+A tiny HTTP server records exactly what was sent (headers included); the simulator, given a
+key, checks it as the real API would.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from collectors.gecko.errors import ClientError
 from collectors.planner import limits
 from collectors.planner.budget import sustained_rate
 from tests.collectors.clients import make_client
@@ -120,3 +121,32 @@ def test_a_paid_plans_own_figures_set_the_budget(settings, recorder, key_prefix,
     mid_month = datetime.fromisoformat("2026-11-16T00:00:00+00:00")
     rate, monthly_bound = sustained_rate(plan, mid_month)
     assert monthly_bound and rate == pytest.approx(100_000 / (15 * 1440))
+
+
+@pytest.mark.parametrize("plan", ["demo", "pro"])
+def test_the_simulator_accepts_our_key_and_refuses_a_keyless_call(
+    settings, simulator_factory, key_prefix, plan
+):
+    running = simulator_factory(api_key=KEY, plan=plan)
+    onchain = f"{running.sim_url}/api/v3/onchain"
+    settings.GECKO_API_PLAN, settings.GECKO_API_KEY, settings.GECKO_API_URL = plan, KEY, onchain
+    address = running.world()["pools"]["pumpswap"][0]["address"]
+
+    with make_client(onchain, prefix=key_prefix) as keyed:
+        assert keyed.trades(address) is not None
+    settings.GECKO_API_KEY = ""
+    with make_client(onchain, prefix=key_prefix) as keyless, pytest.raises(ClientError) as caught:
+        keyless.trades(address)
+    assert caught.value.status == 401
+
+
+def test_a_pro_key_reads_the_simulated_plans_figures(settings, simulator_factory, key_prefix):
+    running = simulator_factory(api_key=KEY, plan="pro")
+    onchain = f"{running.sim_url}/api/v3/onchain"
+    settings.GECKO_API_PLAN, settings.GECKO_API_KEY, settings.GECKO_API_URL = "pro", KEY, onchain
+    with make_client(onchain, prefix=key_prefix) as client:
+        client.trades(running.world()["pools"]["pumpswap"][0]["address"])
+        figures = client.key_figures()
+    assert figures["rate_limit_request_per_minute"] == 500
+    assert figures["monthly_call_credit"] == 500_000
+    assert figures["current_remaining_monthly_calls"] < 500_000, "our calls were counted"

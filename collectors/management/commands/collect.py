@@ -15,8 +15,8 @@ PLANNERS = {
     "dexes": tasks.collect_dexes,
     "top_pools": tasks.plan_top_pools,
     "watchlist": tasks.sync_watchlist,
-    "ohlcv": tasks.plan_ohlcv,
-    "trades": tasks.plan_trades,
+    "ohlcv": tasks.plan_collection,  # queued: the budget planner decides what is due
+    "trades": tasks.plan_collection,
     "gaps": tasks.scan_gaps,
 }
 
