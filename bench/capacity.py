@@ -8,10 +8,12 @@ Three figures, for 100, 1,000 and 5,000 pools at the default rate and at 30/min:
 * the largest pool count whose demand fits the budget at the default freshness targets;
 * the planner's own cost per tick at 5,000 pools, snapshot queries on PostgreSQL included.
 
-Trade rates are heavy-tailed: log-normal, median 30 trades a day above the USD filter, a few
-pools in the thousands. They are generated here from a fixed seed (the simulator's world has
-~290 pools, too few for 5,000); for comparison the bench asks the simulator's /trades endpoint
-for each of its pools over HTTP and prints the rates our estimator reads from the answers.
+Trade rates come from the simulator: its world's ~280 pools are heavy-tailed (median ~30 trades
+a day, the busiest tens of thousands) and ``GET /__sim__/world`` lists each pool's
+``trades_per_day``. N pools are a seeded resample of those rates (each with a little log-normal
+jitter, so copies differ). They count every trade, not only those above the USD filter, so the
+figures err on the expensive side. Without the simulator the bench falls back to a seeded
+log-normal with the same median and says so.
 
     .venv/bin/python bench/capacity.py [--ticks 5]
 
@@ -55,9 +57,27 @@ GOAL_POOLS = 1_000
 GOAL_TICK = 1.0
 
 
-def trade_rates(n: int, seed: int = SEED) -> list[float]:
+def lognormal_rates(n: int, seed: int = SEED) -> list[float]:
     rng = random.Random(seed)
     return [min(100_000.0, rng.lognormvariate(math.log(MEDIAN_PER_DAY), SIGMA)) for _ in range(n)]
+
+
+def world_rates() -> list[float]:
+    """Every simulated pool's trades a day, from the simulator over HTTP."""
+    try:
+        from simulator import RunningSimulator, Simulator  # its own app since the move
+    except ImportError:
+        from collectors.simulator import RunningSimulator, Simulator
+    import httpx
+
+    with RunningSimulator(Simulator(seed=42, rate_per_min=0)) as sim:
+        world = httpx.get(f"{sim.sim_url}/__sim__/world", timeout=30).json()
+    return [float(p["trades_per_day"]) for pools in world["pools"].values() for p in pools]
+
+
+def resample(source: list[float], n: int, seed: int = SEED) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.choice(source) * rng.lognormvariate(0.0, 0.3) for _ in range(n)]
 
 
 def ensure_database() -> None:
@@ -196,33 +216,6 @@ def time_ticks(ticks: int) -> tuple[list[float], list[float], int, int]:
     return totals, snaps, units, result.budget.capacity
 
 
-def simulator_rates() -> list[float]:
-    """Trade rates our estimator reads from the simulator's answers, one call per pool."""
-    try:
-        from simulator import RunningSimulator, Simulator  # after the move to its own app
-    except ImportError:
-        from collectors.simulator import RunningSimulator, Simulator
-    import httpx
-
-    from collectors.gecko import parse
-    from collectors.planner.demand import trades_per_day
-
-    rates = []
-    with RunningSimulator(Simulator(seed=42, rate_per_min=0)) as sim:
-        world = httpx.get(f"{sim.sim_url}/__sim__/world", timeout=30).json()["pools"]
-        now = time.time()
-        with httpx.Client(timeout=30) as client:
-            for pools in world.values():
-                for p in pools:
-                    url = f"{sim.base_url}/networks/solana/pools/{p['address']}/trades"
-                    body = client.get(url, params={"trade_volume_in_usd_greater_than": 100}).json()
-                    trades = parse.parse_trades(body, "solana")
-                    rates.append(
-                        trades_per_day((t.block_timestamp.timestamp() for t in trades), now)
-                    )
-    return rates
-
-
 def describe(rates: list[float]) -> str:
     ordered = sorted(rates)
     q = statistics.quantiles(ordered, n=100)
@@ -243,11 +236,18 @@ def main() -> None:
 
     reserve = CollectorConfig._meta.get_field("reserve_share").default
     default_rate = settings.GECKO_RATE_LIMIT_PER_MIN
-    print(f"trade rates (generated, log-normal, seed {SEED}): {describe(trade_rates(20_000))}")
     try:
-        print(f"trade rates the simulator's world shows:           {describe(simulator_rates())}")
-    except Exception as exc:  # noqa: BLE001 — the comparison is optional
-        print(f"simulator rates not measured: {type(exc).__name__}: {exc}")
+        source = world_rates()
+        print(f"trade rates: the simulator's world, {describe(source)}")
+
+        def trade_rates(n: int) -> list[float]:
+            return resample(source, n)
+
+        print(f"  resampled to 20,000 pools: {describe(trade_rates(20_000))}")
+    except Exception as exc:  # noqa: BLE001 — the simulator is the source, not a requirement
+        print(f"simulator world not read ({type(exc).__name__}: {exc}); generated log-normal")
+        trade_rates = lognormal_rates
+        print(f"trade rates (log-normal, seed {SEED}): {describe(trade_rates(20_000))}")
     print()
     print("1) calls a day for daily completeness (plan) against the physical minimum")
     print(
@@ -271,6 +271,13 @@ def main() -> None:
         print(
             f"  {rate:g}/min (planner budget {budget:.2f}/min): {fits:,} pools "
             f"(~{mean:.1f} calls a pool a day)  [{ok}]"
+        )
+    if trade_rates is not lognormal_rates:
+        budget = default_rate * (1 - reserve)
+        fits = largest_fitting(demand_per_pool(lognormal_rates(50_000)), budget)
+        print(
+            f"  cross-check, log-normal rates (median {MEDIAN_PER_DAY:g}/day, sigma {SIGMA}): "
+            f"{fits:,} pools at {default_rate:g}/min"
         )
     for n in COUNTS:
         need = sum(per_pool[:n])
