@@ -26,7 +26,8 @@ from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
-from .planner import inflight, limits
+from .planner import inflight as planned
+from .planner import limits
 from .planner import service as planner
 from .planner.demand import Unit, unit_key
 from .runs import RunTally, close_abandoned_runs, track_run
@@ -45,7 +46,7 @@ def _in_flight(task: Task, unit: str):
     if expires:
         moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
         left = (moment - timezone.now()).total_seconds()
-    return inflight.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
+    return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
@@ -198,7 +199,7 @@ def plan_collection(self):
     def body(tally):
         config = CollectorConfig.current()
         if settings.GECKO_API_PLAN == "pro" and limits.cached_key_figures() is None:
-            if inflight.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
+            if planned.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
                 fetch_key_figures.apply_async(expires=2 * config.plan_tick_seconds)
         result = planner.tick(config, send=_send)
         budget = result.budget

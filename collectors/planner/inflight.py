@@ -1,6 +1,6 @@
 """Work queued or running, kept in Redis so the same unit is never queued twice.
 
-Each unit has a key ``gecko:inflight:<unit>`` set with ``SET NX EX`` when it is queued (so two
+Each unit has a key ``gecko:plan:inflight:<unit>`` set with ``SET NX EX`` when it is queued (so two
 planners, or two beats, cannot both queue it) and deleted when its task finishes. A sorted set
 indexes the keys by expiry so the planner reads the whole in-flight set in one round trip. The
 TTL is what makes a dead worker harmless: its unit expires and is planned again.
@@ -19,8 +19,8 @@ from django.conf import settings
 
 from ..locks import redis_client
 
-PREFIX = "gecko:inflight:"
-INDEX = "gecko:inflight"
+PREFIX = "gecko:plan:inflight:"
+INDEX = "gecko:plan:inflight"
 
 
 def key(unit: str) -> str:
