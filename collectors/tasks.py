@@ -231,7 +231,7 @@ def fetch_ohlcv(
     self, pool_id: int, timeframe: str, limit: int | None = None, pages: int | None = None
 ):
     """``limit`` and ``pages`` come from the planner: what is missing, and the calls it budgeted
-    (a first fetch reads one page; older history is the backfill's)."""
+    (a first fetch reads ohlcv_pages_per_fetch pages; older history is the backfill's)."""
 
     def body(tally, client):
         config = CollectorConfig.current()

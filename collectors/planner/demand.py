@@ -21,6 +21,9 @@ OHLCV_PAGE = 1000
 SAFETY = 0.9
 # The API serves public data from a 60 s cache: asking one URL sooner returns the same answer.
 MIN_REFRESH = 60.0
+# A live OHLCV answer proves candles only up to the interval settled a CDN minute ago
+# (collectors.services.ohlcv.proven_end): asking again before the next one settles adds nothing.
+CDN_MAX_AGE = 60.0
 # Pool details (price, reserve, volume, names) older than this are refreshed from leftover budget.
 DETAILS_MAX_AGE = 86_400.0
 MULTI_MAX = 30
@@ -173,7 +176,10 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
             limit = max(2, min(OHLCV_PAGE, missing + 1))
             cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
             due_in, lag, score = interval - age, max(0.0, age - target), weight * age / interval
-            if due_in <= tick:
+            settled = (now + tick - CDN_MAX_AGE) // seconds * seconds
+            if settled <= until:
+                priority = -1  # no interval will have settled since the last answer's proof
+            elif due_in <= tick:
                 priority = Priority.FRESHNESS
             elif age >= seconds and age >= MIN_REFRESH:
                 priority = Priority.EARLY  # a bar closed since: worth it if budget is left

@@ -173,3 +173,16 @@ def test_stale_pool_details_are_refreshed_30_a_call_watchlist_first():
     assert units[0].kwargs["pool_ids"][:25] == list(range(100, 125))
     assert {u.priority for u in units} == {Priority.METADATA}
     assert len({u.key for u in units}) == 3
+
+
+def test_a_timeframe_is_not_asked_again_before_its_next_interval_settles():
+    day = 86_400
+    midnight = NOW // day * day
+    targets = Targets(freshness={"1d": float(day)}, timeframes=("1d",), tick_seconds=60)
+    # The last answer proved the day up to today's 00:00; at 23:59:30 its target is reached,
+    # but the day has not settled: asking now would prove nothing new.
+    late = PoolState(1, "watchlist", 10, NOW, {"1d": midnight})
+    [unit] = demand.ohlcv_units(late, targets, midnight + day - 30)
+    assert unit.due_in <= 60 and unit.priority == -1
+    [unit] = demand.ohlcv_units(late, targets, midnight + day + 30)
+    assert unit.priority == Priority.FRESHNESS, "it settles within the tick"
