@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 
-from marketdata.models import CandleCoverage, Pool
+from marketdata.models import CandleCoverage, HistoryStart, Pool
 from watchlist.models import WatchlistEntry
 
 from ..models import CollectorConfig, TradeCursor
@@ -66,12 +66,18 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
     fetched: dict[int, dict[str, float]] = {}
     timeframes = set(config.ohlcv_timeframes)
     coverage = CandleCoverage._meta.db_table
-    for pool_id, timeframe, until in _rows(
+    # When each (pool, timeframe) was last answered: the end its coverage proves, or, later, when
+    # a short answer showed where its history starts (an empty answer proves no coverage).
+    answered = _rows(
         f'SELECT pool_id, timeframe, EXTRACT(EPOCH FROM MAX("end"))::float8 '  # noqa: S608
-        f"FROM {coverage} GROUP BY pool_id, timeframe"
-    ):
+        f"FROM {coverage} GROUP BY pool_id, timeframe "
+        "UNION ALL SELECT pool_id, timeframe, EXTRACT(EPOCH FROM found_at)::float8 "
+        f"FROM {HistoryStart._meta.db_table}"
+    )
+    for pool_id, timeframe, until in answered:
         if pool_id in tier_of and timeframe in timeframes:
-            fetched.setdefault(pool_id, {})[timeframe] = until
+            known = fetched.setdefault(pool_id, {})
+            known[timeframe] = max(until, known.get(timeframe, until))
     cursors = {
         pool_id: (polled, rate)
         for pool_id, polled, rate in _rows(

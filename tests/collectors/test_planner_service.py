@@ -17,7 +17,7 @@ from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from collectors.planner import inflight, snapshot
 from collectors.planner import service as planner
 from collectors.planner.demand import unit_key
-from marketdata.models import CandleCoverage
+from marketdata.models import CandleCoverage, HistoryStart
 from marketdata.timeframes import ALL_TIMEFRAMES
 from tests.marketdata.factories import dex, pool, token
 from watchlist.models import WatchlistEntry
@@ -217,3 +217,18 @@ def test_a_pool_details_refresh_rereads_the_pools_and_releases_its_batch(
     assert unit.key not in inflight.read().units
     after = planner.tick(config, send=None).selection.chosen
     assert not [u for u in after if u.kind == "pool_details"], "fresh for a day now"
+
+
+def test_an_empty_answer_counts_as_fetched(config, redis_client):
+    """A quiet pool's answer may hold no candles (so proves no coverage); the history start it
+    showed says when it was asked, so the planner does not ask again every tick."""
+    p = watched("W" * 32)
+    HistoryStart.objects.create(
+        pool=p, timeframe="1m", starts_at=timezone.now(), found_at=timezone.now()
+    )
+
+    snap = snapshot.load(config, timezone.now())
+
+    assert snap.pools[0].fetched_until["1m"] == pytest.approx(timezone.now().timestamp(), abs=5)
+    due = {u.key for u in planner.tick(config, send=None).selection.chosen}
+    assert unit_key("ohlcv", p.pk, "1m") not in due and unit_key("ohlcv", p.pk, "5m") in due
