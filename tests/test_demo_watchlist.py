@@ -18,9 +18,8 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def _procfile_seed() -> int:
-    line = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("simulator:")
-    )
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    line = next(line for line in lines if line.startswith("simulator:"))
     return int(re.search(r"--seed (\d+)", line).group(1))
 
 
