@@ -9,6 +9,7 @@
   const status = document.getElementById("pool-chart-status");
   const tfSelect = document.getElementById("pool-chart-timeframe");
   const nInput = document.getElementById("pool-chart-n");
+  const LABELS = 6;
 
   const chart = LC.createChart(root, {
     height: 420,
@@ -67,12 +68,17 @@
     gapSeries.setData(gapBars(data.gaps, data.gap_step || data.step)
       .sort((a, b) => a.time - b.time)
       .filter((b, i, all) => i === 0 || all[i - 1].time !== b.time));
+    // Every (bar, side) with trades gets an arrow; only the largest are labelled, so the
+    // labels stay readable where trades cluster.
+    const labelled = new Set(
+      [...data.trades].sort((a, b) => b.volume_usd - a.volume_usd).slice(0, LABELS)
+    );
     markers.setMarkers(data.trades.map((m) => ({
       time: m.time,
       position: m.side === "buy" ? "belowBar" : "aboveBar",
       color: m.side === "buy" ? "#2e7d32" : "#c62828",
       shape: m.side === "buy" ? "arrowUp" : "arrowDown",
-      text: m.trades + " " + m.side + (m.trades > 1 ? "s " : " ") + usd(m.volume_usd),
+      text: labelled.has(m) ? m.trades + " " + m.side + (m.trades > 1 ? "s " : " ") + usd(m.volume_usd) : "",
     })));
     chart.timeScale().fitContent();
     root.dataset.candles = String(ohlc.length);
