@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from marketdata.admin import GapAdmin, PoolAdmin
+from marketdata.admin import GapAdmin, PoolAdmin, utc_column
 from marketdata.display import utc
 from marketdata.models import Gap, Pool
 from marketdata.paginators import EstimatedCountPaginator
@@ -126,10 +126,13 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
 @admin.register(TradeCursor)
 class TradeCursorAdmin(admin.ModelAdmin):
-    list_display = ("pool", "last_planned_at", "last_collected_at", "last_full_page_at")
+    list_display = ("pool", "last_planned", "last_collected", "last_full_page")
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
     search_fields = ("=pool__address",)
+    last_planned = utc_column("last_planned_at", "last planned")
+    last_collected = utc_column("last_collected_at", "last collected")
+    last_full_page = utc_column("last_full_page_at", "last full page")
 
     def has_add_permission(self, request):
         return False

@@ -18,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from marketdata.admin import utc_column
+
 from .csv_format import WatchlistFormatError, content_hash
 from .models import WatchlistEntry, WatchlistFile
 from .sync import apply_watchlist, preview_watchlist
@@ -43,8 +45,8 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
         "network",
         "active",
         "source",
-        "added_at",
-        "removed_at",
+        "added",
+        "removed",
     )
     list_filter = ("active", "network", "dex", "source")
     search_fields = ("=pool_address", "=token_address", "symbol", "name")
@@ -53,6 +55,8 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
     list_select_related = ("pool",)
     actions = ("deactivate", "reactivate")
     linked_fields = ("network", "pool_address")
+    added = utc_column("added_at", "added")
+    removed = utc_column("removed_at", "removed")
     linked_note = (
         "This entry collects the pool it is linked to, so its network and pool address are "
         "fixed. To collect another pool, add a new entry (and deactivate this one)."
@@ -144,8 +148,13 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
 
 @admin.register(WatchlistFile)
 class WatchlistFileAdmin(admin.ModelAdmin):
-    list_display = ("path", "sha256", "rows", "synced_at")
+    list_display = ("path", "short_sha256", "rows", "synced")
+    synced = utc_column("synced_at", "synced")
     readonly_fields = ("path", "sha256", "rows", "synced_at", "errors")
+
+    @admin.display(description="sha256")
+    def short_sha256(self, obj):
+        return obj.sha256[:12]
 
     def has_add_permission(self, request):
         return False

@@ -9,7 +9,7 @@
   const status = document.getElementById("pool-chart-status");
   const tfSelect = document.getElementById("pool-chart-timeframe");
   const nInput = document.getElementById("pool-chart-n");
-  const LABELS = 6;
+  const LABELS = 3;
 
   const chart = LC.createChart(root, {
     height: 420,
