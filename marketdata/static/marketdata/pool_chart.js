@@ -25,7 +25,6 @@
   const candles = chart.addSeries(LC.CandlestickSeries, {
     upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
     wickUpColor: "#26a69a", wickDownColor: "#ef5350",
-    priceFormat: { type: "price", precision: 10, minMove: 1e-10 },
   });
   const volume = chart.addSeries(LC.HistogramSeries, {
     priceScaleId: "volume", priceFormat: { type: "volume" }, lastValueVisible: false,
@@ -38,6 +37,14 @@
     if (v >= 1e6) return "$" + (v / 1e6).toFixed(1) + "M";
     if (v >= 1e3) return "$" + (v / 1e3).toFixed(1) + "K";
     return "$" + v.toFixed(0);
+  }
+
+  // Memecoin prices run from 1e-9 to 1e4: show about five significant digits of the lowest.
+  function priceFormat(ohlc) {
+    const lows = ohlc.map((c) => c.low).filter((v) => v > 0);
+    const lowest = lows.length ? Math.min(...lows) : 1;
+    const precision = Math.max(2, Math.min(14, 4 - Math.floor(Math.log10(lowest))));
+    return { type: "price", precision: precision, minMove: Math.pow(10, -precision) };
   }
 
   function gapBars(gaps, step) {
@@ -60,6 +67,7 @@
     }
     const data = await response.json();
     const ohlc = data.candles.map((c) => ({ time: c.time, open: c.open, high: c.high, low: c.low, close: c.close }));
+    candles.applyOptions({ priceFormat: priceFormat(ohlc) });
     candles.setData(ohlc);
     volume.setData(data.candles.map((c) => ({
       time: c.time, value: c.volume,
