@@ -113,7 +113,7 @@ class PoolAdmin(CollectedAdmin):
     marketdata imports nothing of the collectors.
     """
 
-    list_display = ("name", "address", "dex", "base_token", "reserve", "volume_h24", "last_seen")
+    list_display = ("name", "address", "dex", "base_symbol", "reserve", "volume_h24", "last_seen")
     list_filter = ("network", "dex")
     search_fields = ("=address", "name", "base_token__symbol", "=base_token__address")
     list_select_related = ("dex", "base_token")
@@ -123,6 +123,10 @@ class PoolAdmin(CollectedAdmin):
     reserve = compact_column("reserve_in_usd", "reserve USD")
     volume_h24 = compact_column("volume_usd_h24", "volume 24h USD")
     last_seen = utc_column("last_seen_at", "last seen")
+
+    @admin.display(description="base token", ordering="base_token__symbol")
+    def base_symbol(self, obj):
+        return obj.base_token.symbol if obj.base_token else EMPTY
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.chart_data_view)
