@@ -15,6 +15,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from marketdata.admin import GapAdmin, PoolAdmin, utc_column
 from marketdata.display import utc
@@ -25,6 +26,8 @@ from . import inflight, tasks
 from .breaker import CircuitBreaker
 from .management.backfill_output import plan_lines
 from .models import CollectionRun, CollectorConfig, TradeCursor
+from .planner import service as planner
+from .planner.text import render
 from .ratelimit import RateLimiter
 from .services import backfill, gaps
 
@@ -38,11 +41,12 @@ class CollectorConfigAdmin(admin.ModelAdmin):
         "timeframes",
         "min_trade_usd",
         "top_pool_pages",
-        "trade_budget_per_cycle",
+        "reserve_share",
+        "top_pools_collected",
         "watchlist_csv",
         "updated_at",
     )
-    readonly_fields = ("api_door", "updated_at")
+    readonly_fields = ("budget_plan", "api_door", "updated_at")
 
     def has_add_permission(self, request):
         return False
@@ -60,6 +64,12 @@ class CollectorConfigAdmin(admin.ModelAdmin):
     @admin.display(description="timeframes")
     def timeframes(self, obj):
         return ", ".join(obj.ohlcv_timeframes)
+
+    @admin.display(description="Budget plan (demand against the API budget, as collect plan)")
+    def budget_plan(self, obj):
+        if obj is None or obj.pk is None:
+            return "shown once the configuration is saved"
+        return format_html("<pre>{}</pre>", render(planner.tick(obj, send=None)))
 
     @admin.display(description="API door (shared by every worker)")
     def api_door(self, obj):

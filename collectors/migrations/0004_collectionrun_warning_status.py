@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("collectors", "0002_collectionrun_correlation_id"),
+        ("collectors", "0003_planner"),
     ]
 
     operations = [
