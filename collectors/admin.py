@@ -26,7 +26,9 @@ from . import inflight, tasks
 from .breaker import CircuitBreaker
 from .management.backfill_output import plan_lines
 from .models import CollectionRun, CollectorConfig, TradeCursor
+from .planner import inflight as planned
 from .planner import service as planner
+from .planner.demand import unit_key
 from .planner.text import render
 from .ratelimit import RateLimiter
 from .services import backfill, gaps
@@ -46,7 +48,47 @@ class CollectorConfigAdmin(admin.ModelAdmin):
         "watchlist_csv",
         "updated_at",
     )
-    readonly_fields = ("budget_plan", "api_door", "updated_at")
+    readonly_fields = ("network", "budget_plan", "api_door", "updated_at")
+    # One settings page, grouped by what an operator is deciding (tests check every field is here).
+    fieldsets = (
+        (
+            "What to collect",
+            {
+                "fields": (
+                    "network",
+                    "ohlcv_timeframes",
+                    "include_empty_intervals",
+                    "min_trade_usd",
+                    "watchlist_csv",
+                )
+            },
+        ),
+        (
+            "Budget planner: how fresh, and what the API budget is spent on",
+            {
+                "fields": (
+                    "freshness_minutes",
+                    "reserve_share",
+                    "plan_tick_seconds",
+                    "top_pools_collected",
+                    "top_pools_collected_size",
+                    "budget_plan",
+                )
+            },
+        ),
+        (
+            "Sizes of one fetch or scan",
+            {
+                "fields": (
+                    "top_pool_pages",
+                    "ohlcv_pages_per_fetch",
+                    "backfill_tasks_per_run",
+                    "trade_budget_per_cycle",
+                )
+            },
+        ),
+        ("Shared state (read-only)", {"fields": ("api_door", "updated_at")}),
+    )
 
     def has_add_permission(self, request):
         return False
@@ -225,16 +267,25 @@ class PoolCollectAdmin(PoolAdmin):
 
     @admin.action(description="Collect now (latest candles of every timeframe, and trades)")
     def collect_now(self, request, queryset):
+        """Queue the pools' live fetches now. They are claimed in flight as the planner's own
+        units are, so the planner does not queue them again meanwhile, and a unit already
+        queued or running (by the planner or an earlier click) is not queued twice."""
         config = CollectorConfig.current()
-        pool_ids = list(queryset.values_list("pk", flat=True))
-        for pool_id in pool_ids:
+        expires = 2.0 * config.plan_tick_seconds
+        sends = {}
+        for pool_id in queryset.values_list("pk", flat=True):
             for timeframe in config.ohlcv_timeframes:
-                tasks.fetch_ohlcv.delay(pool_id=pool_id, timeframe=timeframe)
-            tasks.fetch_trades.delay(pool_id=pool_id)
+                kwargs = {"pool_id": pool_id, "timeframe": timeframe}
+                sends[unit_key("ohlcv", pool_id, timeframe)] = (tasks.fetch_ohlcv, kwargs)
+            sends[unit_key("trades", pool_id)] = (tasks.fetch_trades, {"pool_id": pool_id})
+        claimed = planned.claim(((unit, 1) for unit in sends), expires + planner.INFLIGHT_MARGIN)
+        for unit in claimed:
+            task, kwargs = sends[unit]
+            task.apply_async(kwargs=kwargs, expires=expires)
         self.message_user(
             request,
-            f"Queued live fetches for {len(pool_ids)} pools "
-            f"({len(config.ohlcv_timeframes)} timeframes and trades each) on the api queue.",
+            f"Queued {len(claimed)} live fetches on the api queue "
+            f"({len(sends) - len(claimed)} were already queued or running).",
         )
 
 

@@ -1,5 +1,6 @@
 """The operations overview on the admin index: what every collector did, the API door's state,
-the queues. Read-only: two aggregate queries over CollectionRun and a few Redis reads.
+demand against budget, the queues. Read-only: one aggregate query over CollectionRun, a dry
+run of the budget planner (as `collect plan` and the config page do), a few Redis reads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from .breaker import BreakerState, CircuitBreaker
-from .models import CollectionRun
+from .models import CollectionRun, CollectorConfig
+from .planner import service as planner
+from .planner.plan import TierReport
 from .ratelimit import BucketStatus, RateLimiter
 
 QUEUES = ("default", "api")
@@ -37,6 +40,18 @@ class CollectorRow:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """The planner's view: calls per minute the collection needs against what it may spend."""
+
+    need_per_min: float
+    budget_per_min: float  # after the reserve for backfill and retries
+    sustained_per_min: float
+    in_flight: int
+    degraded: bool
+    tiers: list[TierReport]
+
+
+@dataclass(frozen=True)
 class Overview:
     collectors: list[CollectorRow]
     bucket: BucketStatus | None
@@ -44,6 +59,7 @@ class Overview:
     breaker: BreakerState | None
     queues: dict[str, int | None]
     flower_url: str
+    demand: Demand | None = None
     redis_error: str = ""
 
 
@@ -77,6 +93,19 @@ def queue_lengths(client: redis.Redis) -> dict[str, int | None]:
     return dict(zip(QUEUES, pipe.execute(), strict=True))
 
 
+def demand() -> Demand:
+    """A dry run of the planner's next tick: it queues nothing and changes nothing."""
+    result = planner.tick(CollectorConfig.current(), send=None)
+    return Demand(
+        need_per_min=result.report.need_per_min,
+        budget_per_min=result.budget.plannable_per_min,
+        sustained_per_min=result.budget.sustained_per_min,
+        in_flight=result.budget.in_flight,
+        degraded=result.report.degraded,
+        tiers=[t for t in result.report.tiers if t.pools or t.need_per_min],
+    )
+
+
 def load() -> Overview:
     """Everything the overview shows; a Redis outage leaves the database part visible."""
     rows = collector_rows()
@@ -87,6 +116,9 @@ def load() -> Overview:
         breaker = CircuitBreaker().state()
         broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         queues = queue_lengths(broker)
+        plan = demand()
     except redis.RedisError as exc:
-        return Overview(rows, None, {}, None, dict.fromkeys(QUEUES), settings.FLOWER_URL, str(exc))
-    return Overview(rows, bucket, calls, breaker, queues, settings.FLOWER_URL)
+        return Overview(
+            rows, None, {}, None, dict.fromkeys(QUEUES), settings.FLOWER_URL, redis_error=str(exc)
+        )
+    return Overview(rows, bucket, calls, breaker, queues, settings.FLOWER_URL, plan)

@@ -42,4 +42,6 @@ def operations_overview() -> dict:
         "flower_url": data.flower_url,
         "redis_error": data.redis_error,
         "runs_url": runs_url,
+        "demand": data.demand,
+        "config_url": reverse("admin:collectors_collectorconfig_changelist"),
     }

@@ -11,9 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collectors.breaker import CircuitBreaker
-from collectors.models import CollectionRun
+from collectors.models import CollectionRun, CollectorConfig
 from collectors.overview import collector_rows
+from collectors.planner import service as planner
 from collectors.ratelimit import RateLimiter
+from tests.marketdata.factories import pool
+from watchlist.models import WatchlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +59,7 @@ def test_the_index_shows_the_api_door_breaker_queues_and_flower(
     admin_client, redis_client, settings
 ):
     settings.FLOWER_URL = "http://flower.test:5555/"
+    settings.GECKO_RATE_LIMIT_PER_MIN = 30
     run(TRADES, "failed", hours_ago=1)
     limiter = RateLimiter(rate_per_min=30, burst=3)
     for lane in ("live", "live", "backfill"):
@@ -75,6 +79,23 @@ def test_the_index_shows_the_api_door_breaker_queues_and_flower(
     assert "default: 1, api: 3 waiting" in html
     assert 'href="http://flower.test:5555/"' in html
     assert "fetch_trades" in html and "status__exact=failed" in html
+
+
+def test_the_index_shows_demand_against_the_planners_budget(admin_client, redis_client):
+    entry_pool = pool()
+    WatchlistEntry.objects.create(pool_address=entry_pool.address, pool=entry_pool)
+    config = CollectorConfig.current()
+    expected = planner.tick(config, send=None)
+
+    html = admin_client.get(reverse("admin:index")).content.decode()
+
+    need = f"{expected.report.need_per_min:.2f} calls/min needed"
+    budget = f"{expected.budget.plannable_per_min:.2f}/min to plan with"
+    assert expected.report.need_per_min > 0
+    assert need in html and budget in html
+    state = "OVER BUDGET" if expected.report.degraded else "within budget"
+    assert state in html
+    assert "watchlist</th><td>1 pools: needs" in html
 
 
 def test_calls_last_minute_counts_grants_by_lane(redis_client):

@@ -36,10 +36,11 @@ def queued(redis_client, queue: str = "api") -> list[tuple[str, dict]]:
     ]
 
 
-def post_action(admin_client, action: str, ids: list[int], **extra):
+def post_action(admin_client, action: str, ids: list[int], follow: bool = False, **extra):
     return admin_client.post(
         reverse("admin:marketdata_pool_changelist"),
         {"action": action, ACTION_CHECKBOX_NAME: ids, **extra},
+        follow=follow,
     )
 
 
@@ -76,3 +77,12 @@ def test_collect_now_queues_every_timeframe_and_the_trades_of_each_pool(
 
     tasks = sorted((name, kw.get("timeframe", "")) for name, kw in queued(redis_client))
     assert tasks == [("fetch_ohlcv", "1d"), ("fetch_ohlcv", "1h"), ("fetch_trades", "")]
+
+
+def test_collect_now_does_not_queue_what_is_already_in_flight(admin_client, pools, redis_client):
+    post_action(admin_client, "collect_now", [pools[0].pk])
+    response = post_action(admin_client, "collect_now", [pools[0].pk], follow=True)
+
+    assert len(queued(redis_client)) == 3
+    assert "Queued 0 live fetches" in response.content.decode()
+    assert "3 were already queued or running" in response.content.decode()
