@@ -33,6 +33,7 @@ PASSWORD = "browser-test-password"
 CANDLES = 160
 HOLE = 6  # hours of the open gap, which hold no candles
 UP_COLOR = (0x26, 0xA6, 0x9A)  # pool_chart.js upColor
+WATCHED = "EKpQGSJtjMFqKZ9KQanSqYXRcF8fBopzLHYxdM65zcjm"
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -215,6 +216,12 @@ def test_an_operator_sees_the_chart_the_overview_and_a_csv_upload_preview(
         symbol="TROLL",
         source=WatchlistEntry.Source.CSV,
     )
+    # An entry added in the admin and linked to its pool: the planner has demand to show, and
+    # a CSV upload leaves it alone.
+    watched = Pool.objects.create(
+        network=pool.network, address=WATCHED, name="WIF / SOL", dex=pool.dex
+    )
+    WatchlistEntry.objects.create(pool_address=WATCHED, symbol="WIF", pool=watched)
     wait = WebDriverWait(browser, 30)
     log_in(browser, live_server)
     wait.until(ec.presence_of_element_located((By.ID, "operations-overview")))
@@ -222,6 +229,7 @@ def test_an_operator_sees_the_chart_the_overview_and_a_csv_upload_preview(
     overview = browser.find_element(By.ID, "operations-overview").text
     assert "backfill_ohlcv" in overview and "calls in the last minute" in overview
     assert "live 2, backfill 1" in overview
+    assert "calls/min needed" in overview and "watchlist 1 pools: needs" in overview
     browser.save_screenshot(str(ARTIFACTS / "admin-overview.png"))
 
     browser.get(f"{live_server.url}/admin/marketdata/pool/{pool.pk}/change/")
@@ -262,9 +270,9 @@ def test_an_operator_sees_the_chart_the_overview_and_a_csv_upload_preview(
         "reject line 4 poolAddress 'not-a-pool' is not a base58 address of 32–44 chars",
     ]
     browser.save_screenshot(str(ARTIFACTS / "watchlist-upload-preview.png"))
-    assert WatchlistEntry.objects.count() == 1
+    assert WatchlistEntry.objects.count() == 2
 
     browser.find_element(By.ID, "upload-apply").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist")))
-    assert WatchlistEntry.objects.filter(active=True).count() == 1
-    assert WatchlistEntry.objects.get(active=True).pool_address == pool.address
+    active = WatchlistEntry.objects.filter(active=True).values_list("pool_address", flat=True)
+    assert set(active) == {pool.address, WATCHED}
