@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 QLIB_VENV ?= .venv-qlib
 PYTHON ?= python3
 
-.PHONY: run test lint bench migrate preflight qlib-venv clean-venv help
+.PHONY: run test lint bench migrate preflight qlib-venv browser clean-venv help
 .DEFAULT_GOAL := help
 
 help:
@@ -52,7 +52,19 @@ run: .env migrate
 	  export GECKO_API_URL=http://127.0.0.1:8765/api/v2;; esac && \
 	$(VENV)/bin/honcho start -f Procfile $$procs
 
-test: preflight qlib-venv
+# Debian's headless Chromium and its driver, for the admin's browser test (never a browser
+# download of Selenium's own). Installed when missing and we are root with apt-get; otherwise the
+# test skips, saying why (and fails in CI, where it must run).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: installing chromium and chromium-driver (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	else echo "browser: chromium not installed and cannot install it here (not root or no apt-get)"; \
+	  echo "browser: tests/test_admin_browser.py will be skipped"; fi
+
+test: preflight qlib-venv browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

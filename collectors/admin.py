@@ -1,21 +1,39 @@
-"""Admin for collector configuration, run history and the API door's shared state."""
+"""Admin for collector configuration, run history and the API door's shared state.
+
+Also what the admin needs of the collectors elsewhere: the operations overview on the index
+page, and the actions on pools and gaps that queue collector tasks. marketdata's admin imports
+nothing of the collectors (collectors → watchlist → marketdata), so those actions are added
+here, by subclassing marketdata's ModelAdmin and registering the subclass in its place.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from marketdata.admin import GapAdmin
-from marketdata.models import Gap
+from marketdata.admin import GapAdmin, PoolAdmin, utc_column
+from marketdata.display import utc
+from marketdata.models import Gap, Pool
 from marketdata.paginators import EstimatedCountPaginator
 
 from . import inflight, tasks
 from .breaker import CircuitBreaker
+from .management.backfill_output import plan_lines
 from .models import CollectionRun, CollectorConfig, TradeCursor
+from .planner import inflight as planned
 from .planner import service as planner
+from .planner.demand import unit_key
 from .planner.text import render
 from .ratelimit import RateLimiter
-from .services import gaps
+from .services import backfill, gaps
+
+admin.site.index_template = "admin/collectors/index.html"
 
 
 @admin.register(CollectorConfig)
@@ -30,7 +48,60 @@ class CollectorConfigAdmin(admin.ModelAdmin):
         "watchlist_csv",
         "updated_at",
     )
-    readonly_fields = ("budget_plan", "api_door", "updated_at")
+    readonly_fields = ("network", "budget_plan", "api_door", "updated_at")
+    # One settings page, grouped by what an operator is deciding (tests check every field is here).
+    fieldsets = (
+        (
+            "What to collect",
+            {
+                "fields": (
+                    "network",
+                    "ohlcv_timeframes",
+                    "include_empty_intervals",
+                    "min_trade_usd",
+                    "watchlist_csv",
+                )
+            },
+        ),
+        (
+            "Budget planner: how fresh, and what the API budget is spent on",
+            {
+                "fields": (
+                    "freshness_minutes",
+                    "reserve_share",
+                    "plan_tick_seconds",
+                    "top_pools_collected",
+                    "top_pools_collected_size",
+                    "budget_plan",
+                )
+            },
+        ),
+        (
+            "Sizes of one fetch or scan",
+            {
+                "fields": (
+                    "top_pool_pages",
+                    "ohlcv_pages_per_fetch",
+                    "backfill_tasks_per_run",
+                    "trade_budget_per_cycle",
+                )
+            },
+        ),
+        ("Shared state (read-only)", {"fields": ("api_door", "updated_at")}),
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        """One settings page: the list of one row is skipped (the row is made on first use)."""
+        config = CollectorConfig.current()
+        return HttpResponseRedirect(
+            reverse("admin:collectors_collectorconfig_change", args=[config.pk])
+        )
 
     @admin.display(description="timeframes")
     def timeframes(self, obj):
@@ -57,10 +128,10 @@ class CollectorConfigAdmin(admin.ModelAdmin):
 @admin.register(CollectionRun)
 class CollectionRunAdmin(admin.ModelAdmin):
     list_display = (
-        "task",
+        "task_name",
         "status",
-        "started_at",
-        "finished_at",
+        "started",
+        "seconds",
         "items_written",
         "api_calls",
         "short_detail",
@@ -73,9 +144,30 @@ class CollectionRunAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
+    @admin.display(description="task", ordering="task")
+    def task_name(self, obj):
+        return obj.task.rsplit(".", 1)[-1]
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, obj):
+        return utc(obj.started_at)
+
+    @admin.display(description="took")
+    def seconds(self, obj):
+        if obj.finished_at is None:
+            return "—"
+        return f"{(obj.finished_at - obj.started_at).total_seconds():.1f}s"
+
     @admin.display(description="detail")
     def short_detail(self, obj):
-        return obj.detail.splitlines()[0][:120] if obj.detail else ""
+        """The summary line; for a warning, the rejected rows' reasons too (one per line)."""
+        if not obj.detail:
+            return ""
+        lines = obj.detail.splitlines()
+        if obj.status != CollectionRun.Status.WARNING:
+            return lines[0][:160]
+        text = lines[0] + " — " + "; ".join(lines[1:])
+        return text if len(text) <= 400 else text[:399] + "…"
 
     def has_add_permission(self, request):
         return False
@@ -86,10 +178,13 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
 @admin.register(TradeCursor)
 class TradeCursorAdmin(admin.ModelAdmin):
-    list_display = ("pool", "last_planned_at", "last_collected_at", "last_full_page_at")
+    list_display = ("pool", "last_planned", "last_collected", "last_full_page")
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
     search_fields = ("=pool__address",)
+    last_planned = utc_column("last_planned_at", "last planned")
+    last_collected = utc_column("last_collected_at", "last collected")
+    last_full_page = utc_column("last_full_page_at", "last full page")
 
     def has_add_permission(self, request):
         return False
@@ -118,3 +213,81 @@ class GapBackfillAdmin(GapAdmin):
 
 admin.site.unregister(Gap)
 admin.site.register(Gap, GapBackfillAdmin)
+
+
+BACKFILL_DAYS = (7, 30, 90, 180)
+
+
+class PoolCollectAdmin(PoolAdmin):
+    """marketdata's Pool admin plus the actions that queue collector tasks."""
+
+    actions = ["backfill_selected", "collect_now"]
+
+    @admin.action(description="Backfill selected pools (shows the plan first)")
+    def backfill_selected(self, request, queryset):
+        """First call: the plan (pools × timeframes, pages, calls, time at the backfill lane's
+        rate). Confirmed: one backfill_ohlcv task per (pool, timeframe), as ``--async`` does."""
+        config = CollectorConfig.current()
+        try:
+            days = int(request.POST.get("days", 180))
+        except ValueError:
+            days = 180
+        days = days if days in BACKFILL_DAYS else 180
+        until = timezone.now()
+        since = until - timedelta(days=days)
+        pool_ids = sorted(queryset.values_list("pk", flat=True))
+        plan = backfill.plan_backfill(pool_ids, config.ohlcv_timeframes, since=since, until=until)
+        if request.POST.get("confirm") == "yes":
+            for unit in plan.todo:
+                tasks.backfill_ohlcv.delay(
+                    pool_id=unit.pool_id,
+                    timeframe=unit.timeframe,
+                    since=since.isoformat(),
+                    until=until.isoformat(),
+                )
+            self.message_user(
+                request,
+                f"Queued {len(plan.todo)} backfill tasks (~{plan.pages:,} API calls) on the api "
+                "queue's backfill lane; live collection keeps its share.",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Backfill selected pools",
+            "opts": self.model._meta,
+            "pools": queryset.order_by("name"),
+            "plan_lines": plan_lines(plan),
+            "todo": len(plan.todo),
+            "days": days,
+            "day_choices": BACKFILL_DAYS,
+            "selected": pool_ids,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/collectors/backfill_confirm.html", context)
+
+    @admin.action(description="Collect now (latest candles of every timeframe, and trades)")
+    def collect_now(self, request, queryset):
+        """Queue the pools' live fetches now. They are claimed in flight as the planner's own
+        units are, so the planner does not queue them again meanwhile, and a unit already
+        queued or running (by the planner or an earlier click) is not queued twice."""
+        config = CollectorConfig.current()
+        expires = 2.0 * config.plan_tick_seconds
+        sends = {}
+        for pool_id in queryset.values_list("pk", flat=True):
+            for timeframe in config.ohlcv_timeframes:
+                kwargs = {"pool_id": pool_id, "timeframe": timeframe}
+                sends[unit_key("ohlcv", pool_id, timeframe)] = (tasks.fetch_ohlcv, kwargs)
+            sends[unit_key("trades", pool_id)] = (tasks.fetch_trades, {"pool_id": pool_id})
+        claimed = planned.claim(((unit, 1) for unit in sends), expires + planner.INFLIGHT_MARGIN)
+        for unit in claimed:
+            task, kwargs = sends[unit]
+            task.apply_async(kwargs=kwargs, expires=expires)
+        self.message_user(
+            request,
+            f"Queued {len(claimed)} live fetches on the api queue "
+            f"({len(sends) - len(claimed)} were already queued or running).",
+        )
+
+
+admin.site.unregister(Pool)
+admin.site.register(Pool, PoolCollectAdmin)

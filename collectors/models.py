@@ -154,6 +154,7 @@ class CollectionRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
         OK = "ok"
+        WARNING = "warning", "warning (done, but some input was rejected: see detail)"
         FAILED = "failed"
         WAITING = "waiting", "waiting (rate limit or circuit breaker; retried later)"
 

@@ -89,7 +89,8 @@ if w > 0 then return {0, math.ceil(w), string.format('%.0f', now)} end
 save(KEYS[1], g - 1, gts, rate, cap)
 if backfill then save(KEYS[2], b - 1, bts, brate, bcap) end
 local seq = redis.call('INCR', KEYS[4])
-redis.call('ZADD', KEYS[3], now, string.format('%.0f', now) .. ':' .. seq)
+local tag = backfill and ':backfill' or ':live'
+redis.call('ZADD', KEYS[3], now, string.format('%.0f', now) .. ':' .. seq .. tag)
 redis.call('PEXPIRE', KEYS[3], math.ceil(wlen / 1000) + 1000)
 redis.call('PEXPIRE', KEYS[4], math.ceil(wlen / 1000) + 1000)
 return {1, 0, string.format('%.0f', now)}
@@ -242,6 +243,19 @@ class RateLimiter:
             burst=self.burst,
             live_share=self.live_share,
         )
+
+    def calls_last_minute(self) -> dict[str, int]:
+        """Grants of the last 60 s by lane, read from the window log (for the admin overview).
+
+        Read-only: entries older than the window are left for the next acquire to trim."""
+        now_s, now_us = self.client.time()
+        now = now_s * 1_000_000 + now_us
+        members = self.client.zrangebyscore(self.keys[2], now - 60_000_000, "+inf")
+        counts = dict.fromkeys(LANES, 0)
+        for member in members:
+            lane = member.decode().rsplit(":", 1)[-1]
+            counts[lane if lane in counts else "live"] += 1
+        return counts
 
     def reset(self) -> None:
         """Forget all state (buckets full, no cooldown): for operators and tests."""

@@ -75,7 +75,9 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
                     client.close()
             # A task refused its first token did nothing: its retry records the run, so a
             # queue waiting on the rate limit does not fill the table with empty rows.
-            tally.discard = wait is not None and tally.api_calls == 0 and not tally.items_written
+            tally.discard = tally.discard or (
+                wait is not None and tally.api_calls == 0 and not tally.items_written
+            )
     if wait is not None:
         raise task.retry(countdown=wait.seconds, exc=wait)
     return result
@@ -128,6 +130,11 @@ def sync_watchlist(self, csv: str | None = None):
     def body(tally):
         config = CollectorConfig.current()
         report = sync_watchlist_file(csv or config.watchlist_csv)
+        if not report.changed:
+            # Checked every minute: an unchanged file is no event, so it leaves no run row.
+            tally.discard = True
+        if report.errors:
+            tally.status = CollectionRun.Status.WARNING
         tally.items_written = len(report.added) + len(report.reactivated) + len(report.deactivated)
         tally.detail = report.summary() + "".join(f"\n{e}" for e in report.errors)
         # New entries' details are a unit of the planner's next tick (perishable priority).

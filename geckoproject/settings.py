@@ -249,3 +249,7 @@ GECKO_RETRY_BACKOFF_MAX = env.float("GECKO_RETRY_BACKOFF_MAX", default=60.0)
 GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )
+
+# --- Admin ------------------------------------------------------------------------------------
+# The operations overview links here (Flower runs beside the workers; `make run` starts it).
+FLOWER_URL = env("FLOWER_URL", default="http://127.0.0.1:5555/")

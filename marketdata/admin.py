@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, reverse
 
+from . import chart
+from .display import EMPTY, age, compact, utc
 from .models import (
     Candle,
     CandleCoverage,
@@ -17,6 +21,34 @@ from .models import (
     Trade,
 )
 from .paginators import EstimatedCountPaginator
+from .timeframes import ALL_TIMEFRAMES
+
+
+def compact_column(field: str, description: str | None = None):
+    """A list column showing ``field`` with a few significant digits (the detail page has all)."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(self, obj):
+        return compact(getattr(obj, field))
+
+    column.__name__ = f"{field}_compact"
+    return column
+
+
+def utc_column(field: str, description: str | None = None):
+    """A list column showing an aware time in UTC to the second."""
+
+    @admin.display(description=f"{description or field.replace('_', ' ')} (UTC)", ordering=field)
+    def column(self, obj):
+        return utc(getattr(obj, field))
+
+    column.__name__ = f"{field}_utc"
+    return column
+
+
+def pool_label(pool: Pool) -> str:
+    """A pool's name, or its shortened address: list columns have no room for 44 characters."""
+    return pool.name or f"{pool.address[:6]}…{pool.address[-4:]}"
 
 
 class CollectedAdmin(admin.ModelAdmin):
@@ -54,61 +86,141 @@ class DexAdmin(admin.ModelAdmin):
     list_select_related = ("network",)
 
 
+class PoolColumnMixin:
+    """The pool as its name (shortened address when unnamed), linked to the pool's page."""
+
+    @admin.display(description="pool", ordering="pool__name")
+    def pool_name(self, obj):
+        return pool_label(obj.pool)
+
+
 @admin.register(Token)
 class TokenAdmin(CollectedAdmin):
-    list_display = (
-        "symbol",
-        "name",
-        "address",
-        "network",
-        "decimals",
-        "price_usd",
-        "first_seen_at",
-    )
+    list_display = ("symbol", "name", "address", "network", "price", "first_seen")
     list_filter = ("network",)
     search_fields = ("=address", "symbol", "name")
     list_select_related = ("network",)
 
+    price = compact_column("price_usd", "price USD")
+    first_seen = utc_column("first_seen_at", "first seen")
+
 
 @admin.register(Pool)
 class PoolAdmin(CollectedAdmin):
-    list_display = (
-        "name",
-        "address",
-        "dex",
-        "base_token",
-        "reserve_in_usd",
-        "volume_usd_h24",
-        "pool_created_at",
-        "last_seen_at",
-    )
+    """The pool page carries a candlestick chart and the pool's coverage (see chart.py).
+
+    Actions that need the collectors (backfill, collect now) are added by collectors.admin:
+    marketdata imports nothing of the collectors.
+    """
+
+    list_display = ("name", "address", "dex", "base_symbol", "reserve", "volume_h24", "last_seen")
     list_filter = ("network", "dex")
     search_fields = ("=address", "name", "base_token__symbol", "=base_token__address")
     list_select_related = ("dex", "base_token")
     raw_id_fields = ("dex", "base_token", "quote_token")
     show_full_result_count = False
 
+    reserve = compact_column("reserve_in_usd", "reserve USD")
+    volume_h24 = compact_column("volume_usd_h24", "volume 24h USD")
+    last_seen = utc_column("last_seen_at", "last seen")
+
+    @admin.display(description="base token", ordering="base_token__symbol")
+    def base_symbol(self, obj):
+        return obj.base_token.symbol if obj.base_token else EMPTY
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.chart_data_view)
+        return [
+            path("<int:object_id>/chart-data/", view, name="marketdata_pool_chart_data"),
+            *super().get_urls(),
+        ]
+
+    def chart_data_view(self, request: HttpRequest, object_id: int) -> JsonResponse:
+        """JSON for the chart: ``?timeframe=1h&n=300`` (login and view permission required)."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": "permission denied"}, status=403)
+        if not Pool.objects.filter(pk=object_id).exists():
+            return JsonResponse({"error": "no such pool"}, status=404)
+        timeframe = request.GET.get("timeframe", "1h")
+        try:
+            n = int(request.GET.get("n", chart.DEFAULT_CANDLES))
+            data = chart.chart_data(object_id, timeframe, n)
+        except ValueError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse(data)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        pool = self.get_object(request, object_id)
+        if pool is not None:
+            extra_context = {**(extra_context or {}), **self.pool_context(pool)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def pool_context(self, pool: Pool) -> dict:
+        summary = chart.pool_summary(pool.pk)
+        with_candles = [row.timeframe for row in summary if row.newest_candle]
+        default = "1h" if "1h" in with_candles else (with_candles or ["1h"])[0]
+        query = f"?pool__id__exact={pool.pk}"
+        return {
+            "chart_data_url": reverse("admin:marketdata_pool_chart_data", args=[pool.pk]),
+            "chart_timeframes": ALL_TIMEFRAMES,
+            "chart_timeframe": default,
+            "chart_n": chart.DEFAULT_CANDLES,
+            "chart_max": chart.MAX_CANDLES,
+            "pool_summary": [
+                {
+                    "timeframe": row.timeframe,
+                    "covered_from": utc(row.covered_from),
+                    "covered_to": utc(row.covered_to),
+                    "covered": _covered_share(row),
+                    "open_gaps": row.open_gaps,
+                    "newest": utc(row.newest_candle),
+                    "age": age(row.newest_age_seconds),
+                }
+                for row in summary
+            ],
+            "open_gaps": sum(row.open_gaps for row in summary) + chart.open_trade_gaps(pool.pk),
+            "open_trade_gaps": chart.open_trade_gaps(pool.pk),
+            "links": {
+                "candles": reverse("admin:marketdata_candle_changelist") + query,
+                "trades": reverse("admin:marketdata_trade_changelist") + query,
+                "gaps": reverse("admin:marketdata_gap_changelist") + query,
+            },
+        }
+
+
+def _covered_share(row: chart.TimeframeSummary) -> str:
+    """How much of [first covered, last covered) the coverage holds (100% = no hole)."""
+    if row.covered_from is None or row.covered_to is None:
+        return EMPTY
+    span = (row.covered_to - row.covered_from).total_seconds()
+    return f"{row.covered_seconds / span:.1%}" if span > 0 else EMPTY
+
 
 @admin.register(PoolSnapshot)
-class PoolSnapshotAdmin(BigTableAdmin):
-    list_display = ("pool", "taken_at", "reserve_in_usd", "volume_usd_h24", "base_token_price_usd")
+class PoolSnapshotAdmin(PoolColumnMixin, BigTableAdmin):
+    list_display = ("taken", "pool_name", "reserve", "volume_h24", "price")
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
     date_hierarchy = None
 
+    taken = utc_column("taken_at", "taken")
+    reserve = compact_column("reserve_in_usd", "reserve USD")
+    volume_h24 = compact_column("volume_usd_h24", "volume 24h USD")
+    price = compact_column("base_token_price_usd", "price USD")
+
 
 @admin.register(Candle)
-class CandleAdmin(BigTableAdmin):
+class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     list_display = (
-        "pool",
+        "open_time",
+        "pool_name",
         "timeframe",
-        "ts",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume_usd",
+        "open_",
+        "high_",
+        "low_",
+        "close_",
+        "volume",
         "is_final",
     )
     list_filter = ("timeframe", "is_final")
@@ -117,28 +229,47 @@ class CandleAdmin(BigTableAdmin):
     list_select_related = ("pool",)
     ordering = ("-ts",)
 
+    open_time = utc_column("ts", "open time")
+    open_ = compact_column("open")
+    high_ = compact_column("high")
+    low_ = compact_column("low")
+    close_ = compact_column("close")
+    volume = compact_column("volume_usd", "volume USD")
+
 
 @admin.register(Trade)
-class TradeAdmin(BigTableAdmin):
-    list_display = ("block_timestamp", "pool", "side", "volume_usd", "from_token_amount", "tx_hash")
+class TradeAdmin(PoolColumnMixin, BigTableAdmin):
+    list_display = ("time", "pool_name", "side", "volume", "price", "short_tx")
     list_filter = ("side",)
     search_fields = ("=trade_id", "=tx_hash", "=pool__address")
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
     ordering = ("-block_timestamp",)
 
+    time = utc_column("block_timestamp", "time")
+    volume = compact_column("volume_usd", "volume USD")
+
+    @admin.display(description="price USD")
+    def price(self, obj):
+        side_price = obj.price_to_in_usd if obj.side == Trade.Side.BUY else obj.price_from_in_usd
+        return compact(side_price)
+
+    @admin.display(description="tx")
+    def short_tx(self, obj):
+        return f"{obj.tx_hash[:10]}…"
+
 
 @admin.register(Gap)
-class GapAdmin(admin.ModelAdmin):
+class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
     list_display = (
-        "pool",
+        "pool_name",
         "timeframe",
-        "start",
-        "end",
+        "start_utc",
+        "end_utc",
         "status",
         "attempts",
         "reason",
-        "detected_at",
+        "detected",
     )
     list_filter = ("status", "timeframe")
     search_fields = ("=pool__address",)
@@ -156,22 +287,32 @@ class GapAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
+    start_utc = utc_column("start")
+    end_utc = utc_column("end")
+    detected = utc_column("detected_at", "detected")
+
 
 @admin.register(CandleCoverage)
-class CandleCoverageAdmin(BigTableAdmin):
-    list_display = ("pool", "timeframe", "start", "end")
+class CandleCoverageAdmin(PoolColumnMixin, BigTableAdmin):
+    list_display = ("pool_name", "timeframe", "start_utc", "end_utc")
     list_filter = ("timeframe",)
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
+
+    start_utc = utc_column("start")
+    end_utc = utc_column("end")
 
 
 @admin.register(HistoryStart)
-class HistoryStartAdmin(CollectedAdmin):
+class HistoryStartAdmin(PoolColumnMixin, CollectedAdmin):
     """Read-only; delete a row to have the next backfill ask the API again (a new plan)."""
 
-    list_display = ("pool", "timeframe", "starts_at", "found_at")
+    list_display = ("pool_name", "timeframe", "starts", "found")
     list_filter = ("timeframe",)
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
+
+    starts = utc_column("starts_at", "starts")
+    found = utc_column("found_at", "found")

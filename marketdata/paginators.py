@@ -2,7 +2,8 @@
 
 ``SELECT COUNT(*)`` over 10M candles takes seconds; the admin needs only "more than a page".
 Unfiltered lists read PostgreSQL's planner estimate (pg_class.reltuples); filtered lists count
-at most a capped number of rows.
+at most a capped number of rows, and the admin prints such a count as "10,000+" (``capped``),
+not as an exact "10001".
 """
 
 from __future__ import annotations
@@ -28,3 +29,17 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] >= COUNT_CAP:
                 return int(row[0])
         return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """The count stopped at the cap: there are more rows than it says."""
+        return self.count == COUNT_CAP + 1
+
+    @property
+    def count_label(self) -> str:
+        """``10,000+`` when capped, ``~12,345,678`` for a planner estimate, else exact."""
+        if self.capped:
+            return f"{COUNT_CAP:,}+"
+        if self.count > COUNT_CAP:
+            return f"~{self.count:,}"
+        return f"{self.count:,}"

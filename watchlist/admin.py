@@ -2,14 +2,37 @@
 
 Once an entry is linked to its Pool, its address and network are read-only: editing them
 would keep collecting the linked pool under a new name. Another pool is a new entry.
+
+A CSV upload is previewed (added, reactivated, updated, deactivated, rejected with each row's
+reason) before it is applied; applied, it acts as a sync of that file would.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+import base64
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
+from marketdata.admin import utc_column
+
+from .csv_format import WatchlistFormatError, content_hash
 from .models import WatchlistEntry, WatchlistFile
+from .sync import apply_watchlist, preview_watchlist
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+SESSION_KEY = "watchlist_upload"
+
+
+class UploadForm(forms.Form):
+    csv_file = forms.FileField(
+        label="Watchlist CSV",
+        help_text="Header tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress",
+    )
 
 
 @admin.register(WatchlistEntry)
@@ -22,8 +45,8 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
         "network",
         "active",
         "source",
-        "added_at",
-        "removed_at",
+        "added",
+        "removed",
     )
     list_filter = ("active", "network", "dex", "source")
     search_fields = ("=pool_address", "=token_address", "symbol", "name")
@@ -32,17 +55,71 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
     list_select_related = ("pool",)
     actions = ("deactivate", "reactivate")
     linked_fields = ("network", "pool_address")
+    added = utc_column("added_at", "added")
+    removed = utc_column("removed_at", "removed")
     linked_note = (
         "This entry collects the pool it is linked to, so its network and pool address are "
         "fixed. To collect another pool, add a new entry (and deactivate this one)."
     )
 
-    @admin.action(description="Stop collecting (history is kept)")
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.upload_view)
+        return [
+            path("upload-csv/", view, name="watchlist_watchlistentry_upload"),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload → preview (nothing written; the file waits in the session) → apply."""
+        if not self.has_change_permission(request) or not self.has_add_permission(request):
+            return HttpResponse("permission denied", status=403)
+        changelist = reverse("admin:watchlist_watchlistentry_changelist")
+        form = UploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a watchlist CSV",
+            "opts": self.model._meta,
+            "changelist_url": changelist,
+        }
+        if request.method == "POST" and "apply" in request.POST:
+            stored = request.session.get(SESSION_KEY)
+            if not stored or stored["sha256"] != request.POST.get("sha256"):
+                messages.error(request, "The previewed file is gone; upload it again.")
+                return HttpResponseRedirect(request.path)
+            report = apply_watchlist(base64.b64decode(stored["data"]), stored["name"])
+            del request.session[SESSION_KEY]
+            level = messages.WARNING if report.errors else messages.SUCCESS
+            messages.add_message(request, level, f"Applied {report.summary()}")
+            return HttpResponseRedirect(changelist)
+        if request.method == "POST":
+            form = UploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["csv_file"]
+                if upload.size > MAX_UPLOAD_BYTES:
+                    form.add_error("csv_file", f"Larger than {MAX_UPLOAD_BYTES:,} bytes.")
+                else:
+                    data = upload.read()
+                    try:
+                        report = preview_watchlist(data, upload.name)
+                    except WatchlistFormatError as exc:
+                        form.add_error("csv_file", f"Cannot read this file: {exc}")
+                    else:
+                        digest = content_hash(data)
+                        request.session[SESSION_KEY] = {
+                            "name": upload.name,
+                            "sha256": digest,
+                            "data": base64.b64encode(data).decode(),
+                        }
+                        context.update(report=report, sha256=digest)
+        context["form"] = form
+        return TemplateResponse(request, "admin/watchlist/watchlistentry/upload.html", context)
+
+    @admin.action(description="Deactivate selected (stop collecting; history is kept)")
     def deactivate(self, request, queryset):
         count = queryset.filter(active=True).update(active=False, removed_at=timezone.now())
         self.message_user(request, f"Deactivated {count} entries; their history is kept.")
 
-    @admin.action(description="Resume collecting")
+    @admin.action(description="Activate selected (resume collecting)")
     def reactivate(self, request, queryset):
         count = queryset.filter(active=False).update(active=True, removed_at=None)
         self.message_user(request, f"Reactivated {count} entries.")
@@ -71,8 +148,13 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
 
 @admin.register(WatchlistFile)
 class WatchlistFileAdmin(admin.ModelAdmin):
-    list_display = ("path", "sha256", "rows", "synced_at")
+    list_display = ("path", "short_sha256", "rows", "synced")
+    synced = utc_column("synced_at", "synced")
     readonly_fields = ("path", "sha256", "rows", "synced_at", "errors")
+
+    @admin.display(description="sha256")
+    def short_sha256(self, obj):
+        return obj.sha256[:12]
 
     def has_add_permission(self, request):
         return False

@@ -67,9 +67,22 @@ def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
     return report
 
 
-def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
-    now = timezone.now()
-    existing = {(e.network, e.pool_address): e for e in WatchlistEntry.objects.select_for_update()}
+@dataclass
+class Changes:
+    """What a set of rows would change: computed by ``diff``, written by ``_apply``."""
+
+    create: list[WatchlistRow] = field(default_factory=list)
+    update: list[tuple[int, dict]] = field(default_factory=list)  # (entry pk, changed fields)
+    leaving: list[WatchlistEntry] = field(default_factory=list)
+
+
+def diff(rows: list[WatchlistRow], report: SyncReport, *, lock: bool = False) -> Changes:
+    """Compare ``rows`` with the entries, filling ``report``'s lists; writes nothing.
+
+    The admin's CSV upload shows this as its preview before anything is applied."""
+    entries = WatchlistEntry.objects.select_for_update() if lock else WatchlistEntry.objects.all()
+    existing = {(e.network, e.pool_address): e for e in entries}
+    changes = Changes()
     for row in rows:
         entry = existing.get((row.network, row.pool_address))
         details = {
@@ -79,13 +92,7 @@ def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
             "dex": row.dex,
         }
         if entry is None:
-            WatchlistEntry.objects.create(
-                network=row.network,
-                pool_address=row.pool_address,
-                source=WatchlistEntry.Source.CSV,
-                active=True,
-                **details,
-            )
+            changes.create.append(row)
             report.added.append(row.pool_address)
             continue
         changed = {k: v for k, v in details.items() if v and getattr(entry, k) != v}
@@ -95,14 +102,53 @@ def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
         elif changed:
             report.updated.append(row.pool_address)
         if changed:
-            WatchlistEntry.objects.filter(pk=entry.pk).update(updated_at=now, **changed)
+            changes.update.append((entry.pk, changed))
     in_file = {(r.network, r.pool_address) for r in rows}
-    leaving = [
+    changes.leaving = [
         e
         for key, e in existing.items()
         if key not in in_file and e.active and e.source == WatchlistEntry.Source.CSV
     ]
-    WatchlistEntry.objects.filter(pk__in=[e.pk for e in leaving]).update(
+    report.deactivated.extend(e.pool_address for e in changes.leaving)
+    return changes
+
+
+def preview_watchlist(data: bytes, name: str) -> SyncReport:
+    """What importing ``data`` would add, reactivate, update, deactivate and reject (no writes).
+
+    Raises WatchlistFormatError when the file as a whole cannot be read."""
+    parsed = parse_watchlist(data)
+    report = SyncReport(path=name, errors=parsed.errors)
+    diff(parsed.rows, report)
+    return report
+
+
+def apply_watchlist(data: bytes, name: str) -> SyncReport:
+    """Import ``data`` as a sync of a file would (an upload from the admin), whatever its hash."""
+    parsed = parse_watchlist(data)
+    report = SyncReport(path=name, errors=parsed.errors)
+    with transaction.atomic():
+        _apply(parsed.rows, report)
+    logger.info("watchlist upload %s", report.summary())
+    return report
+
+
+def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
+    now = timezone.now()
+    changes = diff(rows, report, lock=True)
+    for row in changes.create:
+        WatchlistEntry.objects.create(
+            network=row.network,
+            pool_address=row.pool_address,
+            source=WatchlistEntry.Source.CSV,
+            active=True,
+            token_address=row.token_address,
+            symbol=row.symbol,
+            name=row.name,
+            dex=row.dex,
+        )
+    for pk, changed in changes.update:
+        WatchlistEntry.objects.filter(pk=pk).update(updated_at=now, **changed)
+    WatchlistEntry.objects.filter(pk__in=[e.pk for e in changes.leaving]).update(
         active=False, removed_at=now, updated_at=now
     )
-    report.deactivated.extend(e.pool_address for e in leaving)
