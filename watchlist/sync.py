@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from .csv_format import RowError, WatchlistRow, parse_watchlist
+from .csv_format import ParsedWatchlist, RowError, WatchlistFormatError, parse_watchlist
 from .models import WatchlistEntry, WatchlistFile
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,17 @@ class SyncReport:
 
 
 def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
-    """Import ``path``. Raises OSError / WatchlistFormatError when the file cannot be used."""
+    """Import ``path``. Raises OSError / WatchlistFormatError when the file cannot be used.
+
+    A file with no usable row is refused rather than read as "remove every pool": an emptied
+    or half-rewritten file must not stop collection (remove pools in the admin instead)."""
     path = str(path)
     data = Path(path).read_bytes()
     parsed = parse_watchlist(data)
+    if not parsed.rows:
+        raise WatchlistFormatError(
+            f"no usable row ({len(parsed.errors)} bad); refusing to deactivate every entry"
+        )
     report = SyncReport(path=path, errors=parsed.errors)
     previous = WatchlistFile.objects.filter(path=path).first()
     if previous and previous.sha256 == parsed.sha256 and not force:
@@ -53,7 +60,7 @@ def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
     for error in parsed.errors:
         logger.warning("watchlist %s: %s", path, error)
     with transaction.atomic():
-        _apply(parsed.rows, report)
+        _apply(parsed, report)
         WatchlistFile.objects.update_or_create(
             path=path,
             defaults={
@@ -67,9 +74,11 @@ def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
     return report
 
 
-def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
+def _apply(parsed: ParsedWatchlist, report: SyncReport) -> None:
     now = timezone.now()
+    rows = parsed.rows
     existing = {(e.network, e.pool_address): e for e in WatchlistEntry.objects.select_for_update()}
+    new: list[WatchlistEntry] = []
     for row in rows:
         entry = existing.get((row.network, row.pool_address))
         details = {
@@ -79,12 +88,14 @@ def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
             "dex": row.dex,
         }
         if entry is None:
-            WatchlistEntry.objects.create(
-                network=row.network,
-                pool_address=row.pool_address,
-                source=WatchlistEntry.Source.CSV,
-                active=True,
-                **details,
+            new.append(
+                WatchlistEntry(
+                    network=row.network,
+                    pool_address=row.pool_address,
+                    source=WatchlistEntry.Source.CSV,
+                    active=True,
+                    **details,
+                )
             )
             report.added.append(row.pool_address)
             continue
@@ -96,11 +107,17 @@ def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
             report.updated.append(row.pool_address)
         if changed:
             WatchlistEntry.objects.filter(pk=entry.pk).update(updated_at=now, **changed)
+    WatchlistEntry.objects.bulk_create(new, batch_size=1000)
+    if parsed.cut_short:
+        return
     in_file = {(r.network, r.pool_address) for r in rows}
     leaving = [
         e
         for key, e in existing.items()
-        if key not in in_file and e.active and e.source == WatchlistEntry.Source.CSV
+        if key not in in_file
+        and e.active
+        and e.source == WatchlistEntry.Source.CSV
+        and e.pool_address not in parsed.named_by_bad_rows
     ]
     WatchlistEntry.objects.filter(pk__in=[e.pk for e in leaving]).update(
         active=False, removed_at=now, updated_at=now
