@@ -106,11 +106,23 @@ class CollectionRun(models.Model):
     items_written = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     detail = models.TextField(blank=True, help_text="Summary, or the error text on failure")
+    correlation_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The Celery task id: on every log line of the run, kept across its retries",
+    )
 
     class Meta:
         indexes = [
             # admin changelist and `collect` reports: newest runs of a task first.
             models.Index(fields=["task", "-started_at"], name="ix_run_task_started"),
+            # collectors.runs: a retry finds its waiting row; operators grep logs -> run.
+            models.Index(
+                fields=["correlation_id"],
+                condition=~models.Q(correlation_id=""),
+                name="ix_run_correlation",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import traceback
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
+
+from geckoproject import logs
 
 from .models import CollectionRun
 
@@ -25,30 +28,66 @@ class RunTally:
 
 
 @contextmanager
-def track_run(task: str, arguments: dict) -> Iterator[RunTally]:
+def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
-    An exception marks the run failed with its text and propagates.
+    An exception marks the run failed with its text and propagates. ``correlation_id`` (the
+    Celery task id; by default the one bound for logging, else a new one) is stored on the
+    row and bound to every log line of the block. A retry of a run that ended *waiting* has
+    the same id and continues that row, adding its counts, instead of leaving it "waiting"
+    forever beside a new one.
     """
-    run = CollectionRun.objects.create(task=task, arguments=arguments)
+    correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
+    bound = logs.correlation_id.set(correlation)
+    run = _resume_waiting(task, correlation)
+    resumed = run is not None
+    if run is None:
+        run = CollectionRun.objects.create(
+            task=task, arguments=arguments, correlation_id=correlation
+        )
+    earlier = (run.items_written, run.api_calls, run.detail)
     tally = RunTally()
     try:
         yield tally
     except BaseException as exc:
         run.status = CollectionRun.Status.FAILED
-        run.detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:10_000]
+        run.detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         raise
     else:
         run.status = tally.status
-        run.detail = tally.detail[:10_000]
+        run.detail = tally.detail
     finally:
-        if tally.discard:
+        logs.correlation_id.reset(bound)
+        if tally.discard and not resumed:
             run.delete()
         else:
+            if resumed:
+                run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
+            run.detail = run.detail[:10_000]
             run.finished_at = timezone.now()
-            run.items_written = tally.items_written
-            run.api_calls = tally.api_calls
+            run.items_written = earlier[0] + tally.items_written
+            run.api_calls = earlier[1] + tally.api_calls
             run.save()
+
+
+def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
+    """This task id's waiting row, claimed back to running (None if there is none)."""
+    run = (
+        CollectionRun.objects.filter(
+            correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
+        )
+        .order_by("-id")
+        .first()
+    )
+    if run is None:
+        return None
+    claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
+        status=CollectionRun.Status.RUNNING, finished_at=None
+    )
+    if not claimed:
+        return None
+    run.status, run.finished_at = CollectionRun.Status.RUNNING, None
+    return run
 
 
 def close_abandoned_runs(older_than: timedelta) -> int:

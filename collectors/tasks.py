@@ -48,7 +48,7 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
         wait: MustWait | None = None
-        with track_run(task.name, arguments) as tally:
+        with track_run(task.name, arguments, correlation_id=task.request.id) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:
                 result = body(tally) if client is None else body(tally, client)

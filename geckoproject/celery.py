@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from collectors.ticks import stamp_beat_send
+from geckoproject.logs import bind_task, unbind_task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geckoproject.settings")
 
@@ -16,3 +17,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Beat's messages carry their send time: planners run once per tick (collectors.ticks).
 before_task_publish.connect(stamp_beat_send, weak=False)
+# Every log line of a task run carries its task id as the correlation id (geckoproject.logs).
+task_prerun.connect(bind_task, weak=False)
+task_postrun.connect(unbind_task, weak=False)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from geckoproject.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -33,7 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "geckoproject.apps.GeckoprojectConfig",
     "marketdata",
@@ -78,6 +83,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An unreachable database fails fast (a /healthz probe must not hang on a TCP connect).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "TEST_DATABASE_NAME", default="test_geckoproject"
 )
@@ -110,6 +119,7 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # Security: on by default whenever DEBUG is off; a TLS-terminating proxy is assumed in production.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
@@ -118,25 +128,38 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Read-only API (marketdata.api, collectors.api): login or token. Token first, so an anonymous
+# call gets 401 with `WWW-Authenticate: Token` rather than a browser's Basic-auth prompt.
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "geckoproject.pagination.KeysetCursorPagination",
     "PAGE_SIZE": 500,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "geckoproject API", "SERVE_INCLUDE_SCHEMA": False}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+# The schema and docs need a login too; the docs' assets are served locally (no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "geckoproject API",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# /healthz (geckoproject.health): per-check timeout, and when beat or the API counts as stale.
+HEALTH_TIMEOUT = env.float("HEALTH_TIMEOUT", default=2.0)
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=60)
+HEALTH_API_MAX_AGE = env.int("HEALTH_API_MAX_AGE", default=30 * 60)
+HEALTH_API_CACHE_SECONDS = env.int("HEALTH_API_CACHE_SECONDS", default=60)
+
+# One console format for every process: LOG_FORMAT=plain|json; each line carries the
+# correlation id (Celery task id) of the run that wrote it (geckoproject.logs).
+LOGGING = logging_config(env("LOG_FORMAT", default="plain"), env("LOG_LEVEL", default="INFO"))
 
 # --- Celery (see geckoproject/celery.py) ---------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -154,7 +177,17 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Nothing lost on shutdown (README "Stopping workers"): SIGTERM is a warm shutdown, running
+# tasks finish; every message is acked only after its task ran, so a task whose process dies
+# is requeued, and unacked ones (countdown retries held by the worker) go back at shutdown.
+# A second signal (or SIGQUIT) still gives running tasks the soft-shutdown time, then requeues.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
+CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Planners and DB work on "default"; everything that calls the API on "api".
 CELERY_TASK_ROUTES = {

@@ -1,12 +1,32 @@
-"""URL routes: the admin (login required) and the OpenAPI schema."""
+"""URL routes: the admin (login required), the read API and its schema, and /healthz."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from collectors.api import CollectionRunViewSet
+from marketdata.api import views as marketdata_api
+
+from .health import healthz
+
+# The read API's routes; tests check the schema lists exactly these.
+api_v1 = DefaultRouter(trailing_slash=True)
+api_v1.register("pools", marketdata_api.PoolViewSet, basename="pool")
+api_v1.register("tokens", marketdata_api.TokenViewSet, basename="token")
+api_v1.register("candles", marketdata_api.CandleViewSet, basename="candle")
+api_v1.register("trades", marketdata_api.TradeViewSet, basename="trade")
+api_v1.register("gaps", marketdata_api.GapViewSet, basename="gap")
+api_v1.register("runs", CollectionRunViewSet, basename="run")
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -14,6 +14,7 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from rest_framework.authtoken.models import Token
 
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, PoolSnapshot
@@ -54,7 +55,7 @@ def one_of_everything(db):
     CollectorConfig.current()
     CollectionRun.objects.create(task="collectors.tasks.plan_ohlcv", detail="queued 1 pools")
     TradeCursor.objects.create(pool=p, last_collected_at=now)
-    User.objects.create_user("viewer")
+    Token.objects.create(user=User.objects.create_user("viewer"))  # the API's tokens
     every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
     CrontabSchedule.objects.create(minute="0")
     ClockedSchedule.objects.create(clocked_time=now)

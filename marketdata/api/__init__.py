@@ -1,0 +1,1 @@
+"""Read-only REST API over the market data (pools, tokens, candles, trades, gaps)."""

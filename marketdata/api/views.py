@@ -1,0 +1,59 @@
+"""Read-only viewsets. Each listing is keyset-paginated on a unique ordering that an index
+serves (geckoproject.pagination), so deep pages cost what the first one does."""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import viewsets
+
+from geckoproject.pagination import KeysetCursorPagination
+from marketdata.models import Candle, Gap, Pool, Token, Trade
+
+from . import filters, serializers
+
+
+class MarketDataViewSet(viewsets.ReadOnlyModelViewSet):
+    pagination_class = KeysetCursorPagination
+    filter_backends = [DjangoFilterBackend]
+
+
+class PoolViewSet(MarketDataViewSet):
+    """Pools, with their base and quote tokens' addresses as separate fields."""
+
+    queryset = Pool.objects.select_related("network", "dex", "base_token", "quote_token")
+    serializer_class = serializers.PoolSerializer
+    filterset_class = filters.PoolFilter
+    ordering = ("id",)
+
+
+class TokenViewSet(MarketDataViewSet):
+    queryset = Token.objects.select_related("network")
+    serializer_class = serializers.TokenSerializer
+    filterset_class = filters.TokenFilter
+    ordering = ("id",)
+
+
+class CandleViewSet(MarketDataViewSet):
+    """OHLCV bars in (pool, timeframe, ts) order: the natural key and its unique index
+    ``uq_candle_pool_tf_ts``, so a pool+timeframe+range query is one index range scan."""
+
+    queryset = Candle.objects.select_related("pool")
+    serializer_class = serializers.CandleSerializer
+    filterset_class = filters.CandleFilter
+    ordering = ("pool", "timeframe", "ts")
+
+
+class TradeViewSet(MarketDataViewSet):
+    """Trades in (pool, time) order; ``id`` breaks ties between trades of one block time."""
+
+    queryset = Trade.objects.select_related("pool")
+    serializer_class = serializers.TradeSerializer
+    filterset_class = filters.TradeFilter
+    ordering = ("pool", "block_timestamp", "id")
+
+
+class GapViewSet(MarketDataViewSet):
+    queryset = Gap.objects.select_related("pool")
+    serializer_class = serializers.GapSerializer
+    filterset_class = filters.GapFilter
+    ordering = ("id",)
