@@ -39,6 +39,7 @@ DEFAULT_SCHEDULES = (
     Schedule("sync watchlist", "collectors.tasks.sync_watchlist", 60, {}),
     Schedule("collect trades", "collectors.tasks.plan_trades", 300, {}),
     Schedule("scan gaps", "collectors.tasks.scan_gaps", 900, {}),
+    Schedule("check alerts", "alerts.tasks.check_alerts", 60, {}),
     *(
         Schedule(f"collect ohlcv {tf}", "collectors.tasks.plan_ohlcv", every, {"timeframe": tf})
         for tf, every in (
