@@ -77,15 +77,22 @@ def test_the_procfile_flower_refuses_to_start_without_credentials(missing):
         ADMIN_USER="ops", ADMIN_PASSWORD="flower-pw-for-tests", FLOWER_PORT=str(free_port())
     )
     del env[missing]
-    done = subprocess.run(
+    process = subprocess.Popen(
         ["sh", "-c", procfile_command("flower")],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=20,
+        start_new_session=True,
     )
-    assert done.returncode != 0 and missing in done.stderr
+    try:
+        _, stderr = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        pytest.fail("flower started without credentials")
+    assert process.returncode != 0 and missing in stderr
 
 
 def test_the_procfile_flower_requires_its_login():
