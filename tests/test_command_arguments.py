@@ -107,3 +107,23 @@ def test_ensure_admin_refuses_without_its_environment(monkeypatch, env):
         monkeypatch.setenv(name, value)
     with pytest.raises(CommandError, match="Set ADMIN_USER and ADMIN_PASSWORD"):
         call_command("ensure_admin", stdout=io.StringIO())
+
+
+def test_backup_refuses_an_output_under_a_file(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(CommandError, match="a-file"):
+        call_command("backup", "--out", str(blocker / "x.dump"), stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "the following arguments are required: file"),
+        (["x.dump"], "run again with --yes"),
+        (["/no/such/file.dump", "--yes"], "no such backup file"),
+    ],
+)
+def test_restore_refuses(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("restore", *args, stdout=io.StringIO())

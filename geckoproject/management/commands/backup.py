@@ -18,6 +18,6 @@ class Command(BaseCommand):
     def handle(self, *args, out: Path | None = None, **options):
         try:
             path = backup(out)
-        except BackupError as exc:
+        except (BackupError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Done! Backup written to {path} ({path.stat().st_size:,} bytes)")
