@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from marketdata.admin import GapAdmin
 from marketdata.models import Gap
@@ -11,6 +12,8 @@ from marketdata.paginators import EstimatedCountPaginator
 from . import inflight, tasks
 from .breaker import CircuitBreaker
 from .models import CollectionRun, CollectorConfig, TradeCursor
+from .planner import service as planner
+from .planner.text import render
 from .ratelimit import RateLimiter
 from .services import gaps
 
@@ -22,15 +25,22 @@ class CollectorConfigAdmin(admin.ModelAdmin):
         "timeframes",
         "min_trade_usd",
         "top_pool_pages",
-        "trade_budget_per_cycle",
+        "reserve_share",
+        "top_pools_collected",
         "watchlist_csv",
         "updated_at",
     )
-    readonly_fields = ("api_door", "updated_at")
+    readonly_fields = ("budget_plan", "api_door", "updated_at")
 
     @admin.display(description="timeframes")
     def timeframes(self, obj):
         return ", ".join(obj.ohlcv_timeframes)
+
+    @admin.display(description="Budget plan (demand against the API budget, as collect plan)")
+    def budget_plan(self, obj):
+        if obj is None or obj.pk is None:
+            return "shown once the configuration is saved"
+        return format_html("<pre>{}</pre>", render(planner.tick(obj, send=None)))
 
     @admin.display(description="API door (shared by every worker)")
     def api_door(self, obj):

@@ -22,6 +22,24 @@ def default_watchlist_csv() -> str:
     return settings.GECKO_WATCHLIST_CSV
 
 
+# Minutes the newest candles of a timeframe may age before they are fetched again. A trader
+# wants the short timeframes fresh; these sit where ~1,000 pools fit the free tier (README,
+# "Capacity"): 1m every 2 h costs 12 calls a pool a day, and the rest ~10 calls together.
+DEFAULT_FRESHNESS_MINUTES = {
+    "1m": 120,
+    "5m": 360,
+    "15m": 720,
+    "1h": 1440,
+    "4h": 1440,
+    "12h": 1440,
+    "1d": 1440,
+}
+
+
+def default_freshness() -> dict[str, int]:
+    return dict(DEFAULT_FRESHNESS_MINUTES)
+
+
 class CollectorConfig(models.Model):
     """What to collect for one network. Read at every tick, so an edit applies without restart.
 
@@ -52,7 +70,7 @@ class CollectorConfig(models.Model):
     trade_budget_per_cycle = models.PositiveIntegerField(
         default=20,
         validators=[MinValueValidator(1)],
-        help_text="API calls one trade cycle may spend; pools rotate fairly when it is short",
+        help_text="Pools `collect trades --sync` polls per run (Celery uses the planner)",
     )
     ohlcv_pages_per_fetch = models.PositiveSmallIntegerField(
         default=2,
@@ -63,6 +81,28 @@ class CollectorConfig(models.Model):
         default=10, help_text="Gaps queued for backfill per gap scan"
     )
     watchlist_csv = models.CharField(max_length=500, default=default_watchlist_csv)
+    freshness_minutes = models.JSONField(
+        default=default_freshness,
+        help_text="Per timeframe, minutes its newest candles may age before a fetch, e.g. "
+        '{"1m": 120, "5m": 360}; a timeframe left out keeps its default',
+    )
+    reserve_share = models.FloatField(
+        default=0.15,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.9)],
+        help_text="Share of the API budget the planner leaves to backfill and retries",
+    )
+    plan_tick_seconds = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(3600)],
+        help_text="How often the planner runs; set the 'plan collection' schedule to match",
+    )
+    top_pools_collected = models.BooleanField(
+        default=False,
+        help_text="Collect OHLCV and trades of the top pools of target DEXes from leftover budget",
+    )
+    top_pools_collected_size = models.PositiveIntegerField(
+        default=100, help_text="How many top pools (by 24h volume) get OHLCV and trades"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -81,6 +121,25 @@ class CollectorConfig(models.Model):
             )
         if len(set(self.ohlcv_timeframes)) != len(self.ohlcv_timeframes):
             raise ValidationError({"ohlcv_timeframes": "A timeframe is listed twice."})
+        self._clean_freshness()
+
+    def _clean_freshness(self) -> None:
+        value = self.freshness_minutes
+        if not isinstance(value, dict):
+            raise ValidationError({"freshness_minutes": 'Give an object, e.g. {"1m": 120}.'})
+        for tf, minutes in value.items():
+            if tf not in ALL_TIMEFRAMES:
+                known = ",".join(ALL_TIMEFRAMES)
+                raise ValidationError(
+                    {"freshness_minutes": f"Unknown timeframe {tf!r}; use {known}"}
+                )
+            if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes < 1:
+                raise ValidationError({"freshness_minutes": f"{tf}: give whole minutes ≥ 1."})
+
+    def freshness_seconds(self) -> dict[str, float]:
+        """Freshness target per timeframe in seconds, defaults filling what the row leaves out."""
+        merged = {**DEFAULT_FRESHNESS_MINUTES, **(self.freshness_minutes or {})}
+        return {tf: float(minutes) * 60 for tf, minutes in merged.items() if tf in ALL_TIMEFRAMES}
 
     @classmethod
     def current(cls, network: str | None = None) -> CollectorConfig:
@@ -139,6 +198,11 @@ class TradeCursor(models.Model):
     last_collected_at = models.DateTimeField(null=True, blank=True)
     last_full_page_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time the API returned its full 300 trades"
+    )
+    trades_per_day = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Trades above the min-USD filter per day, estimated at the last poll (planner)",
     )
 
     def __str__(self) -> str:

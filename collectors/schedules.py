@@ -31,35 +31,29 @@ class Schedule:
     kwargs: dict
 
 
-# Each OHLCV timeframe is polled about as often as a bar closes (at least every 5 minutes);
-# a fetch reads everything since the last final bar, so a slower poll loses nothing.
+# OHLCV and trades have one schedule: the budget planner decides per pool and timeframe what
+# is due (collectors.planner). Its interval should match CollectorConfig.plan_tick_seconds.
 DEFAULT_SCHEDULES = (
     Schedule("collect dexes", "collectors.tasks.collect_dexes", 86400, {}),
     Schedule("collect top pools", "collectors.tasks.plan_top_pools", 3600, {}),
     Schedule("sync watchlist", "collectors.tasks.sync_watchlist", 60, {}),
-    Schedule("collect trades", "collectors.tasks.plan_trades", 300, {}),
+    Schedule("plan collection", "collectors.tasks.plan_collection", 60, {}),
     Schedule("scan gaps", "collectors.tasks.scan_gaps", 900, {}),
     Schedule("check alerts", "alerts.tasks.check_alerts", 60, {}),
-    *(
-        Schedule(f"collect ohlcv {tf}", "collectors.tasks.plan_ohlcv", every, {"timeframe": tf})
-        for tf, every in (
-            ("1m", 300),
-            ("5m", 300),
-            ("15m", 900),
-            ("1h", 3600),
-            ("4h", 14400),
-            ("12h", 43200),
-            ("1d", 86400),
-        )
-    ),
 )
+# The per-timeframe planners the budget planner replaced: rows of theirs still enabled would
+# queue a full set per tick behind the planner's back, so seeding disables them (the rows stay,
+# with the operator's edits, in case someone wants to look at or re-enable them).
+REPLACED_TASKS = ("collectors.tasks.plan_ohlcv", "collectors.tasks.plan_trades")
+REPLACED_NOTE = "Disabled: replaced by 'plan collection' (the budget planner)."
 
 
 def seed(*, network: str | None = None) -> list[str]:
-    """Create the default config row, target DEXes and PeriodicTasks that do not exist yet.
+    """Create the default config row, target DEXes and PeriodicTasks that do not exist yet,
+    and disable enabled schedules of the tasks the planner replaced.
 
     New tasks start now (so beat runs them at once) and expire after one interval, so a
-    backlog behind the rate limit never piles up copies. Returns the names created.
+    backlog behind the rate limit never piles up copies. Returns what was done.
     """
     network = network or settings.GECKO_NETWORK
     created = []
@@ -87,4 +81,9 @@ def seed(*, network: str | None = None) -> list[str]:
                 start_time=timezone.now() - timedelta(seconds=1),
             )
             created.append(schedule.name)
+        for old in PeriodicTask.objects.filter(task__in=REPLACED_TASKS, enabled=True):
+            old.enabled = False
+            old.description = f"{REPLACED_NOTE}\n{old.description}".strip()
+            old.save(update_fields=["enabled", "description"])
+            created.append(f"disabled {old.name}")
     return created

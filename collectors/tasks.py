@@ -16,9 +16,9 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
+from django.utils import timezone
 
 from marketdata.models import Dex
-from watchlist.models import WatchlistEntry
 from watchlist.sync import sync_watchlist_file
 
 from . import inflight
@@ -26,6 +26,10 @@ from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
+from .planner import inflight as planned
+from .planner import limits
+from .planner import service as planner
+from .planner.demand import Unit, unit_key
 from .runs import RunTally, close_abandoned_runs, track_run
 from .services import backfill, dexes, gaps, ohlcv, pools, trades
 from .ticks import claim_tick
@@ -33,6 +37,16 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+
+
+def _in_flight(task: Task, unit: str):
+    """Keep ``unit`` in flight while the task runs, and until its retry message expires."""
+    expires = task.request.expires
+    left = 60.0
+    if expires:
+        moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+        left = (moment - timezone.now()).total_seconds()
+    return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
@@ -116,9 +130,7 @@ def sync_watchlist(self, csv: str | None = None):
         report = sync_watchlist_file(csv or config.watchlist_csv)
         tally.items_written = len(report.added) + len(report.reactivated) + len(report.deactivated)
         tally.detail = report.summary() + "".join(f"\n{e}" for e in report.errors)
-        pending = WatchlistEntry.objects.needing_details(config.network).exists()
-        if pending:
-            fetch_watchlist_details.delay()
+        # New entries' details are a unit of the planner's next tick (perishable priority).
         return tally.detail
 
     return _run(self, body, csv=csv)
@@ -126,56 +138,115 @@ def sync_watchlist(self, csv: str | None = None):
 
 @shared_task(bind=True, **FETCH)
 def fetch_watchlist_details(self):
-    """Details for new watchlist pools; their first candles and trades are queued at once
-    rather than waiting for the next scheduled tick."""
+    """Pool details for new watchlist pools (30 a call); token info is left to the planner's
+    metadata work. A plan follows at once, so new pools need not wait for the next tick."""
 
     def body(tally, client):
-        report = pools.fetch_watchlist_details(client)
+        report = pools.fetch_watchlist_details(client, token_info=False)
         tally.items_written = report.written
         tally.detail = f"linked {len(report.linked)}; unknown to the API: {report.not_found}"
-        config = CollectorConfig.current()
-        new_pool_ids = WatchlistEntry.objects.filter(
-            network=config.network, pool_address__in=report.linked, pool__isnull=False
-        ).values_list("pool_id", flat=True)
-        for pool_id in new_pool_ids:
-            for tf in config.ohlcv_timeframes:
-                fetch_ohlcv.delay(pool_id=pool_id, timeframe=tf)
-            fetch_trades.delay(pool_id=pool_id)
+        if report.linked:
+            plan_collection.delay()
 
-    return _run(self, body, lane="live")
+    with _in_flight(self, unit_key("details")):
+        return _run(self, body, lane="live")
+
+
+@shared_task(bind=True, **FETCH)
+def fetch_token_info(self, address: str):
+    def body(tally, client):
+        tally.items_written = pools.fetch_token_info(client, address)
+
+    with _in_flight(self, unit_key("token_info", address)):
+        return _run(self, body, lane="live", address=address)
+
+
+@shared_task(bind=True, **FETCH)
+def fetch_pool_details(self, pool_ids: list[int]):
+    def body(tally, client):
+        tally.items_written = pools.refresh_pools(client, pool_ids)
+
+    with _in_flight(self, unit_key("pool_details", pool_ids[0])):
+        return _run(self, body, lane="live", pool_ids=pool_ids)
+
+
+# --- the budget planner ------------------------------------------------------------------
+
+SENDERS: dict[str, Any] = {}
+
+
+def _send(unit: Unit, expires: float) -> None:
+    SENDERS[unit.kind].apply_async(kwargs=unit.kwargs, expires=expires)
+
+
+@shared_task(bind=True, **FETCH)
+def fetch_key_figures(self):
+    """A paid plan's own rate and monthly credit, cached for the planner (collectors.planner
+    .limits); asked for when the cache has lapsed, a few times a day."""
+
+    def body(tally, client):
+        limits.store_key_figures(client.key_figures())
+        tally.detail = "plan figures cached"
+
+    with _in_flight(self, unit_key("key")):
+        return _run(self, body, lane="live")
+
+
+@shared_task(bind=True)
+def plan_collection(self):
+    """Queue what the budget serves before the next tick, most perishable first."""
+
+    def body(tally):
+        config = CollectorConfig.current()
+        if settings.GECKO_API_PLAN == "pro" and limits.cached_key_figures() is None:
+            if planned.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
+                fetch_key_figures.apply_async(expires=2 * config.plan_tick_seconds)
+        result = planner.tick(config, send=_send)
+        budget = result.budget
+        tally.detail = (
+            f"queued {result.queued} units ({result.selection.spent} calls) of capacity "
+            f"{budget.capacity}; {budget.in_flight} calls were in flight; "
+            f"{result.selection.waiting_due} due units wait; demand "
+            f"{result.report.need_per_min:.1f}/min vs budget {budget.plannable_per_min:.1f}/min"
+        )
+        if result.announcement:
+            tally.detail = f"{result.announcement}\n{tally.detail}"
+        return result.queued
+
+    return _run(self, body)
 
 
 # --- OHLCV and gaps ----------------------------------------------------------------------
 
 
-@shared_task(bind=True)
-def plan_ohlcv(self, timeframe: str | None = None):
-    def body(tally):
-        config = CollectorConfig.current()
-        timeframes = [tf for tf in config.ohlcv_timeframes if timeframe in (None, tf)]
-        pool_ids = WatchlistEntry.objects.collected_pool_ids(config.network)
-        for tf in timeframes:
-            for pool_id in pool_ids:
-                fetch_ohlcv.delay(pool_id=pool_id, timeframe=tf)
-        tally.detail = f"queued {len(pool_ids)} pools × {timeframes}"
-
-    return _run(self, body, timeframe=timeframe)
+@shared_task
+def plan_ohlcv(timeframe: str | None = None):
+    """Replaced by plan_collection; kept so a schedule row or message left from before the
+    planner runs the planner instead of queueing a full set."""
+    plan_collection.delay()
 
 
 @shared_task(bind=True, **FETCH)
-def fetch_ohlcv(self, pool_id: int, timeframe: str):
+def fetch_ohlcv(
+    self, pool_id: int, timeframe: str, limit: int | None = None, pages: int | None = None
+):
+    """``limit`` and ``pages`` come from the planner: what is missing, and the calls it budgeted
+    (a first fetch reads ohlcv_pages_per_fetch pages; older history is the backfill's)."""
+
     def body(tally, client):
         config = CollectorConfig.current()
         report = ohlcv.collect_ohlcv(
             client,
             pool_id,
             timeframe,
-            max_pages=config.ohlcv_pages_per_fetch,
+            max_pages=min(pages or config.ohlcv_pages_per_fetch, config.ohlcv_pages_per_fetch),
             include_empty=config.include_empty_intervals,
+            limit=limit,
         )
         tally.items_written = report.written
 
-    return _run(self, body, lane="live", pool_id=pool_id, timeframe=timeframe)
+    with _in_flight(self, unit_key("ohlcv", pool_id, timeframe)):
+        return _run(self, body, lane="live", pool_id=pool_id, timeframe=timeframe)
 
 
 @shared_task(bind=True)
@@ -251,17 +322,10 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
 # --- trades ------------------------------------------------------------------------------
 
 
-@shared_task(bind=True)
-def plan_trades(self):
-    def body(tally):
-        config = CollectorConfig.current()
-        chosen = trades.choose_pools_for_trades(config.network, config.trade_budget_per_cycle)
-        for pool_id in chosen:
-            fetch_trades.delay(pool_id=pool_id)
-        tally.detail = f"queued trades of {len(chosen)} pools"
-        return chosen
-
-    return _run(self, body)
+@shared_task
+def plan_trades():
+    """Replaced by plan_collection (see plan_ohlcv)."""
+    plan_collection.delay()
 
 
 @shared_task(bind=True, **FETCH)
@@ -274,4 +338,14 @@ def fetch_trades(self, pool_id: int):
             "; possible gap" if report.possible_gap else ""
         )
 
-    return _run(self, body, lane="live", pool_id=pool_id)
+    with _in_flight(self, unit_key("trades", pool_id)):
+        return _run(self, body, lane="live", pool_id=pool_id)
+
+
+SENDERS.update(
+    trades=fetch_trades,
+    ohlcv=fetch_ohlcv,
+    details=fetch_watchlist_details,
+    token_info=fetch_token_info,
+    pool_details=fetch_pool_details,
+)

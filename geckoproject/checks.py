@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.database)
@@ -37,14 +37,17 @@ def check_gecko_settings(app_configs, **kwargs):
                 id="geckoproject.E002",
             )
         )
-    if not api.path.rstrip("/").endswith("/api/v2"):
+    suffix = "/api/v2" if settings.GECKO_API_PLAN == "public" else "/api/v3/onchain"
+    if not api.path.rstrip("/").endswith(suffix):
         errors.append(
             Error(
-                f"GECKO_API_URL={settings.GECKO_API_URL!r} does not end in /api/v2.",
+                f"GECKO_API_URL={settings.GECKO_API_URL!r} does not end in {suffix} "
+                f"(GECKO_API_PLAN={settings.GECKO_API_PLAN}).",
                 hint="Paths are appended to this base, e.g. networks/solana/dexes.",
                 id="geckoproject.E003",
             )
         )
+    errors.extend(_plan_errors())
     if settings.GECKO_RATE_LIMIT_PER_MIN <= 0:
         errors.append(
             Error(
@@ -71,3 +74,32 @@ def check_gecko_settings(app_configs, **kwargs):
             )
         )
     return errors
+
+
+def _plan_errors() -> list:
+    plans = ", ".join(settings.GECKO_API_PLANS)
+    if settings.GECKO_API_PLAN not in settings.GECKO_API_PLANS:
+        return [
+            Error(
+                f"GECKO_API_PLAN={settings.GECKO_API_PLAN!r} is not a known plan.",
+                hint=f"Use one of {plans}.",
+                id="geckoproject.E007",
+            )
+        ]
+    if settings.GECKO_API_PLAN != "public" and not settings.GECKO_API_KEY:
+        return [
+            Error(
+                f"GECKO_API_PLAN={settings.GECKO_API_PLAN} needs GECKO_API_KEY.",
+                hint="CoinGecko's keyed plans refuse requests without the key header.",
+                id="geckoproject.E008",
+            )
+        ]
+    if settings.GECKO_API_PLAN == "public" and settings.GECKO_API_KEY:
+        return [
+            Warning(
+                "GECKO_API_KEY is set but GECKO_API_PLAN=public: the key is not sent.",
+                hint="Set GECKO_API_PLAN=demo or pro to use the key.",
+                id="geckoproject.W001",
+            )
+        ]
+    return []

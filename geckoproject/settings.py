@@ -209,10 +209,42 @@ GECKO_ALERT_PLANNER_SHORT_SECONDS = env.int("GECKO_ALERT_PLANNER_SHORT_SECONDS",
 GECKO_ALERT_WATCHDOG_SECONDS = env.int("GECKO_ALERT_WATCHDOG_SECONDS", default=60)
 
 # --- GeckoTerminal ---------------------------------------------------------------------------
-GECKO_API_URL = env("GECKO_API_URL", default="https://api.geckoterminal.com/api/v2").rstrip("/")
+# The API plan sets the base URL, the default rate, the monthly credit and the history depth:
+# public (keyless GeckoTerminal v2), or CoinGecko's keyed demo/pro plans under /api/v3/onchain.
+# The published limits are 30/min (public, demo); field reports see 429s from ~27/min and shared
+# egress IPs spend the same quota, so the default rate is 25/min: below both, with room to spare.
+GECKO_API_PLANS = {
+    "public": {
+        "url": "https://api.geckoterminal.com/api/v2",
+        "rate_per_min": 25.0,
+        "monthly_credit": 0,
+        "history_days": 180,
+    },
+    "demo": {
+        "url": "https://api.coingecko.com/api/v3/onchain",
+        "rate_per_min": 25.0,
+        "monthly_credit": 10_000,
+        "history_days": 180,
+    },
+    # Until GET /api/v3/key answers with the plan's own figures: the smallest paid plan (Basic,
+    # 250/min and 100k a month) less 10%.
+    "pro": {
+        "url": "https://pro-api.coingecko.com/api/v3/onchain",
+        "rate_per_min": 225.0,
+        "monthly_credit": 100_000,
+        "history_days": 1500,
+    },
+}
+GECKO_API_PLAN = env("GECKO_API_PLAN", default="public")
+_plan = GECKO_API_PLANS.get(GECKO_API_PLAN, GECKO_API_PLANS["public"])
+# A secret: sent only to GECKO_API_URL as x-cg-demo-api-key / x-cg-pro-api-key, never logged.
+GECKO_API_KEY = env("GECKO_API_KEY", default="")
+GECKO_API_URL = env("GECKO_API_URL", default=_plan["url"]).rstrip("/")
 GECKO_NETWORK = env("GECKO_NETWORK", default="solana")
-# The public limit is 30/min per IP; field reports see 429s from ~27/min, so keep a margin.
-GECKO_RATE_LIMIT_PER_MIN = env.float("GECKO_RATE_LIMIT_PER_MIN", default=30.0)
+GECKO_RATE_LIMIT_PER_MIN = env.float("GECKO_RATE_LIMIT_PER_MIN", default=_plan["rate_per_min"])
+# Calls a month the plan allows (0: no monthly cap); the planner spreads it over the month.
+GECKO_MONTHLY_CREDIT = env.int("GECKO_MONTHLY_CREDIT", default=_plan["monthly_credit"])
+GECKO_HISTORY_DAYS = env.int("GECKO_HISTORY_DAYS", default=_plan["history_days"])
 GECKO_RATE_LIMIT_BURST = env.int("GECKO_RATE_LIMIT_BURST", default=3)
 # Share of the rate kept for live collection however hard a backfill pulls (collectors.ratelimit).
 GECKO_RATE_LIMIT_LIVE_SHARE = env.float("GECKO_RATE_LIMIT_LIVE_SHARE", default=0.5)

@@ -50,6 +50,12 @@ def test_a_missing_secret_key_fails_at_start():
         ({"GECKO_RATE_LIMIT_PER_MIN": "0"}, "geckoproject.E004"),
         ({"GECKO_RATE_LIMIT_BURST": "0"}, "geckoproject.E005"),
         ({"REDIS_URL": "http://127.0.0.1:6379"}, "geckoproject.E006"),
+        ({"GECKO_API_PLAN": "enterprise"}, "geckoproject.E007"),
+        ({"GECKO_API_PLAN": "demo", "GECKO_API_KEY": ""}, "geckoproject.E008"),
+        (
+            {"GECKO_API_PLAN": "demo", "GECKO_API_KEY": "k", "GECKO_API_URL": "https://x/api/v2"},
+            "geckoproject.E003",
+        ),
     ],
 )
 def test_bad_configuration_is_rejected_with_a_stable_id(env, check_id):

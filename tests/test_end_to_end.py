@@ -1,7 +1,8 @@
 """End to end: a real Celery worker, the Redis broker, PostgreSQL and the simulator over HTTP.
 
-Seed schedules, import a watchlist, run every collector through Celery; run everything again
-(no duplicates); pretend collection stopped for days, and see a Gap appear and get backfilled.
+Seed schedules, import a watchlist, let the budget planner queue every collector through Celery;
+run every fetch again (no duplicates); pretend collection stopped for days, and see a Gap appear
+and get backfilled.
 """
 
 from __future__ import annotations
@@ -31,18 +32,29 @@ def run(task, **kwargs):
 
 
 def collect_everything(csv_path, since):
-    """Every collector through Celery, waiting for the fan-out of each planner to finish."""
+    """Every collector through Celery: the planner links the new watchlist pools, then (the
+    details task plans again at once) queues their trades and candles; wait for all of it."""
     run(tasks.collect_dexes)
     targets = run(tasks.plan_top_pools)
     wait_for_runs("collectors.tasks.fetch_top_pools", len(targets), since, TIMEOUT)
     run(tasks.sync_watchlist, csv=str(csv_path))
-    if WatchlistEntry.objects.filter(active=True, pool__isnull=True).exists():
-        wait_for_runs("collectors.tasks.fetch_watchlist_details", 1, since, TIMEOUT)
+    assert run(tasks.plan_collection) == 1, "one unit: the details of the new pools"
+    wait_for_runs("collectors.tasks.fetch_watchlist_details", 1, since, TIMEOUT)
     pools = WatchlistEntry.objects.filter(active=True, pool__isnull=False).count()
-    run(tasks.plan_ohlcv)
     wait_for_runs("collectors.tasks.fetch_ohlcv", pools * len(ALL_TIMEFRAMES), since, TIMEOUT)
-    chosen = run(tasks.plan_trades)
-    wait_for_runs("collectors.tasks.fetch_trades", len(chosen), since, TIMEOUT)
+    wait_for_runs("collectors.tasks.fetch_trades", pools, since, TIMEOUT)
+
+
+def fetch_everything_again(since):
+    """Every fetch of the watchlist once more, as a late duplicate copy of the work would run."""
+    run(tasks.collect_dexes)
+    pool_ids = list(WatchlistEntry.objects.values_list("pool_id", flat=True))
+    for pool_id in pool_ids:
+        tasks.fetch_trades.delay(pool_id=pool_id)
+        for tf in ALL_TIMEFRAMES:
+            tasks.fetch_ohlcv.delay(pool_id=pool_id, timeframe=tf)
+    wait_for_runs("collectors.tasks.fetch_trades", len(pool_ids), since, TIMEOUT)
+    wait_for_runs("collectors.tasks.fetch_ohlcv", len(pool_ids) * len(ALL_TIMEFRAMES), since)
 
 
 def distinct_keys():
@@ -58,7 +70,9 @@ def test_collect_everything_through_celery_then_again_then_fill_a_gap(
     simulator, redis_client, tmp_path
 ):
     assert call_command("seed_schedules") is None
-    assert PeriodicTask.objects.filter(task__startswith="collectors.tasks.").count() >= 12
+    scheduled = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert "collectors.tasks.plan_collection" in scheduled
+    assert not scheduled & {"collectors.tasks.plan_ohlcv", "collectors.tasks.plan_trades"}
     config = CollectorConfig.current()
     config.ohlcv_pages_per_fetch = 2
     config.save()
@@ -104,7 +118,8 @@ def test_collect_everything_through_celery_then_again_then_fill_a_gap(
         settled = Candle.objects.filter(ts__lt=min(newest.values())).count()
 
         again = timezone.now()
-        collect_everything(csv_path, again)
+        run(tasks.sync_watchlist, csv=str(csv_path))
+        fetch_everything_again(again)
 
         assert all(rows == keys for rows, keys in distinct_keys().values()), distinct_keys()
         assert WatchlistEntry.objects.count() == entries_before

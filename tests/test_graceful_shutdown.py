@@ -114,7 +114,7 @@ def test_every_collector_task_is_acked_only_after_it_ran():
     from geckoproject.celery import app
 
     ours = {name: t for name, t in app.tasks.items() if name.startswith("collectors.tasks.")}
-    assert "collectors.tasks.plan_ohlcv" in ours and "collectors.tasks.fetch_ohlcv" in ours
+    assert "collectors.tasks.plan_collection" in ours and "collectors.tasks.fetch_ohlcv" in ours
     assert {name for name, t in ours.items() if not (t.acks_late and t.reject_on_worker_lost)} == (
         set()
     )

@@ -6,6 +6,10 @@ session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/c
 errors are retried with exponential backoff and full jitter (tenacity); a 429 puts the whole
 fleet's bucket on cooldown. Only ``base_url`` (settings.GECKO_API_URL) decides whether this
 talks to the real API or to the simulator.
+
+On CoinGecko's keyed plans (settings.GECKO_API_PLAN demo or pro) every request carries the key
+in the plan's header, and only requests to settings.GECKO_API_URL do: a client built for any
+other base URL sends no key. The key never appears in a log line, an error or a repr.
 """
 
 from __future__ import annotations
@@ -59,6 +63,16 @@ OHLCV_PERIODS: dict[str, tuple[str, int]] = {
 MULTI_MAX = 30
 MAX_PAGES = 10
 OHLCV_MAX_LIMIT = 1000
+KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
+
+
+def auth_headers(base_url: str) -> dict[str, str]:
+    """The plan's key header, for the configured API base URL only."""
+    header = KEY_HEADERS.get(settings.GECKO_API_PLAN)
+    key = settings.GECKO_API_KEY
+    if not header or not key or base_url.rstrip("/") != settings.GECKO_API_URL.rstrip("/"):
+        return {}
+    return {header: key}
 
 
 @dataclass
@@ -108,6 +122,11 @@ class GeckoClient:
         self._sdk = GeckoTerminalSyncClient()
         self._sdk.base_url = self.base_url
         self._sdk.client.timeout = httpx.Timeout(timeout or settings.GECKO_HTTP_TIMEOUT)
+        self._auth = auth_headers(self.base_url)
+
+    def __repr__(self) -> str:
+        keyed = "keyed" if self._auth else "keyless"
+        return f"<GeckoClient {self.base_url} {self.network} lane={self.lane} {keyed}>"
 
     def close(self) -> None:
         self._sdk.close()
@@ -202,9 +221,23 @@ class GeckoClient:
         params = {"trade_volume_in_usd_greater_than": str(min_volume_usd)}
         return parse.parse_trades(self._get("trades", path, params), self.network)
 
+    def key_figures(self) -> dict[str, Any]:
+        """A paid plan's own figures from ``GET /api/v3/key`` (rate, monthly credit, calls left).
+
+        The one endpoint outside ``/onchain``; it counts against the budget like any call."""
+        if not self._auth:
+            raise ValueError("key_figures: no API key is configured for this base URL")
+        root = self.base_url.removesuffix("/onchain")
+        body = self._get("key", "key", None, base=root)
+        if not isinstance(body, dict):
+            raise ValueError("key: the answer is not an object")
+        return body
+
     # --- the door ----------------------------------------------------------------------------
 
-    def _get(self, endpoint: str, path: str, params: dict[str, Any] | None) -> Any:
+    def _get(
+        self, endpoint: str, path: str, params: dict[str, Any] | None, *, base: str | None = None
+    ) -> Any:
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self.attempts),
@@ -212,7 +245,7 @@ class GeckoClient:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        return retrying(self._attempt, endpoint, path, params)
+        return retrying(self._attempt, endpoint, path, params, base or self.base_url)
 
     def _backoff(self, state: RetryCallState) -> float:
         """Full jitter; after a 429 the bucket's cooldown is the wait, so add none here."""
@@ -228,7 +261,7 @@ class GeckoClient:
         error = state.outcome.exception() if state.outcome else None
         logger.warning("gecko retry %d/%d: %s", state.attempt_number, self.attempts, error)
 
-    def _attempt(self, endpoint: str, path: str, params: dict[str, Any] | None) -> Any:
+    def _attempt(self, endpoint: str, path: str, params: dict[str, Any] | None, base: str) -> Any:
         self._trial = None
         self._wait_for(endpoint, self._breaker_wait)
         try:
@@ -241,7 +274,7 @@ class GeckoClient:
             raise
         self.stats.calls += 1
         try:
-            response = self._sdk.client.get(f"{self.base_url}/{path}", params=params)
+            response = self._sdk.client.get(f"{base}/{path}", params=params, headers=self._auth)
         except httpx.TimeoutException as exc:
             self.breaker.record_failure()
             raise TransportError(f"{endpoint}: timed out ({exc})", endpoint=endpoint) from exc
@@ -277,6 +310,11 @@ class GeckoClient:
             self.breaker.record_success()
             raise ClientError(status, endpoint=endpoint, detail=_title(response))
         body = parse.loads(response.content, endpoint)
+        if endpoint == "key":  # a plain object, not a JSON:API document
+            error = parse.api_error(body, endpoint)
+            if error is not None:
+                raise error
+            return body
         return parse.check_envelope(body, endpoint)
 
     def _throttled(self, exc: GeckoError) -> None:

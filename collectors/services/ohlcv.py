@@ -165,17 +165,29 @@ def _fetch_range(
 
 
 def collect_ohlcv(
-    client: GeckoClient, pool_id: int, timeframe: str, *, max_pages: int, include_empty: bool
+    client: GeckoClient,
+    pool_id: int,
+    timeframe: str,
+    *,
+    max_pages: int,
+    include_empty: bool,
+    limit: int | None = None,
 ) -> OhlcvReport:
     """Fetch what is newer than the last final candle; more than ``max_pages`` back is left
-    as a hole for the gap scan and backfill (on the backfill lane)."""
+    as a hole for the gap scan and backfill (on the backfill lane).
+
+    ``limit`` is the planner's count of what is missing since the last fetch (a quiet pool has
+    no candles to date that from); without it, the count runs from the last final candle."""
     pool = Pool.objects.get(pk=pool_id)
     seconds = TIMEFRAME_SECONDS[timeframe]
     last_final = Candle.objects.filter(pool=pool, timeframe=timeframe, is_final=True).aggregate(
         last=Max("ts")
     )["last"]
-    limit = OHLCV_MAX_LIMIT
-    if last_final is not None:
+    if limit is not None:
+        limit = max(2, min(OHLCV_MAX_LIMIT, limit))
+    elif last_final is None:
+        limit = OHLCV_MAX_LIMIT
+    else:
         missing = int((timezone.now() - last_final).total_seconds() // seconds) + 1
         limit = max(2, min(OHLCV_MAX_LIMIT, missing + 1))
     return _fetch_range(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from marketdata import store
-from marketdata.models import Pool
+from marketdata.models import Pool, Token
 from watchlist.models import WatchlistEntry
 
 from ..gecko.client import MULTI_MAX, GeckoClient
@@ -37,11 +37,12 @@ class DetailsReport:
     written: int = 0
 
 
-def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
+def fetch_watchlist_details(client: GeckoClient, *, token_info: bool = True) -> DetailsReport:
     """Give every active watchlist entry without a Pool its pool and token details.
 
     Multi-pool calls (≤30 addresses) first; whatever a batch left out is asked for one by one,
-    and a base token the answer did not describe gets /tokens/{a}/info.
+    and (with ``token_info``) a base token the answer did not describe gets /tokens/{a}/info.
+    The planner passes False: token info waits until the perishable work is served.
     """
     network = store.get_network(client.network)
     entries = list(WatchlistEntry.objects.needing_details(client.network))
@@ -59,7 +60,7 @@ def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
         for page in pages:
             report.written += save_pool_page(network, page, timezone.now()).written
             for pool in page.pools:
-                if pool.base_token_address not in page.tokens:
+                if token_info and pool.base_token_address not in page.tokens:
                     try:
                         info = client.token_info(pool.base_token_address)
                     except NotFound:
@@ -71,6 +72,30 @@ def fetch_watchlist_details(client: GeckoClient) -> DetailsReport:
         details_checked_at=timezone.now()
     )
     return report
+
+
+def refresh_pools(client: GeckoClient, pool_ids: list[int]) -> int:
+    """Re-read known pools' details, 30 a call (the planner's lazy metadata work)."""
+    network = store.get_network(client.network)
+    addresses = list(Pool.objects.filter(pk__in=pool_ids).values_list("address", flat=True))
+    written = 0
+    for start in range(0, len(addresses), MULTI_MAX):
+        page = client.pools_multi(addresses[start : start + MULTI_MAX])
+        written += save_pool_page(network, page, timezone.now()).written
+    return written
+
+
+def fetch_token_info(client: GeckoClient, address: str) -> int:
+    """Token metadata from /tokens/{a}/info; rows written (0 if the API does not know it)."""
+    network = store.get_network(client.network)
+    try:
+        info = client.token_info(address)
+    except NotFound:
+        # Marked as asked ({}), so the planner does not ask again every tick.
+        logger.warning("token %s: no /info from the API", address)
+        Token.objects.filter(network=network, address=address, info__isnull=True).update(info={})
+        return 0
+    return save_token_info(network, info).written
 
 
 def _link_entries(network, entries: list[WatchlistEntry]) -> list[str]:

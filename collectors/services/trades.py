@@ -25,6 +25,7 @@ from watchlist.models import WatchlistEntry
 from ..gecko.client import GeckoClient
 from ..models import TradeCursor
 from ..persist import trade_rows
+from ..planner.demand import trades_per_day
 
 logger = logging.getLogger(__name__)
 API_TRADE_CAP = 300
@@ -67,9 +68,14 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
         _record_trade_gap(
             pool, newest_stored, window_start, "not polled within the API's 24 h window; trades"
         )
+    rate = trades_per_day((t.block_timestamp.timestamp() for t in trades), now.timestamp())
     TradeCursor.objects.update_or_create(
         pool=pool,
-        defaults={"last_collected_at": now, **({"last_full_page_at": now} if full else {})},
+        defaults={
+            "last_collected_at": now,
+            "trades_per_day": rate,
+            **({"last_full_page_at": now} if full else {}),
+        },
     )
     return report
 

@@ -60,8 +60,8 @@ def test_a_run_outside_celery_gets_a_fresh_id(json_lines):
 def test_a_celery_task_run_is_correlated_by_its_task_id(json_lines):
     from collectors import tasks
 
-    result = tasks.plan_trades.apply()
-    assert CollectionRun.objects.get(task="collectors.tasks.plan_trades").correlation_id == (
+    result = tasks.plan_collection.apply()
+    assert CollectionRun.objects.get(task="collectors.tasks.plan_collection").correlation_id == (
         result.id
     )
 

@@ -6,27 +6,36 @@ from django.core.management.base import BaseCommand, CommandError
 
 from collectors import tasks
 from collectors.inprocess import run_step
+from collectors.models import CollectorConfig
+from collectors.planner import service as planner
+from collectors.planner.text import render
 
 ORDER = ("dexes", "top_pools", "watchlist", "ohlcv", "trades", "gaps")
 PLANNERS = {
     "dexes": tasks.collect_dexes,
     "top_pools": tasks.plan_top_pools,
     "watchlist": tasks.sync_watchlist,
-    "ohlcv": tasks.plan_ohlcv,
-    "trades": tasks.plan_trades,
+    "ohlcv": tasks.plan_collection,  # queued: the budget planner decides what is due
+    "trades": tasks.plan_collection,
     "gaps": tasks.scan_gaps,
 }
 
 
 class Command(BaseCommand):
-    help = "Collect dexes, top pools, the watchlist, OHLCV, trades or gaps (or all, in order)."
+    help = (
+        "Collect dexes, top pools, the watchlist, OHLCV, trades or gaps (or all, in order); "
+        "`plan` prints demand against the API budget and queues nothing."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("step", choices=[*ORDER, "all"])
+        parser.add_argument("step", choices=[*ORDER, "all", "plan"])
         parser.add_argument("--sync", action="store_true", help="run here and wait, not on Celery")
         parser.add_argument("--csv", help="watchlist CSV to read instead of the configured one")
 
     def handle(self, *args, step, sync, csv, **options):
+        if step == "plan":
+            self.stdout.write(render(planner.tick(CollectorConfig.current(), send=None)))
+            return
         steps = ORDER if step == "all" else (step,)
         failed = []
         for name in steps:

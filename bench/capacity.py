@@ -1,0 +1,301 @@
+"""Issue 9 benchmark: how many pools the budget planner keeps complete on the free tier.
+
+Three figures, for 100, 1,000 and 5,000 pools at the default rate and at 30/min:
+
+* the calls a day the plan needs for daily completeness (every trade before the API's 300/24 h
+  window drops it; every candle of all seven timeframes), against the physical minimum
+  Σ⌈trades a day / 300⌉ + 8 a pool (one call per 1,000 candles per timeframe);
+* the largest pool count whose demand fits the budget at the default freshness targets;
+* the planner's own cost per tick at 5,000 pools, snapshot queries on PostgreSQL included.
+
+Trade rates come from the simulator: its world's ~280 pools are heavy-tailed (median ~30 trades
+a day, the busiest tens of thousands) and ``GET /__sim__/world`` lists each pool's
+``trades_per_day``. N pools are a seeded resample of those rates (each with a little log-normal
+jitter, so copies differ). They count every trade, not only those above the USD filter, so the
+figures err on the expensive side. Without the simulator the bench falls back to a seeded
+log-normal with the same median and says so.
+
+    .venv/bin/python bench/capacity.py [--ticks 5]
+
+The tick is timed on its own database (``BENCH_DATABASE_URL``, default bench_gecko_plan,
+created and migrated if missing) and Redis db 8 (``BENCH_REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+BENCH_DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_plan"
+)
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="geckoproject.settings",
+    GECKO_DOTENV="",
+    DATABASE_URL=BENCH_DATABASE_URL,
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
+)
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+SEED = 9
+MEDIAN_PER_DAY = 30.0
+SIGMA = 1.8  # median 30/day; ~1% of pools above 2,000/day; the busiest tens of thousands
+COUNTS = (100, 1_000, 5_000)
+GOAL_RATIO = 1.2
+GOAL_POOLS = 1_000
+GOAL_TICK = 1.0
+
+
+def lognormal_rates(n: int, seed: int = SEED) -> list[float]:
+    rng = random.Random(seed)
+    return [min(100_000.0, rng.lognormvariate(math.log(MEDIAN_PER_DAY), SIGMA)) for _ in range(n)]
+
+
+def world_rates() -> list[float]:
+    """Every simulated pool's trades a day, from the simulator over HTTP."""
+    try:
+        from simulator import RunningSimulator, Simulator  # its own app since the move
+    except ImportError:
+        from collectors.simulator import RunningSimulator, Simulator
+    import httpx
+
+    with RunningSimulator(Simulator(seed=42, rate_per_min=0)) as sim:
+        world = httpx.get(f"{sim.sim_url}/__sim__/world", timeout=30).json()
+    return [float(p["trades_per_day"]) for pools in world["pools"].values() for p in pools]
+
+
+def resample(source: list[float], n: int, seed: int = SEED) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.choice(source) * rng.lognormvariate(0.0, 0.3) for _ in range(n)]
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = BENCH_DATABASE_URL.rsplit("/", 1)[1]
+    admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def completeness(rates: list[float]) -> tuple[float, int]:
+    from collectors.planner import demand
+    from marketdata.timeframes import ALL_TIMEFRAMES
+
+    need = sum(demand.completeness_per_day(r, ALL_TIMEFRAMES) for r in rates)
+    least = sum(demand.minimum_per_day(r, ALL_TIMEFRAMES) for r in rates)
+    return need, least
+
+
+def demand_per_pool(rates: list[float]) -> list[float]:
+    """Steady-state calls a minute of each pool at the default freshness targets."""
+    from collectors.models import DEFAULT_FRESHNESS_MINUTES
+    from collectors.planner import demand
+    from marketdata.timeframes import ALL_TIMEFRAMES
+
+    targets = demand.Targets(
+        freshness={tf: m * 60.0 for tf, m in DEFAULT_FRESHNESS_MINUTES.items()},
+        timeframes=ALL_TIMEFRAMES,
+        tick_seconds=60,
+    )
+    now = 1_757_000_000.0
+    states = [
+        demand.PoolState(i, "watchlist", rate, now, dict.fromkeys(ALL_TIMEFRAMES, now))
+        for i, rate in enumerate(rates)
+    ]
+    per_pool = [0.0] * len(rates)
+    for unit in demand.pool_units(states, targets, now):
+        per_pool[unit.pool_id] += unit.need_per_min
+    return per_pool
+
+
+def largest_fitting(per_pool: list[float], budget_per_min: float) -> int:
+    total = 0.0
+    for count, need in enumerate(per_pool):
+        total += need
+        if total > budget_per_min:
+            return count
+    return len(per_pool)
+
+
+def seed_pools(n: int, rates: list[float]) -> None:
+    """n watchlist pools with trade rates, seven timeframes of coverage, tokens with info."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from collectors.models import CollectorConfig, TradeCursor
+    from marketdata import store
+    from marketdata.models import CandleCoverage, Pool, Token
+    from marketdata.timeframes import ALL_TIMEFRAMES
+    from watchlist.models import WatchlistEntry
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE marketdata_pool, marketdata_token, watchlist_watchlistentry, "
+            "collectors_collectionrun RESTART IDENTITY CASCADE"
+        )
+    net = store.get_network("solana")
+    now = timezone.now()
+    rng = random.Random(SEED)
+    tokens = Token.objects.bulk_create(
+        Token(network=net, address=f"tok{i:040d}", info={"ok": True}) for i in range(n)
+    )
+    pools = Pool.objects.bulk_create(
+        Pool(network=net, address=f"pool{i:040d}", base_token=tokens[i], name=f"P{i}")
+        for i in range(n)
+    )
+    WatchlistEntry.objects.bulk_create(
+        WatchlistEntry(network="solana", pool_address=p.address, pool=p) for p in pools
+    )
+    TradeCursor.objects.bulk_create(
+        TradeCursor(
+            pool=p,
+            last_collected_at=now - timedelta(seconds=rng.uniform(0, 20 * 3600)),
+            trades_per_day=rates[i],
+        )
+        for i, p in enumerate(pools)
+    )
+    coverage = []
+    for p in pools:
+        for tf in ALL_TIMEFRAMES:
+            end = now - timedelta(seconds=rng.uniform(0, 30 * 3600))
+            # Two ranges each: an old one and the live one (a gap between them).
+            coverage.append(
+                CandleCoverage(
+                    pool=p,
+                    timeframe=tf,
+                    start=end - timedelta(days=40),
+                    end=end - timedelta(days=20),
+                )
+            )
+            coverage.append(
+                CandleCoverage(pool=p, timeframe=tf, start=end - timedelta(days=10), end=end)
+            )
+    CandleCoverage.objects.bulk_create(coverage, batch_size=5000)
+    config = CollectorConfig.current()
+    config.save()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def time_ticks(ticks: int) -> tuple[list[float], list[float], int, int]:
+    from django.utils import timezone
+
+    from collectors.models import CollectorConfig
+    from collectors.planner import service, snapshot
+
+    config = CollectorConfig.current()
+    totals, snaps = [], []
+    result = None
+    for _ in range(ticks):
+        started = time.perf_counter()
+        snapshot.load(config, timezone.now())
+        snaps.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        result = service.tick(config, send=None)
+        totals.append(time.perf_counter() - started)
+    assert result is not None
+    units = len(service.build_units(config, snapshot.load(config, timezone.now())))
+    return totals, snaps, units, result.budget.capacity
+
+
+def describe(rates: list[float]) -> str:
+    ordered = sorted(rates)
+    q = statistics.quantiles(ordered, n=100)
+    return (
+        f"{len(rates)} pools: median {statistics.median(ordered):.0f}/day, p90 {q[89]:.0f}, "
+        f"p99 {q[98]:.0f}, max {ordered[-1]:.0f}; mean {statistics.fmean(ordered):.0f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=5)
+    args = parser.parse_args()
+    ensure_database()
+    from django.conf import settings
+
+    from collectors.models import CollectorConfig
+
+    reserve = CollectorConfig._meta.get_field("reserve_share").default
+    default_rate = settings.GECKO_RATE_LIMIT_PER_MIN
+    try:
+        source = world_rates()
+        print(f"trade rates: the simulator's world, {describe(source)}")
+
+        def trade_rates(n: int) -> list[float]:
+            return resample(source, n)
+
+        print(f"  resampled to 20,000 pools: {describe(trade_rates(20_000))}")
+    except Exception as exc:  # noqa: BLE001 — the simulator is the source, not a requirement
+        print(f"simulator world not read ({type(exc).__name__}: {exc}); generated log-normal")
+        trade_rates = lognormal_rates
+        print(f"trade rates (log-normal, seed {SEED}): {describe(trade_rates(20_000))}")
+    print()
+    print("1) calls a day for daily completeness (plan) against the physical minimum")
+    print(
+        f"{'pools':>7} {'plan':>10} {'minimum':>10} {'ratio':>6}  fits 30/min ({30 * 1440:,}/day)"
+    )
+    for n in COUNTS:
+        need, least = completeness(trade_rates(n))
+        verdict = "yes" if need <= 30 * 1440 * (1 - reserve) else "no"
+        ok = "ok" if need <= GOAL_RATIO * least else "GOAL MISSED"
+        print(f"{n:>7,} {need:>10,.0f} {least:>10,} {need / least:>6.2f}  {verdict}  [{ok}]")
+    print()
+    print(
+        f"2) largest pool count whose demand fits, default freshness targets, reserve {reserve:.0%}"
+    )
+    per_pool = demand_per_pool(trade_rates(50_000))
+    for rate in sorted({default_rate, 30.0}):
+        budget = rate * (1 - reserve)
+        fits = largest_fitting(per_pool, budget)
+        mean = statistics.fmean(per_pool[:fits]) * 1440 if fits else 0
+        ok = "ok" if fits >= GOAL_POOLS else "GOAL MISSED"
+        print(
+            f"  {rate:g}/min (planner budget {budget:.2f}/min): {fits:,} pools "
+            f"(~{mean:.1f} calls a pool a day)  [{ok}]"
+        )
+    if trade_rates is not lognormal_rates:
+        budget = default_rate * (1 - reserve)
+        fits = largest_fitting(demand_per_pool(lognormal_rates(50_000)), budget)
+        print(
+            f"  cross-check, log-normal rates (median {MEDIAN_PER_DAY:g}/day, sigma {SIGMA}): "
+            f"{fits:,} pools at {default_rate:g}/min"
+        )
+    for n in COUNTS:
+        need = sum(per_pool[:n])
+        print(f"  {n:>6,} pools need {need:8.2f} calls/min at the default targets")
+    print()
+    print(f"3) planner tick at {COUNTS[-1]:,} pools on PostgreSQL ({args.ticks} ticks)")
+    started = time.perf_counter()
+    seed_pools(COUNTS[-1], trade_rates(COUNTS[-1]))
+    print(f"  seeded in {time.perf_counter() - started:.1f}s")
+    totals, snaps, units, capacity = time_ticks(args.ticks)
+    best, median = min(totals), statistics.median(totals)
+    ok = "ok" if median < GOAL_TICK else "GOAL MISSED"
+    print(f"  snapshot queries: median {statistics.median(snaps) * 1000:.0f} ms")
+    print(
+        f"  whole tick (snapshot, {units:,} units, selection, report): median "
+        f"{median * 1000:.0f} ms, best {best * 1000:.0f} ms; capacity {capacity} calls  [{ok}]"
+    )
+
+
+if __name__ == "__main__":
+    main()

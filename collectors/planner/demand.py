@@ -1,0 +1,291 @@
+"""Units of work and when each is due: pure functions over a snapshot of collection state.
+
+Times are epoch seconds (floats): 5,000 pools make ~40,000 units a tick, and plain numbers keep
+that in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from marketdata.timeframes import TIMEFRAME_SECONDS
+
+# The API shows the last 300 trades within the past 24 h: a pool loses trades once either fills.
+TRADE_CAP = 300
+TRADE_WINDOW = 86_400.0
+OHLCV_PAGE = 1000
+# Work is due at this share of its loss or staleness horizon: the slack absorbs a tick, a
+# backlog behind the rate limit and an estimate of the trade rate that is a little low.
+SAFETY = 0.9
+# The API serves public data from a 60 s cache: asking one URL sooner returns the same answer.
+MIN_REFRESH = 60.0
+# A live OHLCV answer proves candles only up to the interval settled a CDN minute ago
+# (collectors.services.ohlcv.proven_end): asking again before the next one settles adds nothing.
+CDN_MAX_AGE = 60.0
+# Pool details (price, reserve, volume, names) older than this are refreshed from leftover budget.
+DETAILS_MAX_AGE = 86_400.0
+MULTI_MAX = 30
+TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
+TIERS = tuple(TIER_WEIGHT)
+
+
+def unit_key(kind: str, *parts: object) -> str:
+    """The in-flight name of one unit of work; the task that does it derives the same name."""
+    return ":".join([kind, *(str(p) for p in parts)])
+
+
+class Priority:
+    """Order of service: what is lost for good first, what merely ages next, niceties last."""
+
+    PERISHABLE = 0  # trades near their loss point; details that unlock a new watchlist pool
+    FRESHNESS = 1  # candles past their freshness target
+    METADATA = 2  # token info, pool details
+    EARLY = 3  # not due yet; served from leftover budget, stalest first
+
+
+@dataclass(slots=True)
+class Unit:
+    """One task the planner may enqueue: ``cost`` API calls, due in ``due_in`` seconds.
+
+    Not frozen, built positionally: a tick at 5,000 pools makes ~40,000 of them.
+    """
+
+    kind: str  # trades | ohlcv | details | token_info
+    key: str  # the in-flight key: one unit of work is never queued twice
+    tier: str
+    pool_id: int | None
+    timeframe: str | None
+    priority: int  # a Priority, or -1: not due and nothing to gain by asking early
+    score: float  # higher is served first within a priority
+    cost: int
+    due_in: float
+    lag: float  # seconds past the loss point (trades) or freshness target (candles)
+    need_per_min: float  # steady-state calls per minute this unit costs
+    arg: object = None  # OHLCV: candles to ask for; token info: the address; pool ids
+
+    @property
+    def kwargs(self) -> dict:
+        """The fetch task's keyword arguments."""
+        if self.kind == "trades":
+            return {"pool_id": self.pool_id}
+        if self.kind == "ohlcv":
+            return {
+                "pool_id": self.pool_id,
+                "timeframe": self.timeframe,
+                "limit": self.arg,
+                "pages": self.cost,
+            }
+        if self.kind == "token_info":
+            return {"address": self.arg}
+        if self.kind == "pool_details":
+            return {"pool_ids": list(self.arg)}
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class PoolState:
+    """What the snapshot knows of one collected pool."""
+
+    pool_id: int
+    tier: str
+    trades_per_day: float | None = None  # above the min-USD filter; None: never observed
+    trades_polled_at: float | None = None
+    fetched_until: dict[str, float] = field(default_factory=dict)  # timeframe → coverage end
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The operator's knobs the demand depends on (from CollectorConfig)."""
+
+    freshness: dict[str, float]  # timeframe → seconds
+    timeframes: Sequence[str]
+    tick_seconds: float
+    max_pages: int = 2
+
+
+def trades_per_day(timestamps: Iterable[float], now: float) -> float:
+    """Estimate a pool's trade rate from one answer of the trades endpoint.
+
+    Fewer than 300 trades: the answer holds every trade of the past 24 h. A full answer covers
+    only the span back to its oldest trade, so the rate is 300 over that span.
+    """
+    stamps = [t for t in timestamps if now - t <= TRADE_WINDOW]
+    if len(stamps) < TRADE_CAP:
+        return float(len(stamps))
+    span = max(now - min(stamps), MIN_REFRESH)
+    return len(stamps) * TRADE_WINDOW / span
+
+
+def trade_interval(per_day: float | None) -> float:
+    """Seconds between polls that keep a pool's trades complete, with the safety margin."""
+    horizon = TRADE_WINDOW
+    if per_day:
+        horizon = min(horizon, TRADE_CAP * TRADE_WINDOW / per_day)
+    return max(MIN_REFRESH, SAFETY * horizon)
+
+
+def ohlcv_interval(timeframe: str, target: float) -> float:
+    """Seconds between fetches: the freshness target, but never so long that one page of
+    1,000 candles no longer reaches back to the last fetch (that would leave a gap)."""
+    page_span = SAFETY * OHLCV_PAGE * TIMEFRAME_SECONDS[timeframe]
+    return max(MIN_REFRESH, min(target, page_span))
+
+
+def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
+    weight = TIER_WEIGHT[state.tier]
+    interval = trade_interval(state.trades_per_day)
+    key = f"trades:{state.pool_id}"
+    need = 60.0 / interval
+    if state.trades_polled_at is None:
+        priority, score, due_in, lag = Priority.PERISHABLE, weight * 10, 0.0, 0.0
+    else:
+        elapsed = now - state.trades_polled_at
+        due_in = interval - elapsed
+        lag = max(0.0, elapsed - interval / SAFETY)
+        score = weight * elapsed / interval
+        if due_in <= tick:
+            priority = Priority.PERISHABLE
+        elif elapsed >= 5 * MIN_REFRESH and (state.trades_per_day or 0) * elapsed >= TRADE_WINDOW:
+            priority = Priority.EARLY  # at least one new trade expected
+        else:
+            priority = -1
+    return Unit(
+        "trades", key, state.tier, state.pool_id, None, priority, score, 1, due_in, lag, need
+    )
+
+
+def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
+    weight = TIER_WEIGHT[state.tier]
+    tick = targets.tick_seconds
+    units = []
+    for rank, tf in enumerate(targets.timeframes):
+        seconds = TIMEFRAME_SECONDS[tf]
+        target = targets.freshness[tf]
+        interval = ohlcv_interval(tf, target)
+        until = state.fetched_until.get(tf)
+        if until is None:
+            # Never fetched: shorter timeframes first, since their history runs out soonest. It
+            # reads the pages a live fetch may (ohlcv_pages_per_fetch); older is the backfill's.
+            priority, score = Priority.FRESHNESS, weight * (10 - rank * 0.1)
+            cost, due_in, lag, limit = targets.max_pages, 0.0, 0.0, OHLCV_PAGE
+        else:
+            age = now - until
+            missing = math.ceil(age / seconds) + 1  # the bars since, and the one still moving
+            limit = max(2, min(OHLCV_PAGE, missing + 1))
+            cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
+            due_in, lag, score = interval - age, max(0.0, age - target), weight * age / interval
+            settled = (now + tick - CDN_MAX_AGE) // seconds * seconds
+            if settled <= until:
+                priority = -1  # no interval will have settled since the last answer's proof
+            elif due_in <= tick:
+                priority = Priority.FRESHNESS
+            elif age >= seconds and age >= MIN_REFRESH:
+                priority = Priority.EARLY  # a bar closed since: worth it if budget is left
+            else:
+                priority = -1
+        units.append(
+            Unit(
+                kind="ohlcv",
+                key=f"ohlcv:{state.pool_id}:{tf}",
+                tier=state.tier,
+                pool_id=state.pool_id,
+                timeframe=tf,
+                priority=priority,
+                score=score,
+                cost=cost,
+                due_in=due_in,
+                lag=lag,
+                need_per_min=60.0 / interval,
+                arg=limit,
+            )
+        )
+    return units
+
+
+def pool_units(states: Iterable[PoolState], targets: Targets, now: float) -> list[Unit]:
+    """Every unit of every pool, including ones not due (priority -1): they still cost demand."""
+    units: list[Unit] = []
+    tick = targets.tick_seconds
+    for state in states:
+        units.append(trades_unit(state, now, tick))
+        units.extend(ohlcv_units(state, targets, now))
+    return units
+
+
+def details_unit(pending: int) -> Unit | None:
+    """New watchlist pools without details: cheap (30 a call) and nothing is collected before."""
+    if not pending:
+        return None
+    cost = math.ceil(pending / 30)
+    return Unit(
+        "details", "details", "watchlist", None, None, Priority.PERISHABLE, 1e9, cost, 0, 0, 0
+    )
+
+
+def token_info_units(tokens: Iterable[tuple[str, str]]) -> list[Unit]:
+    """Token metadata never fetched, as (address, tier): lazily, after everything that ages."""
+    return [
+        Unit(
+            "token_info",
+            f"token_info:{address}",
+            tier,
+            None,
+            None,
+            Priority.METADATA,
+            TIER_WEIGHT[tier],
+            1,
+            0.0,
+            0.0,
+            0.0,
+            address,
+        )  # fmt: skip
+        for address, tier in tokens
+    ]
+
+
+def pool_details_units(stale: Iterable[tuple[int, str]]) -> list[Unit]:
+    """Pools whose details are older than DETAILS_MAX_AGE, as (pool id, tier) stalest first:
+    30 a call, lazily. The first pool names the batch, so a batch in flight is not re-sent."""
+    ordered = sorted(stale, key=lambda item: TIER_RANK_METADATA[item[1]])
+    units = []
+    for start in range(0, len(ordered), MULTI_MAX):
+        batch = ordered[start : start + MULTI_MAX]
+        ids = tuple(pool_id for pool_id, _ in batch)
+        tier = batch[0][1]
+        units.append(
+            Unit(
+                "pool_details",
+                f"pool_details:{ids[0]}",
+                tier,
+                None,
+                None,
+                Priority.METADATA,
+                TIER_WEIGHT[tier] / 2,
+                1,
+                0.0,
+                0.0,
+                0.0,
+                ids,
+            )  # fmt: skip
+        )
+    return units
+
+
+TIER_RANK_METADATA = {tier: rank for rank, tier in enumerate(TIER_WEIGHT)}
+
+
+def completeness_per_day(per_day: float | None, timeframes: Sequence[str]) -> float:
+    """Calls a day one pool needs when only completeness counts (freshness targets at the
+    longest safe interval, capped at a day): the plan's own cost model, for the bench."""
+    trades = 86_400.0 / trade_interval(per_day)
+    candles = sum(86_400.0 / ohlcv_interval(tf, 86_400.0) for tf in timeframes)
+    return trades + candles
+
+
+def minimum_per_day(per_day: float | None, timeframes: Sequence[str]) -> int:
+    """The physical floor: ⌈trades/300⌉ (at least one) plus ⌈candles a day / 1000⌉ per timeframe."""
+    trades = max(1, math.ceil((per_day or 0) / TRADE_CAP))
+    candles = sum(math.ceil(86_400 / TIMEFRAME_SECONDS[tf] / OHLCV_PAGE) for tf in timeframes)
+    return trades + candles

@@ -1,0 +1,107 @@
+"""Work queued or running, kept in Redis so the same unit is never queued twice.
+
+Each unit has a key ``gecko:plan:inflight:<unit>`` set with ``SET NX EX`` when it is queued (so two
+planners, or two beats, cannot both queue it) and deleted when its task finishes. A sorted set
+indexes the keys by expiry so the planner reads the whole in-flight set in one round trip. The
+TTL is what makes a dead worker harmless: its unit expires and is planned again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+from celery.exceptions import Retry
+from django.conf import settings
+
+from ..locks import redis_client
+
+PREFIX = "gecko:plan:inflight:"
+INDEX = "gecko:plan:inflight"
+
+
+def key(unit: str) -> str:
+    return f"{PREFIX}{unit}"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    units: frozenset[str]
+    calls: int
+
+
+def read(client: redis.Redis | None = None) -> InFlight:
+    """Units in flight now and the calls they will spend; drops index entries that lapsed."""
+    client = client or redis_client()
+    now = time.time()
+    client.zremrangebyscore(INDEX, "-inf", now)
+    names = [n.decode() for n in client.zrangebyscore(INDEX, now, "+inf")]
+    if not names:
+        return InFlight(frozenset(), 0)
+    costs = client.mget([key(n) for n in names])
+    gone = [n for n, cost in zip(names, costs, strict=True) if cost is None]
+    if gone:
+        client.zrem(INDEX, *gone)
+    live = {n: int(c) for n, c in zip(names, costs, strict=True) if c is not None}
+    return InFlight(frozenset(live), sum(live.values()))
+
+
+def claim(
+    units: Iterable[tuple[str, int]], ttl: float, client: redis.Redis | None = None
+) -> list[str]:
+    """Mark (unit, cost) pairs in flight for ``ttl`` seconds; returns the units this caller
+    claimed (a unit someone else holds is left out)."""
+    client = client or redis_client()
+    pending = list(units)
+    if not pending:
+        return []
+    seconds = max(1, int(ttl))
+    pipe = client.pipeline(transaction=False)
+    for unit, cost in pending:
+        pipe.set(key(unit), cost, nx=True, ex=seconds)
+    results = pipe.execute()
+    claimed = [unit for (unit, _), ok in zip(pending, results, strict=True) if ok]
+    if claimed:
+        expiry = time.time() + seconds
+        client.zadd(INDEX, dict.fromkeys(claimed, expiry))
+    return claimed
+
+
+def release(units: Iterable[str], client: redis.Redis | None = None) -> None:
+    """Forget units (a task finished, or it was never sent)."""
+    names = list(units)
+    if not names:
+        return
+    client = client or redis_client()
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(*[key(n) for n in names])
+    pipe.zrem(INDEX, *names)
+    pipe.execute()
+
+
+def _extend(unit: str, seconds: int, client: redis.Redis) -> None:
+    """A new TTL for a unit still in flight; a unit already released stays released."""
+    if client.expire(key(unit), seconds):
+        client.zadd(INDEX, {unit: time.time() + seconds})
+
+
+@contextmanager
+def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
+    """Around a fetch task: while it runs the unit stays in flight up to the hard time limit;
+    when it ends it is released, unless it ends by retrying (then it stays in flight for
+    ``retry_ttl``, the time its retry message may still be delivered)."""
+    client = redis_client()
+    _extend(unit, settings.CELERY_TASK_TIME_LIMIT + 60, client)
+    try:
+        yield
+    except Retry:
+        _extend(unit, max(1, int(retry_ttl)), client)
+        raise
+    except BaseException:
+        release([unit], client)
+        raise
+    else:
+        release([unit], client)

@@ -1,0 +1,117 @@
+"""One planning tick: snapshot → units → budget → selection → enqueue, and the announcement
+when the service level changes. Celery's ``plan_collection`` task and ``collect plan`` call this.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from ..locks import redis_client
+from ..models import CollectorConfig
+from . import demand, inflight, limits, snapshot
+from .budget import TickBudget, tick_budget
+from .plan import Report, Selection, report, select
+
+logger = logging.getLogger(__name__)
+
+CARRY_KEY = "gecko:plan:carry"
+STATE_KEY = "gecko:plan:degradation"
+# A queued unit expires after two ticks; its in-flight key outlives the message by this margin.
+INFLIGHT_MARGIN = 30
+
+
+@dataclass
+class TickResult:
+    budget: TickBudget
+    selection: Selection
+    report: Report
+    queued: int  # units sent to the api queue
+    announcement: str | None  # set when the service level changed at this tick
+    limits: limits.Limits
+
+
+def build_units(config: CollectorConfig, snap: snapshot.Snapshot) -> list[demand.Unit]:
+    units = demand.pool_units(snap.pools, snapshot.targets(config), snap.now)
+    details = demand.details_unit(snap.details_pending)
+    if details is not None:
+        units.append(details)
+    units.extend(demand.token_info_units(snap.tokens_without_info))
+    units.extend(demand.pool_details_units(snap.stale_details))
+    return units
+
+
+def tick(
+    config: CollectorConfig,
+    *,
+    send: Callable[[demand.Unit, float], None] | None,
+    now: datetime | None = None,
+) -> TickResult:
+    """Plan one tick. ``send(unit, expires_seconds)`` enqueues a unit; None is a dry run that
+    changes nothing (``collect plan``, the admin page)."""
+    now = now or timezone.now()
+    client = redis_client()
+    snap = snapshot.load(config, now)
+    units = build_units(config, snap)
+    busy = inflight.read(client)
+    plan_limits = limits.current()
+    carry = float(client.get(CARRY_KEY) or 0.0)
+    budget = tick_budget(
+        plan_limits,
+        reserve_share=config.reserve_share,
+        tick_seconds=config.plan_tick_seconds,
+        in_flight=busy.calls,
+        carry=carry,
+        now=now,
+    )
+    selection = select(units, budget.capacity, busy.units)
+    summary = report(units, snap.pools_per_tier, budget.plannable_per_min)
+    if send is None:
+        return TickResult(budget, selection, summary, 0, None, plan_limits)
+
+    expires = 2.0 * config.plan_tick_seconds
+    costs = {u.key: u.cost for u in selection.chosen}
+    claimed = set(inflight.claim(costs.items(), expires + INFLIGHT_MARGIN, client))
+    queued = spent = 0
+    for unit in selection.chosen:
+        if unit.key not in claimed:
+            continue
+        try:
+            send(unit, expires)
+        except Exception:
+            inflight.release([unit.key], client)
+            raise
+        queued += 1
+        spent += unit.cost
+    client.set(CARRY_KEY, f"{max(0.0, budget.carry - spent):.6f}", ex=24 * 3600)
+    return TickResult(budget, selection, summary, queued, announce(summary, client), plan_limits)
+
+
+def announce(summary: Report, client) -> str | None:
+    """Log once per change of service level (not once per tick); returns the message then."""
+    state = ";".join(f"{tier}={level}" for tier, level in summary.degradation())
+    previous = client.getset(STATE_KEY, state)
+    if previous is not None and previous.decode() == state:
+        return None
+    if previous is None and not summary.degraded:
+        return None
+    if summary.degraded:
+        message = (
+            f"collection degraded: demand {summary.need_per_min:.1f} calls/min exceeds the "
+            f"budget {summary.plannable_per_min:.1f}/min; "
+            + ", ".join(f"{t.tier} {t.served_share:.0%} served" for t in summary.tiers if t.pools)
+            + " (served in order: each tier's trades at risk then candles, watchlist first; "
+            "then metadata)"
+        )
+        logger.warning(message)
+    else:
+        message = (
+            f"collection back within budget: demand {summary.need_per_min:.1f} calls/min, "
+            f"budget {summary.plannable_per_min:.1f}/min"
+        )
+        logger.info(message)
+    return message

@@ -1,0 +1,121 @@
+"""The collection state the planner needs, read in a handful of aggregate queries.
+
+Nothing here loops over pools in SQL: at 5,000 pools a tick is six queries, each an index or
+small-table scan (coverage ranges are merged, so that table holds a few rows per pool and
+timeframe; trade rates live on TradeCursor, one row per pool). Times come back as epoch
+seconds: converting 35,000 timestamps to aware datetimes would cost more than the queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
+
+from marketdata.models import CandleCoverage, HistoryStart, Pool
+from watchlist.models import WatchlistEntry
+
+from ..models import CollectorConfig, TradeCursor
+from .demand import DETAILS_MAX_AGE, PoolState, Targets
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: float
+    pools: list[PoolState]
+    pools_per_tier: dict[str, int]
+    details_pending: int
+    tokens_without_info: list[tuple[str, str]]  # (token address, tier)
+    stale_details: list[tuple[int, str]]  # (pool id, tier), stalest first
+
+
+def targets(config: CollectorConfig) -> Targets:
+    return Targets(
+        freshness=config.freshness_seconds(),
+        timeframes=tuple(config.ohlcv_timeframes),
+        tick_seconds=float(config.plan_tick_seconds),
+        max_pages=config.ohlcv_pages_per_fetch,
+    )
+
+
+def tiers(config: CollectorConfig) -> dict[int, str]:
+    """pool id → tier: active watchlist pools, then (if on) the top pools of target DEXes."""
+    tier = dict.fromkeys(WatchlistEntry.objects.collected_pool_ids(config.network), "watchlist")
+    if config.top_pools_collected and config.top_pools_collected_size:
+        watched = WatchlistEntry.objects.filter(pool=OuterRef("pk"), active=True)
+        top = (
+            Pool.objects.filter(network__slug=config.network, dex__is_target=True)
+            .exclude(Exists(watched))
+            .order_by(F("volume_usd_h24").desc(nulls_last=True), "pk")
+            .values_list("pk", flat=True)[: config.top_pools_collected_size]
+        )
+        tier.update(dict.fromkeys(top, "top"))
+    return tier
+
+
+def _rows(sql: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def load(config: CollectorConfig, now: datetime) -> Snapshot:
+    tier_of = tiers(config)
+    fetched: dict[int, dict[str, float]] = {}
+    timeframes = set(config.ohlcv_timeframes)
+    coverage = CandleCoverage._meta.db_table
+    # When each (pool, timeframe) was last answered: the end its coverage proves, or, later, when
+    # a short answer showed where its history starts (an empty answer proves no coverage).
+    answered = _rows(
+        f'SELECT pool_id, timeframe, EXTRACT(EPOCH FROM MAX("end"))::float8 '  # noqa: S608
+        f"FROM {coverage} GROUP BY pool_id, timeframe "
+        "UNION ALL SELECT pool_id, timeframe, EXTRACT(EPOCH FROM found_at)::float8 "
+        f"FROM {HistoryStart._meta.db_table}"
+    )
+    for pool_id, timeframe, until in answered:
+        if pool_id in tier_of and timeframe in timeframes:
+            known = fetched.setdefault(pool_id, {})
+            known[timeframe] = max(until, known.get(timeframe, until))
+    cursors = {
+        pool_id: (polled, rate)
+        for pool_id, polled, rate in _rows(
+            "SELECT pool_id, EXTRACT(EPOCH FROM last_collected_at)::float8, trades_per_day "  # noqa: S608
+            f"FROM {TradeCursor._meta.db_table}"
+        )
+        if pool_id in tier_of
+    }
+    pools = []
+    counts = {"watchlist": 0, "top": 0}
+    for pool_id, tier in tier_of.items():
+        polled, rate = cursors.get(pool_id, (None, None))
+        counts[tier] += 1
+        pools.append(PoolState(pool_id, tier, rate, polled, fetched.get(pool_id, {})))
+    # Tokens never asked about are few once collection runs: filter those, then by tier here.
+    tokens = (
+        Pool.objects.filter(base_token__isnull=False, base_token__info__isnull=True)
+        .values_list("pk", "base_token__address")
+        .order_by("pk")
+    )
+    without_info: dict[str, str] = {}
+    for pool_id, address in tokens:
+        if pool_id not in tier_of:
+            continue
+        if tier_of[pool_id] == "watchlist" or address not in without_info:
+            without_info[address] = tier_of[pool_id]
+    cutoff = now - timedelta(seconds=DETAILS_MAX_AGE)
+    stale_ids = (
+        Pool.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=cutoff))
+        .order_by(F("last_seen_at").asc(nulls_first=True), "pk")
+        .values_list("pk", flat=True)
+    )
+    stale = [(pool_id, tier_of[pool_id]) for pool_id in stale_ids if pool_id in tier_of]
+    return Snapshot(
+        now=now.timestamp(),
+        pools=pools,
+        pools_per_tier=counts,
+        details_pending=WatchlistEntry.objects.needing_details(config.network).count(),
+        tokens_without_info=list(without_info.items()),
+        stale_details=stale,
+    )
