@@ -2,8 +2,9 @@
 
 Looks at every call that sends SQL (``.execute``, ``.executemany``, ``.raw``, ``.extra``,
 ``RawSQL``, psycopg's ``cursor.copy``) and at the expression its SQL comes from, following a
-local variable to its assignments. Safe: a string constant, or psycopg ``sql.SQL`` composition
-(identifiers quoted by ``sql.Identifier``, values by ``sql.Literal``). Anything interpolated
+local variable to its assignments and a parameter to the calls in the same file. Safe: a
+string constant, or psycopg ``sql.SQL`` composition (identifiers quoted by
+``sql.Identifier``, values by ``sql.Literal``). Anything interpolated
 (f-string, ``%``, ``+``, ``.format``, ``.join``) is a finding, unless its statement carries
 ``# noqa: S608`` — ruff's own SQL-injection rule, whose exceptions are reviewed in code review
 (identifiers from model metadata only, values as parameters).
@@ -42,11 +43,15 @@ def _is_sql_composition(node: ast.AST) -> bool:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, path: str, source: str) -> None:
+    def __init__(self, path: str, source: str, tree: ast.Module) -> None:
         self.path = path
         self.lines = source.splitlines()
+        self.tree = tree
         self.findings: list[Finding] = []
         self.scopes: list[ast.AST] = []
+        self.parents = {
+            child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)
+        }
 
     def visit_Module(self, node: ast.Module) -> None:
         self.scopes.append(node)
@@ -84,9 +89,15 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(expr, ast.Name) and depth < 4:
             values = self._assignments(expr.id)
             if not values:
+                values = self._arguments_passed(expr.id)
+            if not values:
                 self._flag(expr, f"SQL from {expr.id!r}, which is not built here")
-            for value in values:
-                self._check(value, depth + 1)
+            for scope, value in values:
+                self.scopes.append(scope)
+                try:
+                    self._check(value, depth + 1)
+                finally:
+                    self.scopes.pop()
             return
         if isinstance(expr, ast.JoinedStr | ast.BinOp | ast.Call):
             if not self._reviewed(expr):
@@ -102,30 +113,61 @@ class _Scanner(ast.NodeVisitor):
         if expr.func.attr not in {"format", "join"} or not isinstance(base, ast.Name):
             return False
         values = self._assignments(base.id)
-        return bool(values) and all(_is_sql_composition(v) for v in values)
+        return bool(values) and all(_is_sql_composition(v) for _, v in values)
 
-    def _assignments(self, name: str) -> list[ast.AST]:
+    def _assignments(self, name: str) -> list[tuple[ast.AST, ast.AST]]:
         scope = self.scopes[-1]
         values = []
         for node in ast.walk(scope):
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == name for t in node.targets
             ):
-                values.append(node.value)
+                values.append((scope, node.value))
             elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(
                 node.target, ast.Name
             ):
                 if node.target.id == name and node.value is not None:
-                    values.append(node.value)
+                    values.append((scope, node.value))
         return values
+
+    def _arguments_passed(self, name: str) -> list[tuple[ast.AST, ast.AST]]:
+        """What the calls in this file pass for parameter ``name`` of the enclosing function."""
+        function = self.scopes[-1]
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            return []
+        params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        if name not in params:
+            return []
+        index = params.index(name)
+        passed = []
+        for call in ast.walk(self.tree):
+            if not isinstance(call, ast.Call):
+                continue
+            callee = call.func.id if isinstance(call.func, ast.Name) else None
+            if callee != function.name:
+                continue
+            value = next((k.value for k in call.keywords if k.arg == name), None)
+            if value is None and index < len(call.args):
+                value = call.args[index]
+            if value is not None:
+                passed.append((self._scope_of(call), value))
+        return passed
+
+    def _scope_of(self, node: ast.AST) -> ast.AST:
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                return node
+        return self.tree
 
     def _flag(self, node: ast.AST, problem: str) -> None:
         self.findings.append(Finding(self.path, node.lineno, problem))
 
 
 def scan_source(path: str, source: str) -> list[Finding]:
-    scanner = _Scanner(path, source)
-    scanner.visit(ast.parse(source, filename=path))
+    tree = ast.parse(source, filename=path)
+    scanner = _Scanner(path, source, tree)
+    scanner.visit(tree)
     return scanner.findings
 
 

@@ -26,19 +26,18 @@ def test_no_committed_file_holds_a_secret():
     assert findings == [], "\n".join(map(str, findings))
 
 
-# Planted secrets, assembled at run time so this file does not hold them literally.
-AWS = "AKIA" + "Q3EGRJ7XZ2PLN4VW"
+# Planted secrets, stored reversed so that this file does not hold them.
 PLANTED = [
-    ("-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow...", "private key"),
-    ("-----BEGIN OPENSSH " + "PRIVATE KEY-----", "private key"),
-    (f"aws_access_key_id = {AWS}", "AWS access key id"),
-    ("token = 'ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'", "GitHub token"),
-    ("GECKO_API_KEY=CG-" + "h7Kq2Lm9Xv4Rt8Wz3Np6Bc1D", "CoinGecko API key"),
-    ('headers = {"x-cg-pro-api-key": "' + "q9Z2m4X7v1R8t3W6" + '"}', "GeckoTerminal key header"),
-    ("DATABASE_URL=postgres://gecko:" + "Vq83jsKx02Lm@db:5432/gecko", "password in a URL"),
-    ("SECRET_KEY = '" + "k2#Jd9!xQw7@Lp4$Zr8%Tv1^" + "'", "SECRET_KEY"),
-    ("ADMIN_PASSWORD=" + "Hu7Lk2Qm9Zx4Wr", "ADMIN_PASSWORD"),
-    ("webhook_token: " + "a8F3kL9qZ2xW7mN4", "webhook_token"),
+    ("...woEIIM\n-----YEK ETAVIRP ASR NIGEB-----"[::-1], "private key"),
+    ("-----YEK ETAVIRP HSSNEPO NIGEB-----"[::-1], "private key"),
+    ("WV4NLP2ZX7JRGE3QAIKA = di_yek_ssecca_swa"[::-1], "AWS access key id"),
+    ("'8R7q6P5o4N3m2L1k0J9i8H7g6F5e4D3c2B1a_phg' = nekot"[::-1], "GitHub token"),
+    ("D1cB6pN3zW8tR4vX9mL2qK7h-GC=YEK_IPA_OKCEG"[::-1], "CoinGecko API key"),
+    ('}"6W3t8R1v7X4m2Z9q" :"yek-ipa-orp-gc-x"{ = sredaeh'[::-1], "GeckoTerminal key header"),
+    ("okceg/2345:bd@mL20xKsj38qV:okceg//:sergtsop=LRU_ESABATAD"[::-1], "password in a URL"),
+    ("'^1vT%8rZ$4pL@7wQx!9dJ#2k' = YEK_TERCES"[::-1], "SECRET_KEY"),
+    ("rW4xZ9mQ2kL7uH=DROWSSAP_NIMDA"[::-1], "ADMIN_PASSWORD"),
+    ("4Nm7Wx2Zq9Lk3F8a :nekot_koohbew"[::-1], "webhook_token"),
 ]
 
 

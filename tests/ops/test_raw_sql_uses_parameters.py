@@ -37,6 +37,7 @@ def test_no_raw_sql_is_built_from_values():
         'RawSQL("x = %s" % value, [])',
         "conn.execute(f'CREATE DATABASE \"{name}\"')",
         "cursor.execute(query)",
+        'def run(q):\n    cursor.execute(q)\nrun(f"SELECT {pk}")',
     ],
 )
 def test_the_scan_catches_interpolated_sql(code):
@@ -53,6 +54,7 @@ def test_the_scan_catches_interpolated_sql(code):
         'q = sql.SQL("SELECT {t}")\ncursor.execute(q.format(t=sql.Identifier(name)))',
         'q = f"SELECT * FROM {table} WHERE id = %s"  # noqa: S608\ncursor.execute(q, [pk])',
         "block.active.copy()",
+        'def run(q):\n    cursor.execute(q)\nrun("SELECT 1")\nrun(q=f"SELECT {t}")  # noqa: S608',
     ],
 )
 def test_the_scan_accepts_parameters_and_psycopg_composition(code):
