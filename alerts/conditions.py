@@ -142,15 +142,12 @@ def stale_candles(now: datetime) -> list[Finding]:
 
 
 def planner_short(now: datetime) -> list[Finding]:
-    """The budget planner has been short of API calls for the hold time.
-
-    The planner (collectors.planner) is not on this branch yet: ``planner_shortfall()`` is
-    the hook it fills in; until then this check never fires."""
+    """The budget planner has been short of API calls for the hold time (an hour)."""
     short = planner_shortfall()
     return [
         Finding(
             key="planner-short",
-            title="the budget planner is short of API calls",
+            title="the budget planner is short of API calls: demand exceeds the plan",
             detail=short or "",
             active=short is not None,
             hold=settings.GECKO_ALERT_PLANNER_SHORT_SECONDS,
@@ -159,8 +156,21 @@ def planner_short(now: datetime) -> list[Finding]:
 
 
 def planner_shortfall() -> str | None:
-    """What the planner lacks now (a sentence), or None when demand fits the budget."""
-    return None
+    """The tiers the planner serves less than fully, or None when demand fits the budget.
+
+    The planner keeps its last service level in Redis (collectors.planner.service), e.g.
+    ``watchlist=full;top=partial``, written at every tick."""
+    from collectors.locks import redis_client
+    from collectors.planner.service import STATE_KEY
+
+    state = redis_client().get(STATE_KEY)
+    if state is None:
+        return None
+    levels = dict(part.split("=", 1) for part in state.decode().split(";") if "=" in part)
+    short = {tier: level for tier, level in levels.items() if level != "full"}
+    if not short:
+        return None
+    return "served: " + ", ".join(f"{tier} {level}" for tier, level in short.items())
 
 
 CHECKS = (failing_tasks, breaker_open, beat_stopped, stale_candles, planner_short)

@@ -24,6 +24,7 @@ from alerts.tasks import check_alerts
 from alerts.watchdog import BeatWatchdog, watch_beat
 from collectors.breaker import CircuitBreaker
 from collectors.models import CollectionRun, CollectorConfig
+from collectors.planner.service import STATE_KEY
 from collectors.schedules import seed
 from geckoproject.beat import record_beat_tick
 from geckoproject.celery import app
@@ -222,8 +223,29 @@ def test_a_broken_check_is_reported_and_the_others_still_run():
     assert outcome.failed_checks == ["broken"] and outcome.fired == [f"failing:{TASK}"]
 
 
-def test_the_planner_hook_stays_quiet_until_the_planner_reports():
-    assert evaluate([conditions.planner_short]).fired == []
+def test_a_planner_short_for_an_hour_alerts(settings, redis_client):
+    settings.GECKO_ALERT_PLANNER_SHORT_SECONDS = 3600
+    redis_client.set(STATE_KEY, "watchlist=full;top=partial")
+    now = timezone.now()
+
+    assert evaluate([conditions.planner_short], now).fired == []
+    assert evaluate([conditions.planner_short], now + timedelta(minutes=59)).fired == []
+    later = now + timedelta(minutes=61)
+    assert evaluate([conditions.planner_short], later).fired == ["planner-short"]
+    assert "top partial" in mail.outbox[0].body
+
+    redis_client.set(STATE_KEY, "watchlist=full;top=full")
+    assert evaluate([conditions.planner_short], later).resolved == ["planner-short"]
+
+
+def test_a_planner_short_for_less_than_the_hold_stays_silent(settings, redis_client):
+    redis_client.set(STATE_KEY, "watchlist=partial;top=none")
+    evaluate([conditions.planner_short])
+    redis_client.delete(STATE_KEY)
+
+    outcome = evaluate([conditions.planner_short])
+
+    assert outcome.fired == outcome.resolved == [] and mail.outbox == []
 
 
 def test_the_check_task_records_its_run_and_is_seeded_once(redis_client):
