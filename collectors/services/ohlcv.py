@@ -41,6 +41,7 @@ class OhlcvReport:
     pages: int = 0
     candles: int = 0
     written: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,7 @@ def _fetch_range(
         report.pages += 1
         report.candles += result.candles
         report.written += result.written
+        report.rejected += result.rejected
         if result.ends_history or result.oldest is None:
             break
         if stop_at is not None and result.oldest <= stop_at:

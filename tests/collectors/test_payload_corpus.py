@@ -185,3 +185,33 @@ def test_future_tolerance_allows_the_open_candle() -> None:
     now = int(time.time()) // 900 * 900
     doc["data"]["attributes"]["ohlcv_list"][0][0] = now + int(timedelta(minutes=2).total_seconds())
     assert parse_ohlcv(doc).rejected == ()
+
+
+class _OnePage:
+    """Serves one parsed page, as GeckoClient.ohlcv would."""
+
+    def __init__(self, page: OhlcvPage) -> None:
+        self.page = page
+
+    def ohlcv(self, *args: Any, **kwargs: Any) -> OhlcvPage:
+        return self.page
+
+
+@pytest.mark.django_db
+def test_a_fetch_reports_how_many_candles_it_rejected() -> None:
+    from collectors.services.ohlcv import _fetch_range
+    from tests.marketdata.factories import pool
+
+    page = parse_ohlcv(ohlcv_with(3, 5, -1.0))
+    report = _fetch_range(
+        _OnePage(page),
+        pool(),
+        "15m",
+        before=1755756000,
+        stop_at=None,
+        max_pages=1,
+        limit=10,
+        include_empty=False,
+    )
+
+    assert (report.candles, report.rejected) == (9, 1)
