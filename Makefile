@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 QLIB_VENV ?= .venv-qlib
 PYTHON ?= python3
 
-.PHONY: run test lint bench migrate preflight qlib-venv browser clean-venv help
+.PHONY: run test lint bench migrate preflight qlib-venv browser clean-venv help backup restore
 .DEFAULT_GOAL := help
 
 help:
@@ -15,6 +15,8 @@ help:
 	@echo "make test   install and run the whole test suite against PostgreSQL and Redis"
 	@echo "make lint   ruff"
 	@echo "make bench  the benchmarks in bench/"
+	@echo "make backup                       pg_dump to backups/geckoproject-<UTC>.dump"
+	@echo "make restore FILE=x.dump CONFIRM=yes  replace the database with a backup"
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +75,14 @@ lint: $(VENV)/.installed
 
 bench: preflight qlib-venv
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+backup: $(VENV)/.installed
+	$(PY) manage.py backup
+
+# Stop the workers and beat first: the restore replaces every table.
+restore:
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/geckoproject-....dump CONFIRM=yes"; exit 2; }
+	$(PY) manage.py restore "$(FILE)" $(if $(filter yes,$(CONFIRM)),--yes)
 
 clean-venv:
 	rm -rf $(VENV) $(QLIB_VENV)

@@ -59,13 +59,14 @@ COLUMNS += ("is_final", "fetched_at")
 def _ensure_database() -> None:
     """Create the bench database if it is missing (connecting to ``postgres`` to do so)."""
     import psycopg
+    from psycopg import sql
 
     url = urlparse(BENCH_DATABASE_URL)
     name = url.path.lstrip("/")
     admin = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _setup() -> None:
@@ -175,15 +176,18 @@ def write_path(pool: Any, raw: list[tuple[bytes, int, int]]) -> Result:
 def copy_ceiling(pool: Any) -> Result:
     """COPY of exactly the rows the write path stored, into the emptied table."""
     from django.db import connection, transaction
+    from psycopg import sql
 
     from marketdata.models import Candle
 
     rows = list(Candle.objects.filter(pool=pool).order_by("-ts").values_list(*COLUMNS))
     _wipe()
-    sql = f"COPY marketdata_candle ({', '.join(COLUMNS)}) FROM STDIN"
+    copy_sql = sql.SQL("COPY marketdata_candle ({}) FROM STDIN").format(
+        sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    )
     began = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.cursor.copy(sql) as copy:
+        with cursor.cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
     return Result("PostgreSQL COPY of the same rows", len(rows), time.perf_counter() - began)

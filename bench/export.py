@@ -81,12 +81,13 @@ def manage(*args: str) -> Run:
 
 def ensure_database() -> None:
     import psycopg
+    from psycopg import sql
 
     name = urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
     admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     manage("migrate", "--noinput", "--verbosity", "0")
 
 

@@ -251,6 +251,8 @@ def fetch_ohlcv(
             limit=limit,
         )
         tally.items_written = report.written
+        if report.rejected:
+            tally.detail = f"{report.rejected} implausible candle(s) rejected (named in the log)"
 
     with _in_flight(self, unit_key("ohlcv", pool_id, timeframe)):
         return _run(self, body, lane="live", pool_id=pool_id, timeframe=timeframe)

@@ -7,6 +7,7 @@ import os
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from alerts.watchdog import BeatWatchdog
 from collectors.ticks import stamp_beat_send
 from geckoproject.logs import bind_task, unbind_task
 
@@ -20,3 +21,5 @@ before_task_publish.connect(stamp_beat_send, weak=False)
 # Every log line of a task run carries its task id as the correlation id (geckoproject.logs).
 task_prerun.connect(bind_task, weak=False)
 task_postrun.connect(unbind_task, weak=False)
+# Workers on "default" check that beat still ticks (alerts.watchdog).
+app.steps["worker"].add(BeatWatchdog)

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import environ
 import psycopg
 import redis
+from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/geckoproject"
@@ -44,7 +45,7 @@ def check_postgres(url: str, database_name: str) -> None:
                 "SELECT 1 FROM pg_database WHERE datname = %s", [database_name]
             ).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{database_name}"')
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database_name)))
                 sys.stdout.write(f"preflight: created database {database_name}\n")
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "collectors",
     "simulator",
     "qlib_export",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,17 @@ CELERY_TASK_ROUTES = {
     "collectors.tasks.collect_dexes": {"queue": "api"},
     "collectors.tasks.backfill_*": {"queue": "api"},
 }
+
+# --- Alerts (alerts/, README "Operations") -----------------------------------------------------
+# Always an ERROR log line; also a webhook POST and/or e-mail (Django's EMAIL_* settings).
+ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+GECKO_ALERT_FAILED_RUNS = env.int("GECKO_ALERT_FAILED_RUNS", default=3)
+GECKO_ALERT_BREAKER_OPEN_SECONDS = env.int("GECKO_ALERT_BREAKER_OPEN_SECONDS", default=600)
+GECKO_ALERT_BEAT_STALE_SECONDS = env.int("GECKO_ALERT_BEAT_STALE_SECONDS", default=300)
+GECKO_ALERT_CANDLE_STALE_SECONDS = env.int("GECKO_ALERT_CANDLE_STALE_SECONDS", default=3600)
+GECKO_ALERT_PLANNER_SHORT_SECONDS = env.int("GECKO_ALERT_PLANNER_SHORT_SECONDS", default=3600)
+GECKO_ALERT_WATCHDOG_SECONDS = env.int("GECKO_ALERT_WATCHDOG_SECONDS", default=60)
 
 # --- GeckoTerminal ---------------------------------------------------------------------------
 # The API plan sets the base URL, the default rate, the monthly credit and the history depth:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import IntegrityError, connection, transaction
+from psycopg import sql
 
 from .models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
 from .upsert import UpsertResult, upsert
@@ -90,10 +91,12 @@ def _copy_into_empty_range(rows: list[Row], *, exclusive: bool) -> UpsertResult 
         return None
     fresh = [r for ts, r in unique.items() if ts not in stored]
     columns = [Candle._meta.get_field(c).column for c in CANDLE_COLUMNS]
-    sql = f"COPY {Candle._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(Candle._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
     try:
         with transaction.atomic(savepoint=not exclusive), connection.cursor() as cursor:
-            with cursor.cursor.copy(sql) as copy:
+            with cursor.cursor.copy(copy_sql) as copy:
                 for row in fresh:
                     copy.write_row([row[c] for c in CANDLE_COLUMNS])
     except IntegrityError:

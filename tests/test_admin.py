@@ -16,6 +16,7 @@ from django_celery_beat.models import (
 )
 from rest_framework.authtoken.models import Token
 
+from alerts.models import Incident
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, PoolSnapshot
 from tests.marketdata.factories import T0, dex, network, pool, token, trade
@@ -61,6 +62,9 @@ def one_of_everything(db):
     ClockedSchedule.objects.create(clocked_time=now)
     SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
     PeriodicTask.objects.create(name="demo", task="celery.backend_cleanup", interval=every_minute)
+    Incident.objects.create(
+        key="beat", title="beat is not ticking", first_seen_at=now, last_seen_at=now
+    )
 
 
 def registered_models():

@@ -45,6 +45,10 @@ class ParsedWatchlist:
     rows: list[WatchlistRow]
     errors: list[RowError]
     sha256: str
+    # Pool addresses named by bad rows: the sync keeps those entries rather than drop them.
+    named_by_bad_rows: frozenset[str] = frozenset()
+    # The last row is bad and the file has no final newline: likely caught mid-write.
+    cut_short: bool = False
 
 
 class WatchlistFormatError(ValueError):
@@ -63,6 +67,10 @@ def parse_watchlist(data: bytes) -> ParsedWatchlist:
         raise WatchlistFormatError(f"not UTF-8 text ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
+    if len(header) == 1 and ";" in header[0]:
+        raise WatchlistFormatError(
+            "fields are separated by ';'; expected ',' (export the sheet as comma-separated CSV)"
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise WatchlistFormatError(
@@ -72,13 +80,17 @@ def parse_watchlist(data: bytes) -> ParsedWatchlist:
     rows: list[WatchlistRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
+    named: set[str] = set()
+    last_bad = False
     for record in reader:
         line = reader.line_num
         if not any((v or "").strip() for k, v in record.items() if k is not None):
             continue
-        row, error = _parse_row(line, record)
+        row, error = _parse_row(line, record, len(header))
+        last_bad = error is not None
         if error:
             errors.append(error)
+            named.add((record.get("poolAddress") or "").strip())
             continue
         key = (row.network, row.pool_address)
         if key in seen:
@@ -86,15 +98,25 @@ def parse_watchlist(data: bytes) -> ParsedWatchlist:
             continue
         seen[key] = line
         rows.append(row)
-    return ParsedWatchlist(rows=rows, errors=errors, sha256=content_hash(data))
-
-
-def _parse_row(line: int, record: dict) -> tuple[WatchlistRow | None, RowError | None]:
-    if record.get(None):
-        return None, RowError(
-            line,
-            f"{len(REQUIRED_COLUMNS) + len(record[None])} fields, expected {len(REQUIRED_COLUMNS)}",
+    cut_short = last_bad and not text.endswith(("\n", "\r"))
+    if cut_short:
+        errors.append(
+            RowError(reader.line_num, "file ends mid-row (half-written?): no entry is deactivated")
         )
+    return ParsedWatchlist(
+        rows=rows,
+        errors=errors,
+        sha256=content_hash(data),
+        named_by_bad_rows=frozenset(named - {""}),
+        cut_short=cut_short,
+    )
+
+
+def _parse_row(
+    line: int, record: dict, columns: int
+) -> tuple[WatchlistRow | None, RowError | None]:
+    if record.get(None):
+        return None, RowError(line, f"{columns + len(record[None])} fields, expected {columns}")
     present = [k for k in record if k is not None and record[k] is not None]
     if len(present) < len(record):
         return None, RowError(line, f"{len(present)} fields, expected {len(record)}")

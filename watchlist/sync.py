@@ -14,7 +14,13 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from .csv_format import RowError, WatchlistRow, parse_watchlist
+from .csv_format import (
+    ParsedWatchlist,
+    RowError,
+    WatchlistFormatError,
+    WatchlistRow,
+    parse_watchlist,
+)
 from .models import WatchlistEntry, WatchlistFile
 
 logger = logging.getLogger(__name__)
@@ -41,10 +47,13 @@ class SyncReport:
 
 
 def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
-    """Import ``path``. Raises OSError / WatchlistFormatError when the file cannot be used."""
+    """Import ``path``. Raises OSError / WatchlistFormatError when the file cannot be used.
+
+    A file with no usable row is refused rather than read as "remove every pool": an emptied
+    or half-rewritten file must not stop collection (remove pools in the admin instead)."""
     path = str(path)
     data = Path(path).read_bytes()
-    parsed = parse_watchlist(data)
+    parsed = _parse_usable(data)
     report = SyncReport(path=path, errors=parsed.errors)
     previous = WatchlistFile.objects.filter(path=path).first()
     if previous and previous.sha256 == parsed.sha256 and not force:
@@ -53,7 +62,7 @@ def sync_watchlist_file(path: str | Path, *, force: bool = False) -> SyncReport:
     for error in parsed.errors:
         logger.warning("watchlist %s: %s", path, error)
     with transaction.atomic():
-        _apply(parsed.rows, report)
+        _apply(parsed, report)
         WatchlistFile.objects.update_or_create(
             path=path,
             defaults={
@@ -76,10 +85,12 @@ class Changes:
     leaving: list[WatchlistEntry] = field(default_factory=list)
 
 
-def diff(rows: list[WatchlistRow], report: SyncReport, *, lock: bool = False) -> Changes:
-    """Compare ``rows`` with the entries, filling ``report``'s lists; writes nothing.
+def diff(parsed: ParsedWatchlist, report: SyncReport, *, lock: bool = False) -> Changes:
+    """Compare the file's rows with the entries, filling ``report``'s lists; writes nothing.
 
-    The admin's CSV upload shows this as its preview before anything is applied."""
+    The admin's CSV upload shows this as its preview before anything is applied. A file cut
+    short deactivates nothing, and neither does a bad row for the pool it names."""
+    rows = parsed.rows
     entries = WatchlistEntry.objects.select_for_update() if lock else WatchlistEntry.objects.all()
     existing = {(e.network, e.pool_address): e for e in entries}
     changes = Changes()
@@ -103,11 +114,16 @@ def diff(rows: list[WatchlistRow], report: SyncReport, *, lock: bool = False) ->
             report.updated.append(row.pool_address)
         if changed:
             changes.update.append((entry.pk, changed))
+    if parsed.cut_short:
+        return changes
     in_file = {(r.network, r.pool_address) for r in rows}
     changes.leaving = [
         e
         for key, e in existing.items()
-        if key not in in_file and e.active and e.source == WatchlistEntry.Source.CSV
+        if key not in in_file
+        and e.active
+        and e.source == WatchlistEntry.Source.CSV
+        and e.pool_address not in parsed.named_by_bad_rows
     ]
     report.deactivated.extend(e.pool_address for e in changes.leaving)
     return changes
@@ -117,36 +133,52 @@ def preview_watchlist(data: bytes, name: str) -> SyncReport:
     """What importing ``data`` would add, reactivate, update, deactivate and reject (no writes).
 
     Raises WatchlistFormatError when the file as a whole cannot be read."""
-    parsed = parse_watchlist(data)
+    parsed = _parse_usable(data)
     report = SyncReport(path=name, errors=parsed.errors)
-    diff(parsed.rows, report)
+    diff(parsed, report)
     return report
 
 
 def apply_watchlist(data: bytes, name: str) -> SyncReport:
     """Import ``data`` as a sync of a file would (an upload from the admin), whatever its hash."""
-    parsed = parse_watchlist(data)
+    parsed = _parse_usable(data)
     report = SyncReport(path=name, errors=parsed.errors)
     with transaction.atomic():
-        _apply(parsed.rows, report)
+        _apply(parsed, report)
     logger.info("watchlist upload %s", report.summary())
     return report
 
 
-def _apply(rows: list[WatchlistRow], report: SyncReport) -> None:
-    now = timezone.now()
-    changes = diff(rows, report, lock=True)
-    for row in changes.create:
-        WatchlistEntry.objects.create(
-            network=row.network,
-            pool_address=row.pool_address,
-            source=WatchlistEntry.Source.CSV,
-            active=True,
-            token_address=row.token_address,
-            symbol=row.symbol,
-            name=row.name,
-            dex=row.dex,
+def _parse_usable(data: bytes) -> ParsedWatchlist:
+    """Parse ``data``; a file with no usable row is refused rather than read as "remove every
+    pool": an emptied or half-rewritten file must not stop collection."""
+    parsed = parse_watchlist(data)
+    if not parsed.rows:
+        raise WatchlistFormatError(
+            f"no usable row ({len(parsed.errors)} bad); refusing to deactivate every entry"
         )
+    return parsed
+
+
+def _apply(parsed: ParsedWatchlist, report: SyncReport) -> None:
+    now = timezone.now()
+    changes = diff(parsed, report, lock=True)
+    WatchlistEntry.objects.bulk_create(
+        [
+            WatchlistEntry(
+                network=row.network,
+                pool_address=row.pool_address,
+                source=WatchlistEntry.Source.CSV,
+                active=True,
+                token_address=row.token_address,
+                symbol=row.symbol,
+                name=row.name,
+                dex=row.dex,
+            )
+            for row in changes.create
+        ],
+        batch_size=1000,
+    )
     for pk, changed in changes.update:
         WatchlistEntry.objects.filter(pk=pk).update(updated_at=now, **changed)
     WatchlistEntry.objects.filter(pk__in=[e.pk for e in changes.leaving]).update(

@@ -10,6 +10,7 @@ pass e.g. ``"multi_pools"`` or ``"new_pools"`` to tell list endpoints apart.
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from collectors.gecko.parse_core import (
 )
 from collectors.gecko.records import (
     CandleRecord,
+    CandleReject,
     DexRecord,
     OhlcvPage,
     OhlcvTokenMeta,
@@ -262,32 +264,86 @@ def _candle(node: Node) -> CandleRecord:
     return CandleRecord(timestamp.epoch(), *(value.number() for value in prices))
 
 
-def _candles(node: Node) -> list[CandleRecord]:
-    """Every candle; a well-formed one (an int and five finite floats, the API's norm) is built
-    directly, anything else goes through the checked path and its message. Why: a backfill
-    parses ~260k candles per pool-timeframe and the checked path builds seven Nodes each."""
+# An open time up to this far ahead of our clock is skew, not a fault.
+FUTURE_TOLERANCE_SECONDS = 300
+# Epoch seconds reach 10**11 in the year 5138; 13-digit values are milliseconds.
+_MILLISECONDS_FROM = 10**11
+_MILLISECONDS_UNTIL = 10**14
+
+
+def _implausible(item: list, now: float) -> tuple[int | None, str] | None:
+    """Why a well-typed candle cannot be stored, with its usable open time (None if that is
+    the fault); None for a plausible candle. Checked before any datetime is built."""
+    ts, o, h, low, c, v = item
+    if _MILLISECONDS_FROM <= ts < _MILLISECONDS_UNTIL:
+        return None, f"timestamp {ts} looks like milliseconds; expected epoch seconds"
+    if not 0 <= ts < _MILLISECONDS_FROM:
+        return None, f"timestamp {ts} is out of range"
+    if ts > now + FUTURE_TOLERANCE_SECONDS:
+        return None, f"timestamp {ts} is in the future ({int(ts - now)} s ahead)"
+    try:
+        finite = all(math.isfinite(x) for x in (o, h, low, c, v))
+    except OverflowError:
+        finite = False
+    if not finite:
+        return ts, f"not a finite number in {describe_list(item)}"
+    if min(o, h, low, c) < 0:
+        return ts, f"negative price in {describe_list(item)}"
+    if v < 0:
+        return ts, f"negative volume {v!r}"
+    if h < low:
+        return ts, f"high < low ({h!r} < {low!r})"
+    return None
+
+
+def describe_list(item: list) -> str:
+    return "[" + ", ".join(repr(x) for x in item) + "]"
+
+
+def _well_typed(item: Any) -> bool:
+    return (
+        type(item) is list
+        and len(item) == 6
+        and type(item[0]) is int
+        and all(type(x) is float or type(x) is int for x in item[1:])
+    )
+
+
+def _candles(node: Node, endpoint: str) -> tuple[list[CandleRecord], tuple[CandleReject, ...]]:
+    """Every candle, and the rejected ones. A well-formed candle (an int and five finite
+    floats, the API's norm) is built directly, a mistyped one goes through the checked path
+    and fails the page with its cell named. Why the fast path: a backfill parses ~260k
+    candles per pool-timeframe and the checked path builds seven Nodes each."""
     if not isinstance(node.value, list):
-        return [_candle(c) for c in node.elements()]
-    candles = []
+        return [_candle(c) for c in node.elements()], ()
+    candles: list[CandleRecord] = []
+    rejected: list[CandleReject] = []
+    now = time.time()
     isfinite, fromtimestamp = math.isfinite, datetime.fromtimestamp
     for index, item in enumerate(node.value):
-        if type(item) is list and len(item) == 6:
+        if _well_typed(item):
             ts, o, h, low, c, v = item
-            # A NaN or an infinity anywhere makes the sum non-finite (so does an overflow of
-            # huge values, which the checked path then accepts or names).
             if (
-                type(ts) is int
+                0 <= ts <= now + FUTURE_TOLERANCE_SECONDS
                 and type(o) is float
                 and type(h) is float
                 and type(low) is float
                 and type(c) is float
                 and type(v) is float
                 and isfinite(o + h + low + c + v)
+                and min(o, h, low, c, v) >= 0
+                and h >= low
             ):
                 candles.append(CandleRecord(fromtimestamp(ts, UTC), o, h, low, c, v))
                 continue
+            fault = _implausible(item, now)
+            if fault is not None:
+                at, problem = fault
+                stamp = None if at is None else fromtimestamp(at, UTC)
+                rejected.append(CandleReject(index, stamp, problem, endpoint))
+                continue
         candles.append(_candle(node._child(item, index)))
-    return candles
+    return candles, tuple(rejected)
 
 
 def parse_ohlcv(body: Any, *, endpoint: str = "ohlcv") -> OhlcvPage:
@@ -295,11 +351,13 @@ def parse_ohlcv(body: Any, *, endpoint: str = "ohlcv") -> OhlcvPage:
     root = _root(body, endpoint)
     data = _resource(root["data"], "ohlcv_request_response")
     meta = root.get("meta")
+    candles, rejected = _candles(data["attributes"]["ohlcv_list"], endpoint)
     return OhlcvPage(
         request_id=data["id"].text(),
-        candles=_candles(data["attributes"]["ohlcv_list"]),
+        candles=candles,
         base=_ohlcv_meta(meta.get("base")),
         quote=_ohlcv_meta(meta.get("quote")),
+        rejected=rejected,
     )
 
 

@@ -22,6 +22,10 @@ from collectors.gecko.records import TradeIdParts
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 _SNIPPET = 80
+# Bounds that keep a value storable: PostgreSQL bigint, and money beyond any real amount
+# (a NUMERIC that large is a corrupt value, and could overflow the column).
+_INT64 = 2**63
+_MONEY_MAX_EXPONENT = 80
 
 
 def describe(value: Any) -> str:
@@ -114,15 +118,21 @@ class Node:
     def integer(self) -> int:
         if not _is_int(self.value):
             raise self.expected("integer")
+        if not -_INT64 <= self.value < _INT64:
+            raise self.expected("integer within 64 bits")
         return self.value
 
     def opt_integer(self) -> int | None:
         return None if self.value is None else self.integer()
 
     def number(self) -> float:
-        if not _is_number(self.value) or not math.isfinite(self.value):
+        try:
+            value = float(self.value) if _is_number(self.value) else math.nan
+        except OverflowError:
+            value = math.nan
+        if not math.isfinite(value):
             raise self.expected("number")
-        return float(self.value)
+        return value
 
     def opt_number(self) -> float | None:
         return None if self.value is None else self.number()
@@ -145,15 +155,22 @@ class Node:
         value = self.value
         if value is None:
             return None
-        if lenient and _is_number(value):
-            return Decimal(repr(value)) if math.isfinite(value) else None
-        if not isinstance(value, str):
+        if lenient and _is_int(value):
+            number = Decimal(value)
+        elif lenient and _is_number(value):
+            if not math.isfinite(value):
+                return None
+            number = Decimal(repr(value))
+        elif not isinstance(value, str):
             raise self.expected("decimal string")
-        if value.lstrip("+-").lower() in _NON_FINITE:
+        elif value.lstrip("+-").lower() in _NON_FINITE:
             return None
-        if not _DECIMAL.fullmatch(value):
+        elif not _DECIMAL.fullmatch(value):
             raise self.expected("decimal string")
-        return Decimal(value)
+        else:
+            number = Decimal(value)
+        # Far beyond any real amount: a corrupt value, read as "no value" like "NaN".
+        return None if number and number.adjusted() > _MONEY_MAX_EXPONENT else number
 
     def moment(self) -> datetime:
         """ISO-8601 with a zone (``...Z``), or epoch seconds as int or digit string; aware UTC."""

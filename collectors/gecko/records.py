@@ -144,6 +144,19 @@ class CandleRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CandleReject:
+    """A well-typed candle too implausible to store; ``timestamp`` None when that is the fault."""
+
+    index: int
+    timestamp: datetime | None
+    problem: str
+    endpoint: str = "ohlcv"
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: data.attributes.ohlcv_list[{self.index}]: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
 class OhlcvTokenMeta:
     """``meta.base`` / ``meta.quote`` of an OHLCV response."""
 
@@ -161,6 +174,7 @@ class OhlcvPage:
     candles: list[CandleRecord]
     base: OhlcvTokenMeta | None = None
     quote: OhlcvTokenMeta | None = None
+    rejected: tuple[CandleReject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

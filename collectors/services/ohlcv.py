@@ -24,7 +24,7 @@ from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS, Timeframe
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.records import CandleRecord, OhlcvPage
+from ..gecko.records import CandleRecord, CandleReject, OhlcvPage
 from ..persist import candle_rows
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class OhlcvReport:
     pages: int = 0
     candles: int = 0
     written: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class PageResult:
     written: int
     oldest: datetime | None
     ends_history: bool
+    rejected: int = 0
 
 
 def proven_end(
@@ -69,10 +71,13 @@ def proven_end(
     return min(asked_end, max(settled, newest))
 
 
-def ends_history(candles: list[CandleRecord], limit: int, asked_end: datetime) -> bool:
+def ends_history(
+    candles: list[CandleRecord], limit: int, asked_end: datetime, *, rejected: int = 0
+) -> bool:
     """A page short of ``limit`` means nothing older exists, unless it spans the most one call
-    may span (paid plans serve years, six months per call): then only the next page can tell."""
-    if len(candles) >= limit:
+    may span (paid plans serve years, six months per call): then only the next page can tell.
+    Rejected candles were served, so they count toward the page's length."""
+    if len(candles) + rejected >= limit:
         return False
     return not candles or asked_end - candles[-1].timestamp < MAX_CALL_SPAN
 
@@ -91,7 +96,9 @@ def store_page(
     )
     oldest = candles[-1].timestamp if candles else None
     end = proven_end(candles, asked_end, now, timeframe)
-    history = ends_history(candles, limit, asked_end)
+    history = ends_history(candles, limit, asked_end, rejected=len(page.rejected))
+    for reject in page.rejected:
+        logger.warning("%s %s: candle rejected: %s", pool.address, timeframe, reject)
     with transaction.atomic():
         # A page lost to a crash before it reached the disk is fetched again (its coverage is
         # lost with it), so it need not wait for the WAL flush: a backfill commits per page.
@@ -100,10 +107,29 @@ def store_page(
         lock_writers(pool.pk, timeframe)
         written = store.upsert_candles(rows, exclusive=True).written
         if oldest is not None and oldest < end:
-            record_coverage(pool.pk, timeframe, oldest, end, locked=True)
+            for start, stop in covered_spans(oldest, end, page.rejected, step):
+                record_coverage(pool.pk, timeframe, start, stop, locked=True)
         if history:
             note_history_start(pool.pk, timeframe, oldest or asked_end, now)
-    return PageResult(len(candles), written, oldest, history)
+    return PageResult(len(candles), written, oldest, history, len(page.rejected))
+
+
+def covered_spans(
+    start: datetime, end: datetime, rejected: tuple[CandleReject, ...], step: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """[start, end) without the intervals of rejected candles, so the gap scan asks for them
+    again; nothing at all when a rejected candle's own time is unusable (where it belongs is
+    unknown)."""
+    if any(r.timestamp is None for r in rejected):
+        return []
+    spans, cursor = [], start
+    for hole in sorted({r.timestamp for r in rejected if start <= r.timestamp < end}):
+        if cursor < hole:
+            spans.append((cursor, hole))
+        cursor = max(cursor, hole + step)
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
 
 
 def _fetch_range(
@@ -131,6 +157,7 @@ def _fetch_range(
         report.pages += 1
         report.candles += result.candles
         report.written += result.written
+        report.rejected += result.rejected
         if result.ends_history or result.oldest is None:
             break
         if stop_at is not None and result.oldest <= stop_at:

@@ -85,7 +85,10 @@ class Command(BaseCommand):
         days = 180 if options["days"] is None else options["days"]
         if days < 1:
             raise CommandError(f"--days {days}: give at least 1 day")
-        return now - timedelta(days=days), now
+        try:
+            return now - timedelta(days=days), now
+        except OverflowError:
+            raise CommandError(f"--days {days}: reaches before year 1") from None
 
     def _timeframes(self, given: list[str] | None, config: CollectorConfig) -> list[str]:
         if not given:

@@ -54,8 +54,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        if options["clock_speed"] <= 0:
-            raise CommandError("--clock-speed must be > 0")
+        _check(options)
         simulator = Simulator(
             seed=options["seed"],
             rate_per_min=options["rate_per_min"],
@@ -67,3 +66,19 @@ class Command(BaseCommand):
             monthly_credit=options["monthly_credit"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
+
+
+def _check(options: dict) -> None:
+    """Refuse a value the simulator would misread, before it starts serving."""
+    if options["clock_speed"] <= 0:
+        raise CommandError("--clock-speed must be > 0")
+    if not 0 <= options["fault_rate"] <= 1:
+        raise CommandError(f"--fault-rate {options['fault_rate']}: give a share between 0 and 1")
+    if options["rate_per_min"] is not None and options["rate_per_min"] < 0:
+        raise CommandError(f"--rate-per-min {options['rate_per_min']}: give 0 (no limit) or more")
+    if options["monthly_credit"] is not None and options["monthly_credit"] < 0:
+        raise CommandError(f"--monthly-credit {options['monthly_credit']}: give 0 or more")
+    if not 0 <= options["port"] <= 65535:
+        raise CommandError(f"--port {options['port']}: give a TCP port, 0..65535")
+    if options["epoch"] is not None and options["epoch"] < 0:
+        raise CommandError(f"--epoch {options['epoch']}: give epoch seconds, 0 or more")
