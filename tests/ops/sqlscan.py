@@ -2,8 +2,8 @@
 
 Looks at every call that sends SQL (``.execute``, ``.executemany``, ``.raw``, ``.extra``,
 ``RawSQL``, psycopg's ``cursor.copy``) and at the expression its SQL comes from, following a
-local variable to its assignments and a parameter to the calls in the same file. Safe: a
-string constant, or psycopg ``sql.SQL`` composition (identifiers quoted by
+local variable to its assignments, a parameter to the calls in the same file, and a name to
+its module-level assignment. Safe: a string constant, or psycopg ``sql.SQL`` composition (identifiers quoted by
 ``sql.Identifier``, values by ``sql.Literal``). Anything interpolated
 (f-string, ``%``, ``+``, ``.format``, ``.join``) is a finding, unless its statement carries
 ``# noqa: S608`` — ruff's own SQL-injection rule, whose exceptions are reviewed in code review
@@ -91,6 +91,8 @@ class _Scanner(ast.NodeVisitor):
             if not values:
                 values = self._arguments_passed(expr.id)
             if not values:
+                values = self._module_assignments(expr.id)
+            if not values:
                 self._flag(expr, f"SQL from {expr.id!r}, which is not built here")
             for scope, value in values:
                 self.scopes.append(scope)
@@ -129,6 +131,15 @@ class _Scanner(ast.NodeVisitor):
                 if node.target.id == name and node.value is not None:
                     values.append((scope, node.value))
         return values
+
+    def _module_assignments(self, name: str) -> list[tuple[ast.AST, ast.AST]]:
+        """A module-level constant such as ``_QUERY = "SELECT …"`` used inside a function."""
+        return [
+            (self.tree, node.value)
+            for node in self.tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        ]
 
     def _arguments_passed(self, name: str) -> list[tuple[ast.AST, ast.AST]]:
         """What the calls in this file pass for parameter ``name`` of the enclosing function."""

@@ -60,3 +60,12 @@ def test_the_scan_catches_interpolated_sql(code):
 def test_the_scan_accepts_parameters_and_psycopg_composition(code):
     source = "def f(cursor, pk, name, table, block):\n" + textwrap.indent(code, "    ")
     assert scan_source("example.py", source) == [], code
+
+
+def test_the_scan_follows_a_name_to_its_module_level_assignment():
+    safe = 'QUERY = "SELECT * FROM t WHERE id = %(pk)s"\n\ndef f(cursor, pk):\n'
+    safe += '    cursor.execute(QUERY, {"pk": pk})\n'
+    unsafe = 'QUERY = f"SELECT * FROM t WHERE id = {PK}"\n\ndef f(cursor):\n'
+    unsafe += "    cursor.execute(QUERY)\n"
+    assert scan_source("example.py", safe) == []
+    assert scan_source("example.py", unsafe)
