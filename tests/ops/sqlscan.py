@@ -3,8 +3,8 @@
 Looks at every call that sends SQL (``.execute``, ``.executemany``, ``.raw``, ``.extra``,
 ``RawSQL``, psycopg's ``cursor.copy``) and at the expression its SQL comes from, following a
 local variable to its assignments, a parameter to the calls in the same file, and a name to
-its module-level assignment. Safe: a string constant, or psycopg ``sql.SQL`` composition (identifiers quoted by
-``sql.Identifier``, values by ``sql.Literal``). Anything interpolated
+its module-level assignment. Safe: a string constant, or psycopg ``sql.SQL`` composition
+(identifiers quoted by ``sql.Identifier``, values by ``sql.Literal``). Anything interpolated
 (f-string, ``%``, ``+``, ``.format``, ``.join``) is a finding, unless its statement carries
 ``# noqa: S608`` — ruff's own SQL-injection rule, whose exceptions are reviewed in code review
 (identifiers from model metadata only, values as parameters).
