@@ -38,12 +38,19 @@ def _env(api_url: str, **env: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_process(*args: str, api_url: str, **env: str) -> Iterator[subprocess.Popen]:
-    """Run ``celery -A geckoproject ARGS`` on the test database until the block ends."""
+def celery_process(
+    *args: str, api_url: str, log: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen]:
+    """Run ``celery -A geckoproject ARGS`` on the test database until the block ends.
+
+    ``log``: append the process's stdout and stderr to this file (for a test to scan)."""
+    output = open(log, "ab") if log is not None else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "geckoproject", *args],
         cwd=ROOT,
         env=_env(api_url, **env),
+        stdout=output,
+        stderr=output,
     )
     try:
         yield process
@@ -54,6 +61,8 @@ def celery_process(*args: str, api_url: str, **env: str) -> Iterator[subprocess.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if output is not None:
+            output.close()
 
 
 def celery_worker(
@@ -62,22 +71,25 @@ def celery_worker(
     queues: str = "default,api",
     pool: str = "threads",
     concurrency: int = 4,
+    hostname: str | None = None,
+    log: Path | None = None,
     **env: str,
 ):
     """A worker on both queues (threads pool by default): a real consumer of the test broker."""
+    name = ("--hostname", hostname) if hostname else ()
     return celery_process(
-        "worker", "-Q", queues, "--pool", pool, "--concurrency", str(concurrency),
+        "worker", "-Q", queues, "--pool", pool, "--concurrency", str(concurrency), *name,
         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        api_url=api_url, **env,
+        api_url=api_url, log=log, **env,
     )  # fmt: skip
 
 
-def celery_beat(api_url: str, tmp_path: Path, **env: str):
+def celery_beat(api_url: str, tmp_path: Path, log: Path | None = None, **env: str):
     """Beat with the DatabaseScheduler, looking at the database every second."""
     return celery_process(
         "beat", "--max-interval", "1", "--loglevel", "WARNING",
         "--pidfile", str(tmp_path / "beat.pid"), "--schedule", str(tmp_path / "beat-schedule"),
-        api_url=api_url, **env,
+        api_url=api_url, log=log, **env,
     )  # fmt: skip
 
 
