@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 QLIB_VENV ?= .venv-qlib
 PYTHON ?= python3
 
-.PHONY: run test lint bench migrate preflight qlib-venv browser clean-venv help backup restore
+.PHONY: run test test-chaos lint bench migrate preflight qlib-venv browser clean-venv help backup restore
 .DEFAULT_GOAL := help
 
 help:
@@ -68,6 +68,10 @@ browser:
 
 test: preflight qlib-venv browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The chaos run (issue 11, in progress): 50 pools, 20% faults, real workers and beat.
+test-chaos: preflight
+	$(VENV)/bin/pytest -m chaos tests/test_chaos.py $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

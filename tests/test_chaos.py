@@ -33,7 +33,7 @@ from watchlist.models import WatchlistEntry
 from .celery_worker import celery_beat, celery_worker, wait_for_runs
 
 logger = logging.getLogger(__name__)
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 POOLS = 50
 CYCLES = 10
