@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -28,22 +29,26 @@ class RunTally:
 
 
 @contextmanager
-def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> Iterator[RunTally]:
+def track_run(
+    task: str, arguments: dict, correlation_id: str | None = None, worker: str | None = None
+) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
     An exception marks the run failed with its text and propagates. ``correlation_id`` (the
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one.
+    forever beside a new one. ``worker`` (the Celery worker's name@host; by default this
+    host's name) says where it ran: with workers on several hosts, the one to read logs on.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
+    worker = (worker or socket.gethostname())[:255]
     bound = logs.correlation_id.set(correlation)
-    run = _resume_waiting(task, correlation)
+    run = _resume_waiting(task, correlation, worker)
     resumed = run is not None
     if run is None:
         run = CollectionRun.objects.create(
-            task=task, arguments=arguments, correlation_id=correlation
+            task=task, arguments=arguments, correlation_id=correlation, worker=worker
         )
     earlier = (run.items_written, run.api_calls, run.detail)
     tally = RunTally()
@@ -70,8 +75,9 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
             run.save()
 
 
-def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
-    """This task id's waiting row, claimed back to running (None if there is none)."""
+def _resume_waiting(task: str, correlation: str, worker: str) -> CollectionRun | None:
+    """This task id's waiting row, claimed back to running by ``worker`` (a retry may run on
+    another host); None if there is none."""
     run = (
         CollectionRun.objects.filter(
             correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
@@ -82,11 +88,11 @@ def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
     if run is None:
         return None
     claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
-        status=CollectionRun.Status.RUNNING, finished_at=None
+        status=CollectionRun.Status.RUNNING, finished_at=None, worker=worker
     )
     if not claimed:
         return None
-    run.status, run.finished_at = CollectionRun.Status.RUNNING, None
+    run.status, run.finished_at, run.worker = CollectionRun.Status.RUNNING, None, worker
     return run
 
 
