@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from geckoproject import logs
 
@@ -69,7 +69,8 @@ def track_run(
             if resumed:
                 run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
-            run.finished_at = timezone.now()
+            # The database's clock, as for started_at: a worker host's may be skewed.
+            run.finished_at = Now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
             run.save()
@@ -98,12 +99,12 @@ def _resume_waiting(task: str, correlation: str, worker: str) -> CollectionRun |
 
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
-    (acks_late re-delivers the task itself, which records a run of its own)."""
-    cutoff = timezone.now() - older_than
+    (acks_late re-delivers the task itself, which records a run of its own). Ages are read
+    on the database's clock, which stamped started_at, not on this host's."""
     return CollectionRun.objects.filter(
-        status=CollectionRun.Status.RUNNING, started_at__lt=cutoff
+        status=CollectionRun.Status.RUNNING, started_at__lt=Now() - older_than
     ).update(
         status=CollectionRun.Status.FAILED,
-        finished_at=timezone.now(),
+        finished_at=Now(),
         detail="abandoned: the worker stopped before the run finished",
     )
