@@ -134,10 +134,11 @@ class CollectionRunAdmin(admin.ModelAdmin):
         "seconds",
         "items_written",
         "api_calls",
+        "worker",
         "short_detail",
     )
     list_filter = ("status", "task")
-    search_fields = ("task", "detail")
+    search_fields = ("task", "detail", "worker")
     date_hierarchy = "started_at"
     ordering = ("-started_at",)
     paginator = EstimatedCountPaginator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from geckoproject import logs
 
@@ -28,22 +29,26 @@ class RunTally:
 
 
 @contextmanager
-def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> Iterator[RunTally]:
+def track_run(
+    task: str, arguments: dict, correlation_id: str | None = None, worker: str | None = None
+) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
     An exception marks the run failed with its text and propagates. ``correlation_id`` (the
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one.
+    forever beside a new one. ``worker`` (the Celery worker's name@host; by default this
+    host's name) says where it ran: with workers on several hosts, the one to read logs on.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
+    worker = (worker or socket.gethostname())[:255]
     bound = logs.correlation_id.set(correlation)
-    run = _resume_waiting(task, correlation)
+    run = _resume_waiting(task, correlation, worker)
     resumed = run is not None
     if run is None:
         run = CollectionRun.objects.create(
-            task=task, arguments=arguments, correlation_id=correlation
+            task=task, arguments=arguments, correlation_id=correlation, worker=worker
         )
     earlier = (run.items_written, run.api_calls, run.detail)
     tally = RunTally()
@@ -64,14 +69,16 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
             if resumed:
                 run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
-            run.finished_at = timezone.now()
+            # The database's clock, as for started_at: a worker host's may be skewed.
+            run.finished_at = Now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
             run.save()
 
 
-def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
-    """This task id's waiting row, claimed back to running (None if there is none)."""
+def _resume_waiting(task: str, correlation: str, worker: str) -> CollectionRun | None:
+    """This task id's waiting row, claimed back to running by ``worker`` (a retry may run on
+    another host); None if there is none."""
     run = (
         CollectionRun.objects.filter(
             correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
@@ -82,22 +89,22 @@ def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
     if run is None:
         return None
     claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
-        status=CollectionRun.Status.RUNNING, finished_at=None
+        status=CollectionRun.Status.RUNNING, finished_at=None, worker=worker
     )
     if not claimed:
         return None
-    run.status, run.finished_at = CollectionRun.Status.RUNNING, None
+    run.status, run.finished_at, run.worker = CollectionRun.Status.RUNNING, None, worker
     return run
 
 
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
-    (acks_late re-delivers the task itself, which records a run of its own)."""
-    cutoff = timezone.now() - older_than
+    (acks_late re-delivers the task itself, which records a run of its own). Ages are read
+    on the database's clock, which stamped started_at, not on this host's."""
     return CollectionRun.objects.filter(
-        status=CollectionRun.Status.RUNNING, started_at__lt=cutoff
+        status=CollectionRun.Status.RUNNING, started_at__lt=Now() - older_than
     ).update(
         status=CollectionRun.Status.FAILED,
-        finished_at=timezone.now(),
+        finished_at=Now(),
         detail="abandoned: the worker stopped before the run finished",
     )

@@ -62,7 +62,9 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
         wait: MustWait | None = None
-        with track_run(task.name, arguments, correlation_id=task.request.id) as tally:
+        with track_run(
+            task.name, arguments, correlation_id=task.request.id, worker=task.request.hostname
+        ) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:
                 result = body(tally) if client is None else body(tally, client)
