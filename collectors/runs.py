@@ -35,10 +35,12 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one.
+    forever beside a new one. A row of this id still *running* is a copy whose worker died
+    (the message was redelivered): it is closed as failed at once.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
     bound = logs.correlation_id.set(correlation)
+    _close_dead_copy(task, correlation)
     run = _resume_waiting(task, correlation)
     resumed = run is not None
     if run is None:
@@ -68,6 +70,18 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
             run.save()
+
+
+def _close_dead_copy(task: str, correlation: str) -> int:
+    """Fail the running row of an earlier delivery of this message: only one copy of a task id
+    runs at a time (its lock), so that copy's worker died without closing it."""
+    return CollectionRun.objects.filter(
+        correlation_id=correlation, task=task, status=CollectionRun.Status.RUNNING
+    ).update(
+        status=CollectionRun.Status.FAILED,
+        finished_at=timezone.now(),
+        detail="abandoned: the worker died before the run finished; the task was redelivered",
+    )
 
 
 def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:

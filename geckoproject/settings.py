@@ -187,6 +187,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# A worker killed outright (SIGKILL, OOM, host crash) acks nothing and requeues nothing: the
+# Redis broker keeps its messages unacknowledged and hands them out again only once they are
+# older than the visibility timeout (a worker sweeps at start and every ~100 s). It must exceed
+# the longest task (the hard time limit) and the longest retry countdown, or a message would run
+# twice; lower it only with that in mind (tests use a few seconds).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+}
 # DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
 CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
