@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,15 +50,30 @@ def _in_flight(task: Task, unit: str):
     return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
-def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
+def _run(
+    task: Task,
+    body: Callable[[RunTally], Any],
+    *,
+    lane: str | None = None,
+    redis_lock: bool = True,
+    **arguments,
+):
     """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
 
-    A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
+    False: the body serialises itself with a lock that dies with its holder (a backfill's
+    PostgreSQL advisory lock), so a task queued again after its worker was killed runs at
+    once instead of being skipped for the dead task's Redis lock until its TTL."""
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
     lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
-    with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
+    locking = (
+        task_lock(task.name, arguments, lock_ttl, owner=task.request.id)
+        if redis_lock
+        else nullcontext(True)
+    )
+    with locking as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
@@ -324,7 +340,14 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
         return tally.detail
 
     return _run(
-        self, body, lane="backfill", pool_id=pool_id, timeframe=timeframe, since=since, until=until
+        self,
+        body,
+        lane="backfill",
+        redis_lock=False,
+        pool_id=pool_id,
+        timeframe=timeframe,
+        since=since,
+        until=until,
     )
 
 

@@ -95,3 +95,48 @@ def test_a_backfill_whose_whole_worker_was_killed_completes_on_a_fresh_worker(
     assert not HistoryStart.objects.filter(pool=pool, starts_at__gt=since).exists()
     assert sync_gaps(pool.pk, "1m") == []
     assert not Gap.objects.filter(pool=pool, status=Gap.Status.UNFILLABLE).exists()
+
+
+@pytest.mark.timeout(90)
+def test_re_running_the_command_after_a_worker_was_killed_is_not_blocked_by_its_locks(
+    simulator, redis_client
+):
+    """The operator's path when an hour's visibility timeout is too long to wait: run the same
+    command again. Its new task must not be skipped for the dead task's Redis lock."""
+    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    since = until - timedelta(days=DAYS)
+    address = busiest_old_pool(simulator, since)
+    pool = make_pool(address=address)
+    CollectorConfig.current()
+    simulator.add_fault("slow", count=100, path_contains="/ohlcv/", delay=1.5)
+    command = (
+        "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since", since.isoformat(),
+        "--until", until.isoformat(), "--async",
+    )  # fmt: skip
+    started = timezone.now()
+
+    call_command(*command)
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1) as worker:
+        wait_until(
+            lambda: Candle.objects.filter(pool=pool).count() >= 1500, 60, "two pages committed"
+        )
+        kill_whole_worker(worker)
+    simulator.simulator.faults.reset()
+    call_command(*command)
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1):
+        wait_until(
+            lambda: CollectionRun.objects.filter(
+                task=BACKFILL, started_at__gte=started, status="ok"
+            ).exists(),
+            60,
+            "the re-queued backfill's run",
+        )
+
+    served = served_candles(simulator, address, "1m", since, until)
+    stored = list(
+        Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=since, ts__lt=until).values_list(
+            "ts", flat=True
+        )
+    )
+    assert len(stored) == len(set(stored)) and set(stored) == set(served)
+    assert sync_gaps(pool.pk, "1m") == []
