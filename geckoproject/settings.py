@@ -197,6 +197,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
 CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
+# Write each schedule's last run time after every send (beat's default: every 3 minutes), so a
+# beat killed and restarted knows what it already sent and does not send it again.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Planners and DB work on "default"; everything that calls the API on "api".
 CELERY_TASK_ROUTES = {
