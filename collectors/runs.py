@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from geckoproject import logs
@@ -69,7 +70,17 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
             run.finished_at = timezone.now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
-            run.save()
+            _save(run)
+
+
+def _save(run: CollectionRun) -> None:
+    """Save the row, once more on a new connection if the database dropped this one (a run that
+    failed for a lost connection must still say so)."""
+    try:
+        run.save()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        run.save()
 
 
 def _close_dead_copy(task: str, correlation: str) -> int:

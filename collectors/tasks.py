@@ -17,6 +17,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from marketdata.models import Dex
@@ -38,6 +39,7 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+DB_RETRY_MAX_SECONDS = 60
 
 
 def _in_flight(task: Task, unit: str):
@@ -58,12 +60,27 @@ def _run(
     redis_lock: bool = True,
     **arguments,
 ):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
+    and so does a lost database connection (backing off to a minute; never a swallowed error).
 
     A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
     False: the body serialises itself with a lock that dies with its holder (a backfill's
     PostgreSQL advisory lock), so a task queued again after its worker was killed runs at
     once instead of being skipped for the dead task's Redis lock until its TTL."""
+    try:
+        return _run_once(task, body, lane=lane, redis_lock=redis_lock, **arguments)
+    except (OperationalError, InterfaceError) as exc:
+        # The database dropped the connection (restart, failover, a killed session): drop it
+        # too, and run again on a new one; the failed run's row says why (collectors.runs).
+        close_old_connections()
+        countdown = min(DB_RETRY_MAX_SECONDS, 2**task.request.retries)
+        logger.warning(
+            "%s %s: database error, retry in %ss: %s", task.name, arguments, countdown, exc
+        )
+        raise task.retry(countdown=countdown, exc=exc) from exc
+
+
+def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **arguments):
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
