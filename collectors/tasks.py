@@ -26,6 +26,7 @@ from watchlist.sync import sync_watchlist_file
 from . import inflight
 from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
+from .lease import lease_seconds
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .planner import inflight as planned
@@ -84,9 +85,8 @@ def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **argumen
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
-    lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
     locking = (
-        task_lock(task.name, arguments, lock_ttl, owner=task.request.id)
+        task_lock(task.name, arguments, lease_seconds(), owner=task.request.id)
         if redis_lock
         else nullcontext(True)
     )

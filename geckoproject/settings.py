@@ -264,6 +264,9 @@ GECKO_RATE_LIMIT_COOLDOWN_FLOOR = env.float("GECKO_RATE_LIMIT_COOLDOWN_FLOOR", d
 # Circuit breaker (collectors.breaker): consecutive failures to open, seconds before a trial call.
 GECKO_BREAKER_FAILURES = env.int("GECKO_BREAKER_FAILURES", default=5)
 GECKO_BREAKER_COOLOFF = env.float("GECKO_BREAKER_COOLOFF", default=60.0)
+# A running task's lock and in-flight claim last this long unless its process renews them
+# (collectors.lease): a worker killed outright blocks its work at most this long.
+GECKO_LEASE_SECONDS = env.int("GECKO_LEASE_SECONDS", default=60)
 GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
 # Retries on 429/5xx/timeouts: exponential backoff with full jitter, capped.
 GECKO_RETRY_ATTEMPTS = env.int("GECKO_RETRY_ATTEMPTS", default=5)

@@ -9,6 +9,7 @@ in-flight claim and store what the simulator serves, once, with the cursor right
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -92,3 +93,38 @@ def test_a_trade_collection_whose_whole_worker_was_killed_completes_on_a_fresh_w
     assert not redis_client.exists(lock_key(FETCH_TRADES, {"pool_id": pool.pk}))
     assert unit_key("trades", pool.pk) not in planned.read().units, "in-flight claim released"
     assert not redis_client.zcard("unacked_index")
+
+
+@pytest.mark.timeout(60)
+def test_a_killed_workers_claims_lapse_so_the_planner_queues_the_pool_again_at_once(
+    simulator, redis_client
+):
+    """The planner's messages expire with its tick, long before the broker would redeliver
+    them, so the planner's next tick is the recovery: the dead run's in-flight claim and lock
+    must lapse within a lease (GECKO_LEASE_SECONDS), not the hard time limit (16 min)."""
+    world = [p for dex in simulator.world()["pools"].values() for p in dex]
+    pool = make_pool(address=max(world, key=lambda p: p["trades_per_day"])["address"])
+    CollectorConfig.current()
+    unit, lock = unit_key("trades", pool.pk), lock_key(FETCH_TRADES, {"pool_id": pool.pk})
+    lease = {"GECKO_LEASE_SECONDS": "3"}
+    simulator.add_fault("slow", count=1, path_contains="/trades", delay=60)
+
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease) as worker:
+        queue_like_the_planner(pool.pk)
+        wait_until(lambda: simulator.simulator.faults.pending() == [], 30, "the slowed call")
+        wait_until(lambda: redis_client.pttl(lock) > 0, 5, "the run's lock")
+        time.sleep(4)  # longer than a lease: a live run keeps renewing it
+        assert redis_client.exists(lock) and unit in planned.read().units
+        kill_whole_worker(worker)
+
+    wait_until(lambda: unit not in planned.read().units, 5, "the dead run's in-flight claim")
+    wait_until(lambda: not redis_client.exists(lock), 5, "the dead run's lock")
+    queue_like_the_planner(pool.pk)
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease):
+        wait_until(
+            lambda: CollectionRun.objects.filter(task=FETCH_TRADES, status="ok").exists(),
+            30,
+            "the next tick's collection",
+        )
+    assert Trade.objects.filter(pool=pool).exists()
+    assert not Gap.objects.filter(pool=pool, timeframe=Gap.TRADES).exists()
