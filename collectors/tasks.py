@@ -320,7 +320,8 @@ def backfill_gap(self, gap_id: int):
         tally.items_written = report.written if report else 0
 
     try:
-        result = _run(self, body, lane="backfill", gap_id=gap_id)
+        with inflight.running(gaps.GAP_BACKFILL, gap_id):
+            result = _run(self, body, lane="backfill", gap_id=gap_id)
     except Retry:
         inflight.refresh(gaps.GAP_BACKFILL, gap_id)
         raise

@@ -12,6 +12,7 @@ advisory lock died with the dead connection, and the walk resumes from what cove
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -140,3 +141,51 @@ def test_re_running_the_command_after_a_worker_was_killed_is_not_blocked_by_its_
     )
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
     assert sync_gaps(pool.pk, "1m") == []
+
+
+@pytest.mark.timeout(90)
+def test_a_gap_whose_backfill_worker_was_killed_can_be_queued_again_within_a_lease(
+    simulator, redis_client, settings
+):
+    """``backfill_ohlcv --gaps`` and the gap scan skip a gap claimed as queued or running (an
+    hour's claim, as long as the broker takes to redeliver). Once a backfill runs the claim is
+    a lease (GECKO_LEASE_SECONDS): a killed run's gap can be queued again within one."""
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN, settings.GECKO_RATE_LIMIT_BURST = 6000, 50
+    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    address = busiest_old_pool(simulator, until - timedelta(days=DAYS))
+    pool = make_pool(address=address)
+    CollectorConfig.current()
+    for start, end in ((until - timedelta(days=4), until - timedelta(days=3)),
+                       (until - timedelta(days=1), until)):  # fmt: skip
+        call_command(
+            "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since",
+            start.isoformat(), "--until", end.isoformat(), "--no-progress", stdout=StringIO(),
+        )  # fmt: skip
+    (gap,) = sync_gaps(pool.pk, "1m")
+    in_gap = Candle.objects.filter(pool=pool, ts__gte=gap.start, ts__lt=gap.end)
+    simulator.add_fault("slow", count=100, path_contains="/ohlcv/", delay=1.5)
+    lease = {"GECKO_LEASE_SECONDS": "3"}
+
+    assert "Queued 1 gap" in command_output("--gaps", "--async")
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease) as worker:
+        wait_until(lambda: in_gap.count() >= 900, 60, "a page of the gap committed")
+        kill_whole_worker(worker)
+    assert "Queued 0 gap" in command_output("--gaps", "--async"), "claimed while it may run"
+    wait_until(lambda: "Queued 1 gap" in command_output("--gaps", "--async"), 6, "the lease")
+    simulator.simulator.faults.reset()
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease):
+        wait_until(
+            lambda: Gap.objects.get(pk=gap.pk).status == Gap.Status.FILLED, 60, "the gap filled"
+        )
+
+    served = served_candles(simulator, address, "1m", gap.start, gap.end)
+    stored = list(in_gap.values_list("ts", flat=True))
+    assert len(stored) == len(set(stored)) and set(stored) == set(served)
+    assert sync_gaps(pool.pk, "1m") == []
+
+
+def command_output(*args: str) -> str:
+    out = StringIO()
+    call_command("backfill_ohlcv", *args, stdout=out)
+    return out.getvalue()
