@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models.functions import Now
 
 from geckoproject import logs
@@ -38,12 +39,15 @@ def track_run(
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one. ``worker`` (the Celery worker's name@host; by default this
-    host's name) says where it ran: with workers on several hosts, the one to read logs on.
+    forever beside a new one. A row of this id still *running* is a copy whose worker died
+    (the message was redelivered): it is closed as failed at once. ``worker`` (the Celery
+    worker's name@host; by default this host's name) says where it ran: with workers on
+    several hosts, the one to read logs on.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
     worker = (worker or socket.gethostname())[:255]
     bound = logs.correlation_id.set(correlation)
+    _close_dead_copy(task, correlation)
     run = _resume_waiting(task, correlation, worker)
     resumed = run is not None
     if run is None:
@@ -73,7 +77,29 @@ def track_run(
             run.finished_at = Now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
-            run.save()
+            _save(run)
+
+
+def _save(run: CollectionRun) -> None:
+    """Save the row, once more on a new connection if the database dropped this one (a run that
+    failed for a lost connection must still say so)."""
+    try:
+        run.save()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        run.save()
+
+
+def _close_dead_copy(task: str, correlation: str) -> int:
+    """Fail the running row of an earlier delivery of this message: only one copy of a task id
+    runs at a time (its lock), so that copy's worker died without closing it."""
+    return CollectionRun.objects.filter(
+        correlation_id=correlation, task=task, status=CollectionRun.Status.RUNNING
+    ).update(
+        status=CollectionRun.Status.FAILED,
+        finished_at=Now(),
+        detail="abandoned: the worker died before the run finished; the task was redelivered",
+    )
 
 
 def _resume_waiting(task: str, correlation: str, worker: str) -> CollectionRun | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from marketdata.models import Dex
@@ -24,6 +26,7 @@ from watchlist.sync import sync_watchlist_file
 from . import inflight
 from .gecko.client import GeckoClient
 from .gecko.errors import MustWait
+from .lease import lease_seconds
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .planner import inflight as planned
@@ -37,6 +40,7 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+DB_RETRY_MAX_SECONDS = 60
 
 
 def _in_flight(task: Task, unit: str):
@@ -49,15 +53,44 @@ def _in_flight(task: Task, unit: str):
     return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
-def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+def _run(
+    task: Task,
+    body: Callable[[RunTally], Any],
+    *,
+    lane: str | None = None,
+    redis_lock: bool = True,
+    **arguments,
+):
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
+    and so does a lost database connection (backing off to a minute; never a swallowed error).
 
-    A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
+    False: the body serialises itself with a lock that dies with its holder (a backfill's
+    PostgreSQL advisory lock), so a task queued again after its worker was killed runs at
+    once instead of being skipped for the dead task's Redis lock until its TTL."""
+    try:
+        return _run_once(task, body, lane=lane, redis_lock=redis_lock, **arguments)
+    except (OperationalError, InterfaceError) as exc:
+        # The database dropped the connection (restart, failover, a killed session): drop it
+        # too, and run again on a new one; the failed run's row says why (collectors.runs).
+        close_old_connections()
+        countdown = min(DB_RETRY_MAX_SECONDS, 2**task.request.retries)
+        logger.warning(
+            "%s %s: database error, retry in %ss: %s", task.name, arguments, countdown, exc
+        )
+        raise task.retry(countdown=countdown, exc=exc) from exc
+
+
+def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **arguments):
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
-    lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
-    with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
+    locking = (
+        task_lock(task.name, arguments, lease_seconds(), owner=task.request.id)
+        if redis_lock
+        else nullcontext(True)
+    )
+    with locking as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
@@ -289,7 +322,8 @@ def backfill_gap(self, gap_id: int):
         tally.items_written = report.written if report else 0
 
     try:
-        result = _run(self, body, lane="backfill", gap_id=gap_id)
+        with inflight.running(gaps.GAP_BACKFILL, gap_id):
+            result = _run(self, body, lane="backfill", gap_id=gap_id)
     except Retry:
         inflight.refresh(gaps.GAP_BACKFILL, gap_id)
         raise
@@ -326,7 +360,14 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
         return tally.detail
 
     return _run(
-        self, body, lane="backfill", pool_id=pool_id, timeframe=timeframe, since=since, until=until
+        self,
+        body,
+        lane="backfill",
+        redis_lock=False,
+        pool_id=pool_id,
+        timeframe=timeframe,
+        since=since,
+        until=until,
     )
 
 
