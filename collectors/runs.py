@@ -28,18 +28,27 @@ class RunTally:
 
 
 @contextmanager
-def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> Iterator[RunTally]:
+def track_run(
+    task: str,
+    arguments: dict,
+    correlation_id: str | None = None,
+    interrupted_by: str | None = None,
+) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
     An exception marks the run failed with its text and propagates. ``correlation_id`` (the
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one.
+    forever beside a new one. ``interrupted_by`` (the outage a retry follows) also continues
+    the row the interrupted attempt left running or failed: the database went away under it.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
     bound = logs.correlation_id.set(correlation)
-    run = _resume_waiting(task, correlation)
+    statuses = [CollectionRun.Status.WAITING]
+    if interrupted_by:
+        statuses += [CollectionRun.Status.RUNNING, CollectionRun.Status.FAILED]
+    run = _resume(task, correlation, statuses)
     resumed = run is not None
     if run is None:
         run = CollectionRun.objects.create(
@@ -61,8 +70,11 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
         if tally.discard and not resumed:
             run.delete()
         else:
+            if interrupted_by:
+                run.detail = f"{run.detail}\n(retried after an outage: {interrupted_by})".strip()
             if resumed:
-                run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
+                what = "an interrupted run" if interrupted_by else "a run that waited"
+                run.detail = f"{run.detail}\n(retry of {what}: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
             run.finished_at = timezone.now()
             run.items_written = earlier[0] + tally.items_written
@@ -70,18 +82,16 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
             run.save()
 
 
-def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
-    """This task id's waiting row, claimed back to running (None if there is none)."""
+def _resume(task: str, correlation: str, statuses: list[str]) -> CollectionRun | None:
+    """This task id's row in one of ``statuses``, claimed back to running (None if none)."""
     run = (
-        CollectionRun.objects.filter(
-            correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
-        )
+        CollectionRun.objects.filter(correlation_id=correlation, task=task, status__in=statuses)
         .order_by("-id")
         .first()
     )
     if run is None:
         return None
-    claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
+    claimed = CollectionRun.objects.filter(pk=run.pk, status=run.status).update(
         status=CollectionRun.Status.RUNNING, finished_at=None
     )
     if not claimed:

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from marketdata.models import Dex
@@ -37,6 +39,11 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+# PostgreSQL or Redis restarting or unreachable: the work is retried once it is back, never
+# failed and forgotten. The reason rides on the retry (header) onto the run's row.
+OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+OUTAGE_HEADER = "gecko_outage"
+OUTAGE_RETRY_MAX = 30.0
 
 
 def _in_flight(task: Task, unit: str):
@@ -50,9 +57,29 @@ def _in_flight(task: Task, unit: str):
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
+    and so does a database or Redis outage (backing off 2, 4, 8 ... 30 s).
 
     A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    try:
+        return _run_once(task, body, lane=lane, **arguments)
+    except OUTAGES as exc:
+        countdown = min(OUTAGE_RETRY_MAX, 2.0 ** (task.request.retries + 1))
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+        logger.warning(
+            "%s %s: database or Redis unavailable (%s); retry in %.0fs",
+            task.name, arguments, reason, countdown,
+        )  # fmt: skip
+        headers = {**(task.request.headers or {}), OUTAGE_HEADER: reason}
+        raise task.retry(
+            countdown=countdown,
+            exc=exc,
+            max_retries=None,
+            headers=headers,
+        ) from exc
+
+
+def _run_once(task: Task, body: Callable, *, lane: str | None = None, **arguments):
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
@@ -62,7 +89,10 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
         wait: MustWait | None = None
-        with track_run(task.name, arguments, correlation_id=task.request.id) as tally:
+        outage = (task.request.headers or {}).get(OUTAGE_HEADER)
+        with track_run(
+            task.name, arguments, correlation_id=task.request.id, interrupted_by=outage
+        ) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:
                 result = body(tally) if client is None else body(tally, client)
