@@ -44,6 +44,9 @@ FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 OUTAGE_HEADER = "gecko_outage"
 OUTAGE_RETRY_MAX = 30.0
+# Redis is the broker too: publishing the retry waits for it to come back (about a minute)
+# instead of failing the task, which would then be acked and its work lost.
+OUTAGE_PUBLISH = {"max_retries": 60, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 1}
 
 
 def _in_flight(task: Task, unit: str):
@@ -76,6 +79,7 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
             exc=exc,
             max_retries=None,
             headers=headers,
+            retry_policy=OUTAGE_PUBLISH,
         ) from exc
 
 
