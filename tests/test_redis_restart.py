@@ -32,8 +32,9 @@ DOWN = 3.0
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
-    private_stack, simulator, tmp_path: Path
+    private_stack, simulator, tmp_path: Path, pool: str
 ):
     world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
     pools = [make_pool(address=p["address"]) for p in world]
@@ -53,8 +54,12 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     broker = private_stack.client()
 
     with (
-        celery_worker(simulator.base_url, concurrency=2, hostname="r1@%h", log=log, **env) as w1,
-        celery_worker(simulator.base_url, concurrency=2, hostname="r2@%h", log=log, **env) as w2,
+        celery_worker(
+            simulator.base_url, pool=pool, concurrency=2, hostname="r1@%h", log=log, **env
+        ) as w1,
+        celery_worker(
+            simulator.base_url, pool=pool, concurrency=2, hostname="r2@%h", log=log, **env
+        ) as w2,
         celery_beat(simulator.base_url, tmp_path, log=log, **env) as beat,
     ):
         wait_until(lambda: broker.exists("_kombu.binding.api"), 30, "the workers' api queue")
