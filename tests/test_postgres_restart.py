@@ -49,8 +49,9 @@ def ok_runs(ids: set[str]) -> set[str]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
-    private_stack, simulator, tmp_path: Path
+    private_stack, simulator, tmp_path: Path, pool: str
 ):
     world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
     pools = [make_pool(address=p["address"]) for p in world]
@@ -60,8 +61,12 @@ def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
     env = {**private_stack.env, "LOG_LEVEL": "WARNING"}
 
     with (
-        celery_worker(simulator.base_url, concurrency=4, hostname="pg1@%h", log=log, **env) as w1,
-        celery_worker(simulator.base_url, concurrency=4, hostname="pg2@%h", log=log, **env) as w2,
+        celery_worker(
+            simulator.base_url, pool=pool, concurrency=4, hostname="pg1@%h", log=log, **env
+        ) as w1,
+        celery_worker(
+            simulator.base_url, pool=pool, concurrency=4, hostname="pg2@%h", log=log, **env
+        ) as w2,
     ):
         broker = private_stack.client()
         wait_until(lambda: broker.exists("_kombu.binding.api"), 30, "the workers' api queue")
