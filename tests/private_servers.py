@@ -185,8 +185,9 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(appendonly=True)
+def private_redis(request) -> Iterator[PrivateRedis]:
+    """Appendonly unless parametrized ``indirect`` with False (a Redis that forgets)."""
+    server = PrivateRedis(appendonly=getattr(request, "param", True))
     try:
         server.start()
         yield server
