@@ -31,7 +31,11 @@ class RunTally:
 
 @contextmanager
 def track_run(
-    task: str, arguments: dict, correlation_id: str | None = None, worker: str | None = None
+    task: str,
+    arguments: dict,
+    correlation_id: str | None = None,
+    worker: str | None = None,
+    interrupted_by: str | None = None,
 ) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
@@ -39,16 +43,22 @@ def track_run(
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one. A row of this id still *running* is a copy whose worker died
-    (the message was redelivered): it is closed as failed at once. ``worker`` (the Celery
-    worker's name@host; by default this host's name) says where it ran: with workers on
-    several hosts, the one to read logs on.
+    forever beside a new one. ``interrupted_by`` (the outage a retry follows) also continues
+    the row the interrupted attempt left running or failed: the database went away under it.
+    Otherwise a row of this id still *running* is a copy whose worker died (the message was
+    redelivered): it is closed as failed at once. ``worker`` (the Celery worker's name@host;
+    by default this host's name) says where it ran: with workers on several hosts, the one
+    to read logs on.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
     worker = (worker or socket.gethostname())[:255]
     bound = logs.correlation_id.set(correlation)
-    _close_dead_copy(task, correlation)
-    run = _resume_waiting(task, correlation, worker)
+    statuses = [CollectionRun.Status.WAITING]
+    if interrupted_by:
+        statuses += [CollectionRun.Status.RUNNING, CollectionRun.Status.FAILED]
+    else:
+        _close_dead_copy(task, correlation)
+    run = _resume(task, correlation, statuses, worker)
     resumed = run is not None
     if run is None:
         run = CollectionRun.objects.create(
@@ -70,8 +80,11 @@ def track_run(
         if tally.discard and not resumed:
             run.delete()
         else:
+            if interrupted_by:
+                run.detail = f"{run.detail}\n(retried after an outage: {interrupted_by})".strip()
             if resumed:
-                run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
+                what = "an interrupted run" if interrupted_by else "a run that waited"
+                run.detail = f"{run.detail}\n(retry of {what}: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
             # The database's clock, as for started_at: a worker host's may be skewed.
             run.finished_at = Now()
@@ -102,19 +115,17 @@ def _close_dead_copy(task: str, correlation: str) -> int:
     )
 
 
-def _resume_waiting(task: str, correlation: str, worker: str) -> CollectionRun | None:
-    """This task id's waiting row, claimed back to running by ``worker`` (a retry may run on
-    another host); None if there is none."""
+def _resume(task: str, correlation: str, statuses: list[str], worker: str) -> CollectionRun | None:
+    """This task id's row in one of ``statuses``, claimed back to running by ``worker`` (a
+    retry may run on another host); None if there is none."""
     run = (
-        CollectionRun.objects.filter(
-            correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
-        )
+        CollectionRun.objects.filter(correlation_id=correlation, task=task, status__in=statuses)
         .order_by("-id")
         .first()
     )
     if run is None:
         return None
-    claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
+    claimed = CollectionRun.objects.filter(pk=run.pk, status=run.status).update(
         status=CollectionRun.Status.RUNNING, finished_at=None, worker=worker
     )
     if not claimed:

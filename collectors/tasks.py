@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
@@ -40,7 +41,14 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
-DB_RETRY_MAX_SECONDS = 60
+# PostgreSQL or Redis restarting or unreachable (or a session killed): the work is retried once
+# it is back, never failed and forgotten. The reason rides on the retry (header) onto the run's row.
+OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+OUTAGE_HEADER = "gecko_outage"
+OUTAGE_RETRY_MAX = 30.0
+# Redis is the broker too: publishing the retry waits for it to come back (about a minute)
+# instead of failing the task, which would then be acked and its work lost.
+OUTAGE_PUBLISH = {"max_retries": 60, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 1}
 
 
 def _in_flight(task: Task, unit: str):
@@ -62,7 +70,7 @@ def _run(
     **arguments,
 ):
     """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
-    and so does a lost database connection (backing off to a minute; never a swallowed error).
+    and so does a database or Redis outage (backing off 2, 4, 8 ... 30 s; never swallowed).
 
     A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
     False: the body serialises itself with a lock that dies with its holder (a backfill's
@@ -70,15 +78,23 @@ def _run(
     once instead of being skipped for the dead task's Redis lock until its TTL."""
     try:
         return _run_once(task, body, lane=lane, redis_lock=redis_lock, **arguments)
-    except (OperationalError, InterfaceError) as exc:
-        # The database dropped the connection (restart, failover, a killed session): drop it
-        # too, and run again on a new one; the failed run's row says why (collectors.runs).
+    except OUTAGES as exc:
+        # Drop the dead connection too: the retry runs on a new one.
         close_old_connections()
-        countdown = min(DB_RETRY_MAX_SECONDS, 2**task.request.retries)
+        countdown = min(OUTAGE_RETRY_MAX, 2.0 ** (task.request.retries + 1))
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
         logger.warning(
-            "%s %s: database error, retry in %ss: %s", task.name, arguments, countdown, exc
-        )
-        raise task.retry(countdown=countdown, exc=exc) from exc
+            "%s %s: database or Redis unavailable (%s); retry in %.0fs",
+            task.name, arguments, reason, countdown,
+        )  # fmt: skip
+        headers = {**(task.request.headers or {}), OUTAGE_HEADER: reason}
+        raise task.retry(
+            countdown=countdown,
+            exc=exc,
+            max_retries=None,
+            headers=headers,
+            retry_policy=OUTAGE_PUBLISH,
+        ) from exc
 
 
 def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **arguments):
@@ -95,8 +111,13 @@ def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **argumen
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
         wait: MustWait | None = None
+        outage = (task.request.headers or {}).get(OUTAGE_HEADER)
         with track_run(
-            task.name, arguments, correlation_id=task.request.id, worker=task.request.hostname
+            task.name,
+            arguments,
+            correlation_id=task.request.id,
+            worker=task.request.hostname,
+            interrupted_by=outage,
         ) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:

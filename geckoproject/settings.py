@@ -184,7 +184,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A second signal (or SIGQUIT) still gives running tasks the soft-shutdown time, then requeues.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A lost broker connection (Redis restarting) must not kill running tasks: a killed task's
+# message stays unacked in Redis until the visibility timeout (an hour), or is acked as failed
+# after the reconnect and lost. Running on, a task meeting the outage publishes its retry once
+# Redis is back (collectors.tasks OUTAGES) and its ack then reaches the restarted server.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 # A worker killed outright (SIGKILL, OOM, host crash) acks nothing and requeues nothing: the
