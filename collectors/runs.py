@@ -6,7 +6,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
@@ -22,6 +22,9 @@ class RunTally:
 
     items_written: int = 0
     api_calls: int = 0
+    errors: int = 0  # API calls that failed (collectors.gecko.client.CallStats)
+    throttled: int = 0
+    last_errors: list[str] = field(default_factory=list)
     detail: str = ""
     status: str = CollectionRun.Status.OK
     discard: bool = False  # nothing happened worth a row (e.g. it waited before any call)
@@ -45,7 +48,7 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
         run = CollectionRun.objects.create(
             task=task, arguments=arguments, correlation_id=correlation
         )
-    earlier = (run.items_written, run.api_calls, run.detail)
+    earlier = (run.items_written, run.api_calls, run.detail, run.errors, run.throttled)
     tally = RunTally()
     try:
         yield tally
@@ -61,13 +64,24 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
         if tally.discard and not resumed:
             run.delete()
         else:
+            if tally.errors:
+                run.detail = f"{run.detail}\n{_faults(tally)}".strip()
             if resumed:
                 run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
             run.finished_at = timezone.now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
+            run.errors = earlier[3] + tally.errors
+            run.throttled = earlier[4] + tally.throttled
             run.save()
+
+
+def _faults(tally: RunTally) -> str:
+    """One line an operator reads in the admin list: how many calls failed, and the last."""
+    plural = "" if tally.errors == 1 else "s"
+    last = " | ".join(tally.last_errors)
+    return f"{tally.errors} failed API call{plural} ({tally.throttled} throttled); last: {last}"
 
 
 def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:

@@ -71,7 +71,9 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
                 tally.status, tally.detail = CollectionRun.Status.WAITING, str(exc)
             finally:
                 if client is not None:
-                    tally.api_calls = client.stats.calls
+                    stats = client.stats
+                    tally.api_calls, tally.errors = stats.calls, stats.errors
+                    tally.throttled, tally.last_errors = stats.throttled, stats.last_errors
                     client.close()
             # A task refused its first token did nothing: its retry records the run, so a
             # queue waiting on the rate limit does not fill the table with empty rows.
