@@ -9,7 +9,9 @@ redelivered after its worker died takes it over), and is recorded as a Collectio
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,7 @@ from watchlist.sync import sync_watchlist_file
 
 from . import inflight
 from .gecko.client import GeckoClient
-from .gecko.errors import MustWait
+from .gecko.errors import GeckoError, MustWait
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .planner import inflight as planned
@@ -37,6 +39,7 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+FAULT_RETRIES_HEADER = "gecko_fault_retries"
 
 
 def _in_flight(task: Task, unit: str):
@@ -50,7 +53,8 @@ def _in_flight(task: Task, unit: str):
 
 
 def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
-    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown.
+    """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
+    and so does a transient fault that outlasted the client's attempts (up to a limit).
 
     A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
     if not claim_tick(task.request.headers, task.request.id):
@@ -61,14 +65,19 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
-        wait: MustWait | None = None
+        later: Later | None = None
         with track_run(task.name, arguments, correlation_id=task.request.id) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:
                 result = body(tally) if client is None else body(tally, client)
             except MustWait as exc:
-                wait, result = exc, None
+                later, result = Later(exc.seconds, exc), None
                 tally.status, tally.detail = CollectionRun.Status.WAITING, str(exc)
+            except GeckoError as exc:
+                if not exc.retryable:
+                    raise
+                later = _after_faults(task, exc, tally)
+                result = None if later else {"failed": tally.detail}
             finally:
                 if client is not None:
                     stats = client.stats
@@ -78,11 +87,48 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
             # A task refused its first token did nothing: its retry records the run, so a
             # queue waiting on the rate limit does not fill the table with empty rows.
             tally.discard = tally.discard or (
-                wait is not None and tally.api_calls == 0 and not tally.items_written
+                later is not None
+                and isinstance(later.error, MustWait)
+                and tally.api_calls == 0
+                and not tally.items_written
             )
-    if wait is not None:
-        raise task.retry(countdown=wait.seconds, exc=wait)
+    if later is not None:
+        raise task.retry(countdown=later.seconds, exc=later.error, headers=later.headers(task))
     return result
+
+
+@dataclass
+class Later:
+    """A retry to schedule: after ``seconds``, for ``error``; ``faults`` counts the retries
+    spent on transient faults so far (carried in the retry's headers)."""
+
+    seconds: float
+    error: GeckoError
+    faults: int | None = None
+
+    def headers(self, task: Task) -> dict[str, Any] | None:
+        if self.faults is None:
+            return None  # Celery copies the request's own headers
+        return {**(task.request.headers or {}), FAULT_RETRIES_HEADER: self.faults}
+
+
+def _after_faults(task: Task, error: GeckoError, tally: RunTally) -> Later | None:
+    """Every attempt of a call met a transient fault: wait and retry the task with a doubling,
+    jittered countdown, or, past GECKO_TASK_FAULT_RETRIES, fail the run (one ERROR line, no
+    traceback: the planner plans the unit again and the collection is gap-aware)."""
+    done = int((task.request.headers or {}).get(FAULT_RETRIES_HEADER) or 0)
+    limit = settings.GECKO_TASK_FAULT_RETRIES
+    if done >= limit:
+        tally.status = CollectionRun.Status.FAILED
+        tally.detail = f"gave up after {done + 1} tries, every API attempt a fault; last: {error}"
+        logger.error("%s: %s", task.name, tally.detail)
+        return None
+    seconds = settings.GECKO_TASK_FAULT_BACKOFF * 2**done * random.uniform(0.5, 1.0)
+    tally.status = CollectionRun.Status.WAITING
+    tally.detail = (
+        f"API faults on every attempt ({error}); retry {done + 1}/{limit} in {seconds:.0f}s"
+    )
+    return Later(seconds, error, faults=done + 1)
 
 
 # --- DEXes and top pools -----------------------------------------------------------------
