@@ -156,7 +156,8 @@ class CollectionRun(models.Model):
         OK = "ok"
         WARNING = "warning", "warning (done, but some input was rejected: see detail)"
         FAILED = "failed"
-        WAITING = "waiting", "waiting (rate limit or circuit breaker; retried later)"
+        WAITING = "waiting", "waiting (rate limit, circuit breaker or API faults; retried later)"
+        EXPIRED = "expired", "expired (its retry could not run in time; the next plan re-queues it)"
 
     task = models.CharField(max_length=100)
     arguments = models.JSONField(default=dict, blank=True)

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from geckoproject import logs
@@ -106,12 +108,21 @@ def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
 
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
-    (acks_late re-delivers the task itself, which records a run of its own)."""
-    cutoff = timezone.now() - older_than
-    return CollectionRun.objects.filter(
-        status=CollectionRun.Status.RUNNING, started_at__lt=cutoff
-    ).update(
+    (acks_late re-delivers the task itself, which records a run of its own). Runs 'waiting'
+    that long are closed as expired: their retry never came (its message expired, or the
+    worker holding its countdown died); the planner queues the work again."""
+    now = timezone.now()
+    cutoff = now - older_than
+    runs = CollectionRun.objects
+    dead = runs.filter(status=CollectionRun.Status.RUNNING, started_at__lt=cutoff).update(
         status=CollectionRun.Status.FAILED,
-        finished_at=timezone.now(),
+        finished_at=now,
         detail="abandoned: the worker stopped before the run finished",
     )
+    note = Value(f"expired: its retry never ran (waited over {older_than})\n")
+    stale = runs.filter(status=CollectionRun.Status.WAITING, finished_at__lt=cutoff).update(
+        status=CollectionRun.Status.EXPIRED,
+        finished_at=now,
+        detail=Concat(note, "detail"),
+    )
+    return dead + stale

@@ -40,15 +40,22 @@ logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
 FAULT_RETRIES_HEADER = "gecko_fault_retries"
+EXPIRY_MARGIN = 1.0  # seconds a retry must be due before its message expires
+
+
+def _expires_in(task: Task) -> float | None:
+    """Seconds until the task's message expires (None: it never does)."""
+    expires = task.request.expires
+    if not expires:
+        return None
+    moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+    return (moment - timezone.now()).total_seconds()
 
 
 def _in_flight(task: Task, unit: str):
     """Keep ``unit`` in flight while the task runs, and until its retry message expires."""
-    expires = task.request.expires
-    left = 60.0
-    if expires:
-        moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
-        left = (moment - timezone.now()).total_seconds()
+    left = _expires_in(task)
+    left = 60.0 if left is None else left
     return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
@@ -92,9 +99,23 @@ def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None
                 and tally.api_calls == 0
                 and not tally.items_written
             )
+            if later is not None and _too_late(task, later.seconds):
+                tally.status = CollectionRun.Status.EXPIRED
+                tally.detail = (
+                    f"expired: the next plan re-queues it (a retry in {later.seconds:.0f}s "
+                    f"would outlive the task's expiry)\n{tally.detail}"
+                )
+                later, result = None, {"expired": tally.detail}
     if later is not None:
         raise task.retry(countdown=later.seconds, exc=later.error, headers=later.headers(task))
     return result
+
+
+def _too_late(task: Task, countdown: float) -> bool:
+    """Celery discards a message received after its expiry: a retry due then would never run
+    and leave its run "waiting" forever."""
+    left = _expires_in(task)
+    return left is not None and countdown + EXPIRY_MARGIN >= left
 
 
 @dataclass
