@@ -106,6 +106,24 @@ def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
     return run
 
 
+EXPIRED_ON_ARRIVAL = "expired: the next plan re-queues it (no worker took its retry in time)\n"
+
+
+def close_discarded_run(sender=None, request=None, expired: bool = False, **_: object) -> None:
+    """Celery's task_revoked: a message taken after its expiry (or revoked) is dropped without
+    running, so the run waiting for that retry is closed here (expired, or failed: revoked)."""
+    task_id = getattr(request, "id", None)
+    if not task_id:
+        return
+    if expired:
+        status, note = CollectionRun.Status.EXPIRED, EXPIRED_ON_ARRIVAL
+    else:
+        status, note = CollectionRun.Status.FAILED, "revoked before its retry ran\n"
+    CollectionRun.objects.filter(
+        correlation_id=task_id, status=CollectionRun.Status.WAITING
+    ).update(status=status, finished_at=timezone.now(), detail=Concat(Value(note), "detail"))
+
+
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
     (acks_late re-delivers the task itself, which records a run of its own). Runs 'waiting'

@@ -60,6 +60,32 @@ def test_a_retry_that_would_outlive_the_expiry_closes_the_run(simulator, redis_c
     assert CollectionRun.objects.count() == 1
 
 
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_discarded_on_arrival_after_its_expiry_closes_the_run(simulator, redis_client):
+    """The retry was due in time, but no worker took it before the expiry (here: the worker
+    stopped, and the next started late; in a busy fleet: prefetch full). Celery discards it
+    on arrival and sends task_revoked, which closes the run."""
+    pool = make_pool(address=simulator.world()["pools"]["pumpswap"][0]["address"])
+    CollectorConfig.current()
+    simulator.add_fault("429_retry_after_0", count=1, path_contains="/trades")
+    env = {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "7"}  # > the 5 s a task may sleep for a token
+
+    with celery_worker(simulator.base_url, **env):
+        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=12)
+        deadline = time.monotonic() + 20
+        while not CollectionRun.objects.filter(correlation_id=result.id, status="waiting"):
+            assert time.monotonic() < deadline, "the run never waited"
+            time.sleep(0.1)
+    time.sleep(13)  # past the expiry, no worker running: the retry message stays queued
+    with celery_worker(simulator.base_url, **env):
+        run = closed_run(result.id)
+
+    assert run.status == CollectionRun.Status.EXPIRED, run.detail
+    assert run.detail.startswith("expired: the next plan re-queues it"), run.detail
+    assert simulator.stats()["by_kind"]["trades"] == 1, "the retry never ran"
+
+
 @pytest.mark.django_db
 def test_the_sweep_closes_waiting_rows_whose_retry_never_came():
     stale = CollectionRun.objects.create(task="t", status="waiting", finished_at=timezone.now())
