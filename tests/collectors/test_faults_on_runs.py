@@ -58,9 +58,11 @@ def test_a_non_transient_error_still_fails_the_run(sim_settings):
     assert run.errors == 1
 
 
-def test_the_admin_list_shows_errors_and_throttles(admin_client):
+def test_the_admin_list_and_the_api_show_errors_and_throttles(admin_client):
     CollectionRun.objects.create(task="collectors.tasks.fetch_trades", errors=3, throttled=1)
     page = admin_client.get(reverse("admin:collectors_collectionrun_changelist"))
     assert page.status_code == 200
     text = page.content.decode()
     assert "column-errors" in text and "column-throttled" in text
+    row = admin_client.get("/api/v1/runs/").json()["results"][0]
+    assert (row["errors"], row["throttled"]) == (3, 1)
