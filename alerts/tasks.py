@@ -11,6 +11,6 @@ from .engine import evaluate
 
 @shared_task(bind=True)
 def check_alerts(self):
-    with track_run(self.name, {}) as tally:
+    with track_run(self.name, {}, worker=self.request.hostname) as tally:
         tally.detail = evaluate().summary()
     return tally.detail

@@ -137,10 +137,11 @@ class CollectionRunAdmin(admin.ModelAdmin):
         "api_calls",
         "errors",
         "throttled",
+        "worker",
         "short_detail",
     )
     list_filter = ("status", "task")
-    search_fields = ("task", "detail")
+    search_fields = ("task", "detail", "worker")
     date_hierarchy = "started_at"
     ordering = ("-started_at",)
     paginator = EstimatedCountPaginator

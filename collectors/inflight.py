@@ -3,11 +3,16 @@
 A Redis key per unit of work, set (NX) when the task is queued and deleted when it finishes for
 good; a retry after MustWait keeps it. The TTL is a safety net only: if a queued message is
 lost, the key expires and the next scan queues the work again (a duplicate that slips through
-is harmless — the task lock lets one copy run).
+is harmless — the task lock lets one copy run). While the work runs its claim is a lease
+(``running``), so a worker killed outright frees it within a lease rather than the hour.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .lease import lease_seconds, renewing
 from .locks import redis_client
 
 TTL_SECONDS = 3600
@@ -29,3 +34,12 @@ def refresh(kind: str, ident: object, ttl: int = TTL_SECONDS) -> None:
 
 def release(kind: str, ident: object) -> None:
     redis_client().delete(_key(kind, ident))
+
+
+@contextmanager
+def running(kind: str, ident: object) -> Iterator[None]:
+    """Hold a claim (if there is one) on a lease its process renews while the block runs."""
+    client, key, seconds = redis_client(), _key(kind, ident), lease_seconds()
+    client.expire(key, seconds)
+    with renewing(lambda: client.expire(key, seconds), seconds):
+        yield

@@ -181,6 +181,12 @@ class CollectionRun(models.Model):
         default="",
         help_text="The Celery task id: on every log line of the run, kept across its retries",
     )
+    worker = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The Celery worker (name@host) that ran it last, or the host of a command",
+    )
 
     class Meta:
         indexes = [

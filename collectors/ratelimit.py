@@ -20,10 +20,16 @@ Design:
   the burst smooths short spikes, the window keeps every minute within the limit.
 - Keys carry TTLs of "time until full again": an expired bucket is the same as a full one, so
   nothing lingers and nothing is lost.
+- A Redis that restarts without persistence forgets a cooldown in force, and a fresh bucket
+  would spend its burst (and the rate) into the API's Retry-After. So each process remembers
+  the cooldowns it saw (``penalize``, or a denial while one is in force) with the Redis
+  server's ``run_id``; when the server has restarted since, the unexpired remainder is put
+  back before the next grant. A flush or ``reset`` on the same server is obeyed, not undone.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -85,7 +91,9 @@ if redis.call('ZCARD', KEYS[3]) >= wlimit then
   local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
   w = math.max(w, tonumber(oldest[2]) + wlen - now + 1)
 end
-if w > 0 then return {0, math.ceil(w), string.format('%.0f', now)} end
+if w > 0 then
+  return {0, math.ceil(w), string.format('%.0f', now), string.format('%.0f', gts - now)}
+end
 save(KEYS[1], g - 1, gts, rate, cap)
 if backfill then save(KEYS[2], b - 1, bts, brate, bcap) end
 local seq = redis.call('INCR', KEYS[4])
@@ -118,6 +126,11 @@ local b = load(KEYS[2], brate, bcap)
 return {string.format('%.6f', g), string.format('%.6f', b), string.format('%.0f', gts - now)}
 """
 )
+
+
+# Cooldowns this process has seen, by (server, db, bucket key): (monotonic end, server run_id).
+_cooldowns: dict[tuple, tuple[float, str]] = {}
+_cooldowns_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -201,10 +214,45 @@ class RateLimiter:
             raise ValueError(f"unknown lane {lane!r}; expected one of {LANES}")
         limit = max(1, int(self.rate_per_min * min(self.window_seconds, 60.0) / 60.0))
         window = [limit, int(self.window_seconds * 1e6)]
-        granted, wait_us, at_us = self._acquire(
+        self._restore_forgotten_cooldown()
+        granted, wait_us, at_us, *cooldown_us = self._acquire(
             keys=self.keys, args=[*self._args(), int(lane == "backfill"), *window]
         )
+        if cooldown_us and int(cooldown_us[0]) > 0:
+            self._remember_cooldown(int(cooldown_us[0]) / 1e6)
         return Grant(granted=bool(granted), wait=int(wait_us) / 1e6, lane=lane, at=int(at_us) / 1e6)
+
+    def _memory_key(self) -> tuple:
+        kwargs = self.client.connection_pool.connection_kwargs
+        return (kwargs.get("host"), kwargs.get("port"), kwargs.get("db"), self.keys[0])
+
+    def _remember_cooldown(self, seconds: float) -> None:
+        """Note a cooldown in force for ``seconds`` (asks the server's run_id once per one)."""
+        end, key = time.monotonic() + seconds, self._memory_key()
+        known = _cooldowns.get(key)
+        if known is not None and known[0] >= end - 1.0:
+            return
+        run_id = self.client.info("server")["run_id"]
+        with _cooldowns_lock:
+            _cooldowns[key] = (end, run_id)
+
+    def _restore_forgotten_cooldown(self) -> None:
+        """If Redis restarted during a cooldown this process saw, put its remainder back."""
+        key = self._memory_key()
+        known = _cooldowns.get(key)
+        if known is None:
+            return
+        left = known[0] - time.monotonic()
+        if left <= 0:
+            with _cooldowns_lock:
+                _cooldowns.pop(key, None)
+            return
+        run_id = self.client.info("server")["run_id"]
+        if run_id == known[1]:
+            return
+        self._penalize(keys=self.keys, args=[*self._args(), int(left * 1e6)])
+        with _cooldowns_lock:
+            _cooldowns[key] = (known[0], run_id)
 
     def acquire_blocking(self, lane: Lane = "live", timeout: float | None = None) -> Grant:
         """Sleep the reported waits until granted, or return the last denial after ``timeout``."""
@@ -230,6 +278,7 @@ class RateLimiter:
         remaining_us = self._penalize(
             keys=self.keys, args=[*self._args(), int(round(cooldown * 1e6))]
         )
+        self._remember_cooldown(int(remaining_us) / 1e6)
         return int(remaining_us) / 1e6
 
     def status(self) -> BucketStatus:
@@ -260,3 +309,5 @@ class RateLimiter:
     def reset(self) -> None:
         """Forget all state (buckets full, no cooldown): for operators and tests."""
         self.client.delete(*self.keys)
+        with _cooldowns_lock:
+            _cooldowns.pop(self._memory_key(), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -9,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Value
-from django.db.models.functions import Concat
-from django.utils import timezone
+from django.db.models.functions import Concat, Now
 
 from geckoproject import logs
 
@@ -33,22 +34,39 @@ class RunTally:
 
 
 @contextmanager
-def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> Iterator[RunTally]:
+def track_run(
+    task: str,
+    arguments: dict,
+    correlation_id: str | None = None,
+    worker: str | None = None,
+    interrupted_by: str | None = None,
+) -> Iterator[RunTally]:
     """Open a CollectionRun, yield a tally to fill in, close the row with the outcome.
 
     An exception marks the run failed with its text and propagates. ``correlation_id`` (the
     Celery task id; by default the one bound for logging, else a new one) is stored on the
     row and bound to every log line of the block. A retry of a run that ended *waiting* has
     the same id and continues that row, adding its counts, instead of leaving it "waiting"
-    forever beside a new one.
+    forever beside a new one. ``interrupted_by`` (the outage a retry follows) also continues
+    the row the interrupted attempt left running or failed: the database went away under it.
+    Otherwise a row of this id still *running* is a copy whose worker died (the message was
+    redelivered): it is closed as failed at once. ``worker`` (the Celery worker's name@host;
+    by default this host's name) says where it ran: with workers on several hosts, the one
+    to read logs on.
     """
     correlation = correlation_id or logs.correlation_id.get() or uuid.uuid4().hex
+    worker = (worker or socket.gethostname())[:255]
     bound = logs.correlation_id.set(correlation)
-    run = _resume_waiting(task, correlation)
+    statuses = [CollectionRun.Status.WAITING]
+    if interrupted_by:
+        statuses += [CollectionRun.Status.RUNNING, CollectionRun.Status.FAILED]
+    else:
+        _close_dead_copy(task, correlation)
+    run = _resume(task, correlation, statuses, worker)
     resumed = run is not None
     if run is None:
         run = CollectionRun.objects.create(
-            task=task, arguments=arguments, correlation_id=correlation
+            task=task, arguments=arguments, correlation_id=correlation, worker=worker
         )
     earlier = (run.items_written, run.api_calls, run.detail, run.errors, run.throttled)
     tally = RunTally()
@@ -68,15 +86,19 @@ def track_run(task: str, arguments: dict, correlation_id: str | None = None) -> 
         else:
             if tally.errors:
                 run.detail = f"{run.detail}\n{_faults(tally)}".strip()
+            if interrupted_by:
+                run.detail = f"{run.detail}\n(retried after an outage: {interrupted_by})".strip()
             if resumed:
-                run.detail = f"{run.detail}\n(retry of a run that waited: {earlier[2]})".strip()
+                what = "an interrupted run" if interrupted_by else "a run that waited"
+                run.detail = f"{run.detail}\n(retry of {what}: {earlier[2]})".strip()
             run.detail = run.detail[:10_000]
-            run.finished_at = timezone.now()
+            # The database's clock, as for started_at: a worker host's may be skewed.
+            run.finished_at = Now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
             run.errors = earlier[3] + tally.errors
             run.throttled = earlier[4] + tally.throttled
-            run.save()
+            _save(run)
 
 
 def _faults(tally: RunTally) -> str:
@@ -86,23 +108,44 @@ def _faults(tally: RunTally) -> str:
     return f"{tally.errors} failed API call{plural} ({tally.throttled} throttled); last: {last}"
 
 
-def _resume_waiting(task: str, correlation: str) -> CollectionRun | None:
-    """This task id's waiting row, claimed back to running (None if there is none)."""
+def _save(run: CollectionRun) -> None:
+    """Save the row, once more on a new connection if the database dropped this one (a run that
+    failed for a lost connection must still say so)."""
+    try:
+        run.save()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        run.save()
+
+
+def _close_dead_copy(task: str, correlation: str) -> int:
+    """Fail the running row of an earlier delivery of this message: only one copy of a task id
+    runs at a time (its lock), so that copy's worker died without closing it."""
+    return CollectionRun.objects.filter(
+        correlation_id=correlation, task=task, status=CollectionRun.Status.RUNNING
+    ).update(
+        status=CollectionRun.Status.FAILED,
+        finished_at=Now(),
+        detail="abandoned: the worker died before the run finished; the task was redelivered",
+    )
+
+
+def _resume(task: str, correlation: str, statuses: list[str], worker: str) -> CollectionRun | None:
+    """This task id's row in one of ``statuses``, claimed back to running by ``worker`` (a
+    retry may run on another host); None if there is none."""
     run = (
-        CollectionRun.objects.filter(
-            correlation_id=correlation, task=task, status=CollectionRun.Status.WAITING
-        )
+        CollectionRun.objects.filter(correlation_id=correlation, task=task, status__in=statuses)
         .order_by("-id")
         .first()
     )
     if run is None:
         return None
-    claimed = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.WAITING).update(
-        status=CollectionRun.Status.RUNNING, finished_at=None
+    claimed = CollectionRun.objects.filter(pk=run.pk, status=run.status).update(
+        status=CollectionRun.Status.RUNNING, finished_at=None, worker=worker
     )
     if not claimed:
         return None
-    run.status, run.finished_at = CollectionRun.Status.RUNNING, None
+    run.status, run.finished_at, run.worker = CollectionRun.Status.RUNNING, None, worker
     return run
 
 
@@ -121,26 +164,26 @@ def close_discarded_run(sender=None, request=None, expired: bool = False, **_: o
         status, note = CollectionRun.Status.FAILED, "revoked before its retry ran\n"
     CollectionRun.objects.filter(
         correlation_id=task_id, status=CollectionRun.Status.WAITING
-    ).update(status=status, finished_at=timezone.now(), detail=Concat(Value(note), "detail"))
+    ).update(status=status, finished_at=Now(), detail=Concat(Value(note), "detail"))
 
 
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
     (acks_late re-delivers the task itself, which records a run of its own). Runs 'waiting'
     that long are closed as expired: their retry never came (its message expired, or the
-    worker holding its countdown died); the planner queues the work again."""
-    now = timezone.now()
-    cutoff = now - older_than
+    worker holding its countdown died); the planner queues the work again. Ages are read on
+    the database's clock, which stamped started_at, not on this host's."""
+    cutoff = Now() - older_than
     runs = CollectionRun.objects
     dead = runs.filter(status=CollectionRun.Status.RUNNING, started_at__lt=cutoff).update(
         status=CollectionRun.Status.FAILED,
-        finished_at=now,
+        finished_at=Now(),
         detail="abandoned: the worker stopped before the run finished",
     )
     note = Value(f"expired: its retry never ran (waited over {older_than})\n")
     stale = runs.filter(status=CollectionRun.Status.WAITING, finished_at__lt=cutoff).update(
         status=CollectionRun.Status.EXPIRED,
-        finished_at=now,
+        finished_at=Now(),
         detail=Concat(note, "detail"),
     )
     return dead + stale

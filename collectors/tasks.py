@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from marketdata.models import Dex
@@ -26,6 +29,7 @@ from watchlist.sync import sync_watchlist_file
 from . import inflight
 from .gecko.client import GeckoClient
 from .gecko.errors import GeckoError, MustWait
+from .lease import lease_seconds
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
 from .planner import inflight as planned
@@ -52,6 +56,16 @@ def _expires_in(task: Task) -> float | None:
     return (moment - timezone.now()).total_seconds()
 
 
+# PostgreSQL or Redis restarting or unreachable (or a session killed): the work is retried once
+# it is back, never failed and forgotten. The reason rides on the retry (header) onto the run's row.
+OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+OUTAGE_HEADER = "gecko_outage"
+OUTAGE_RETRY_MAX = 30.0
+# Redis is the broker too: publishing the retry waits for it to come back (about a minute)
+# instead of failing the task, which would then be acked and its work lost.
+OUTAGE_PUBLISH = {"max_retries": 60, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 1}
+
+
 def _in_flight(task: Task, unit: str):
     """Keep ``unit`` in flight while the task runs, and until its retry message expires."""
     left = _expires_in(task)
@@ -59,21 +73,65 @@ def _in_flight(task: Task, unit: str):
     return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
-def _run(task: Task, body: Callable[[RunTally], Any], *, lane: str | None = None, **arguments):
+def _run(
+    task: Task,
+    body: Callable[[RunTally], Any],
+    *,
+    lane: str | None = None,
+    redis_lock: bool = True,
+    **arguments,
+):
     """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
-    and so does a transient fault that outlasted the client's attempts (up to a limit).
+    so does a transient fault that outlasted the client's attempts (up to a limit), and so
+    does a database or Redis outage (backing off 2, 4, 8 ... 30 s; never swallowed).
 
-    A beat tick another beat's copy already ran is skipped (collectors.ticks)."""
+    A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
+    False: the body serialises itself with a lock that dies with its holder (a backfill's
+    PostgreSQL advisory lock), so a task queued again after its worker was killed runs at
+    once instead of being skipped for the dead task's Redis lock until its TTL."""
+    try:
+        return _run_once(task, body, lane=lane, redis_lock=redis_lock, **arguments)
+    except OUTAGES as exc:
+        # Drop the dead connection too: the retry runs on a new one.
+        close_old_connections()
+        countdown = min(OUTAGE_RETRY_MAX, 2.0 ** (task.request.retries + 1))
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+        logger.warning(
+            "%s %s: database or Redis unavailable (%s); retry in %.0fs",
+            task.name, arguments, reason, countdown,
+        )  # fmt: skip
+        headers = {**(task.request.headers or {}), OUTAGE_HEADER: reason}
+        raise task.retry(
+            countdown=countdown,
+            exc=exc,
+            max_retries=None,
+            headers=headers,
+            retry_policy=OUTAGE_PUBLISH,
+        ) from exc
+
+
+def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **arguments):
     if not claim_tick(task.request.headers, task.request.id):
         logger.info("%s %s: this beat tick already ran, skipped", task.name, arguments)
         return {"skipped": True}
-    lock_ttl = settings.CELERY_TASK_TIME_LIMIT + 60
-    with task_lock(task.name, arguments, lock_ttl, owner=task.request.id) as acquired:
+    locking = (
+        task_lock(task.name, arguments, lease_seconds(), owner=task.request.id)
+        if redis_lock
+        else nullcontext(True)
+    )
+    with locking as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
         later: Later | None = None
-        with track_run(task.name, arguments, correlation_id=task.request.id) as tally:
+        outage = (task.request.headers or {}).get(OUTAGE_HEADER)
+        with track_run(
+            task.name,
+            arguments,
+            correlation_id=task.request.id,
+            worker=task.request.hostname,
+            interrupted_by=outage,
+        ) as tally:
             client = GeckoClient(lane=lane) if lane else None
             try:
                 result = body(tally) if client is None else body(tally, client)
@@ -356,7 +414,8 @@ def backfill_gap(self, gap_id: int):
         tally.items_written = report.written if report else 0
 
     try:
-        result = _run(self, body, lane="backfill", gap_id=gap_id)
+        with inflight.running(gaps.GAP_BACKFILL, gap_id):
+            result = _run(self, body, lane="backfill", gap_id=gap_id)
     except Retry:
         inflight.refresh(gaps.GAP_BACKFILL, gap_id)
         raise
@@ -393,7 +452,14 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
         return tally.detail
 
     return _run(
-        self, body, lane="backfill", pool_id=pool_id, timeframe=timeframe, since=since, until=until
+        self,
+        body,
+        lane="backfill",
+        redis_lock=False,
+        pool_id=pool_id,
+        timeframe=timeframe,
+        since=since,
+        until=until,
     )
 
 

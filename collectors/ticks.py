@@ -8,7 +8,9 @@ renewing and would stall every schedule while a dead leader's lock ran out; this
 
 - The send time is stamped by the beat process (``stamp_beat_send``), so a copy that waited in
   the queue still counts for the tick it was sent for, and one beat's consecutive ticks (at
-  least an interval apart) never share a slot.
+  least an interval apart) never share a slot. The stamp is Redis server time, one clock for
+  every host: two beats on hosts whose clocks disagree by more than a claim's life would
+  otherwise never meet in a slot, and every tick would run twice.
 - The claim is owned by the task id: a retry or redelivery of the tick's own message runs.
 - Crontab, solar and clocked schedules fire at most once a minute: their slot is a minute.
 - Only messages beat sent are ticks; commands and the admin's "run now" always run.
@@ -17,21 +19,36 @@ renewing and would stall every schedule while a dead leader's lock ran out; this
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import Any
 
-from .locks import claim
+import redis
+
+from .locks import claim, redis_client
+
+logger = logging.getLogger(__name__)
 
 BEAT_HEADER = "celery_beat_task"  # celery beat sets it on every message it sends
 NAME_HEADER = "periodic_task_name"  # django-celery-beat: the PeriodicTask's name
-SENT_AT_HEADER = "beat_sent_at"  # stamp_beat_send: the beat's clock at publishing
+SENT_AT_HEADER = "beat_sent_at"  # stamp_beat_send: Redis server time at publishing
 OTHER_SCHEDULE_SLOT = 60.0
+
+
+def server_time() -> float:
+    """Redis server time in epoch seconds (this host's clock if Redis cannot be asked)."""
+    try:
+        seconds, micros = redis_client().time()
+    except redis.RedisError as exc:
+        logger.warning("beat tick stamped with this host's clock: %s", type(exc).__name__)
+        return time.time()
+    return seconds + micros / 1e6
 
 
 def stamp_beat_send(headers: dict[str, Any] | None = None, **_: Any) -> None:
     """``before_task_publish`` handler: note when beat sent a tick (a retry keeps the stamp)."""
-    if headers is not None and headers.get(BEAT_HEADER):
-        headers.setdefault(SENT_AT_HEADER, time.time())
+    if headers is not None and headers.get(BEAT_HEADER) and SENT_AT_HEADER not in headers:
+        headers[SENT_AT_HEADER] = server_time()
 
 
 def slot_seconds(periodic_task_name: str) -> float:

@@ -184,11 +184,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A second signal (or SIGQUIT) still gives running tasks the soft-shutdown time, then requeues.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A lost broker connection (Redis restarting) must not kill running tasks: a killed task's
+# message stays unacked in Redis until the visibility timeout (an hour), or is acked as failed
+# after the reconnect and lost. Running on, a task meeting the outage publishes its retry once
+# Redis is back (collectors.tasks OUTAGES) and its ack then reaches the restarted server.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# A worker killed outright (SIGKILL, OOM, host crash) acks nothing and requeues nothing: the
+# Redis broker keeps its messages unacknowledged and hands them out again only once they are
+# older than the visibility timeout (a worker sweeps at start and every ~100 s). It must exceed
+# the longest task (the hard time limit) and the longest retry countdown, or a message would run
+# twice; lower it only with that in mind (tests use a few seconds).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+}
 # DatabaseScheduler plus a heartbeat per tick, read by /healthz (geckoproject.beat).
 CELERY_BEAT_SCHEDULER = "geckoproject.beat:HeartbeatScheduler"
+# Write each schedule's last run time after every send (beat's default: every 3 minutes), so a
+# beat killed and restarted knows what it already sent and does not send it again.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Planners and DB work on "default"; everything that calls the API on "api".
 CELERY_TASK_ROUTES = {
@@ -253,6 +268,9 @@ GECKO_RATE_LIMIT_COOLDOWN_FLOOR = env.float("GECKO_RATE_LIMIT_COOLDOWN_FLOOR", d
 # Circuit breaker (collectors.breaker): consecutive failures to open, seconds before a trial call.
 GECKO_BREAKER_FAILURES = env.int("GECKO_BREAKER_FAILURES", default=5)
 GECKO_BREAKER_COOLOFF = env.float("GECKO_BREAKER_COOLOFF", default=60.0)
+# A running task's lock and in-flight claim last this long unless its process renews them
+# (collectors.lease): a worker killed outright blocks its work at most this long.
+GECKO_LEASE_SECONDS = env.int("GECKO_LEASE_SECONDS", default=60)
 GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
 # Retries on 429/5xx/timeouts: exponential backoff with full jitter, capped.
 GECKO_RETRY_ATTEMPTS = env.int("GECKO_RETRY_ATTEMPTS", default=5)

@@ -6,7 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 
-pytest_plugins = ["tests.simulator_fixture"]
+pytest_plugins = ["tests.simulator_fixture", "tests.private_servers"]
 
 
 @pytest.fixture

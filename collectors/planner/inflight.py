@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import redis
 from celery.exceptions import Retry
-from django.conf import settings
 
+from ..lease import lease_seconds, renewing
 from ..locks import redis_client
 
 PREFIX = "gecko:plan:inflight:"
@@ -90,13 +90,16 @@ def _extend(unit: str, seconds: int, client: redis.Redis) -> None:
 
 @contextmanager
 def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
-    """Around a fetch task: while it runs the unit stays in flight up to the hard time limit;
-    when it ends it is released, unless it ends by retrying (then it stays in flight for
-    ``retry_ttl``, the time its retry message may still be delivered)."""
+    """Around a fetch task: while it runs the unit stays in flight, on a lease its process
+    renews (collectors.lease: a killed worker's unit lapses within a lease and is planned
+    again); when it ends it is released, unless it ends by retrying (then it stays in flight
+    for ``retry_ttl``, the time its retry message may still be delivered)."""
     client = redis_client()
-    _extend(unit, settings.CELERY_TASK_TIME_LIMIT + 60, client)
+    seconds = lease_seconds()
+    _extend(unit, seconds, client)
     try:
-        yield
+        with renewing(lambda: _extend(unit, seconds, client), seconds):
+            yield
     except Retry:
         _extend(unit, max(1, int(retry_ttl)), client)
         raise

@@ -94,3 +94,14 @@ def test_a_task_that_waited_on_a_429_cooldown_ends_as_one_ok_row(simulator, redi
     throttled = [line for line in lines if "throttled" in line["message"]]
     assert throttled and {line["correlation_id"] for line in throttled} == {result.id}
     assert {line["task"] for line in throttled} == {FETCH_TRADES}
+
+
+@pytest.mark.django_db
+def test_the_row_names_the_worker_that_ran_it_and_a_retry_elsewhere_takes_over():
+    """With workers on several hosts the row says where to read the logs: the last worker."""
+    with track_run(FETCH_TRADES, {}, correlation_id="task-1", worker="api@hosta") as tally:
+        tally.api_calls, tally.status = 1, CollectionRun.Status.WAITING
+    assert CollectionRun.objects.get().worker == "api@hosta"
+    with track_run(FETCH_TRADES, {}, correlation_id="task-1", worker="api@hostb"):
+        pass
+    assert CollectionRun.objects.get().worker == "api@hostb"

@@ -312,3 +312,11 @@ def test_full_history_walks_until_the_api_has_no_more(api):
     assert start == first
     assert timedelta(days=182) < timezone.now() - first < timedelta(days=184), "the API's depth"
     assert "the API's first candle" in out and "unfillable: none" in out
+
+
+def test_without_a_span_it_reaches_back_as_far_as_the_plan_keeps_history(api, watched, settings):
+    settings.GECKO_HISTORY_DAYS = 30
+    out = run("--timeframe", "1m", "15m", "--dry-run")
+
+    # As --days 30 above: the plan's depth (GECKO_HISTORY_DAYS), not a fixed 180 days.
+    assert "~94 pages = ~94 API calls" in out

@@ -52,7 +52,11 @@ class Command(BaseCommand):
             "--timeframe", nargs="+", metavar="TF", help="default: the collector config's"
         )
         span = parser.add_mutually_exclusive_group()
-        span.add_argument("--days", type=int, help="the last N days (default 180)")
+        span.add_argument(
+            "--days",
+            type=int,
+            help="the last N days (default: GECKO_HISTORY_DAYS, the plan's depth)",
+        )
         span.add_argument("--since", metavar="ISO", help="from this UTC date/time")
         span.add_argument(
             "--full-history", action="store_true", help="until the API says there is no more"
@@ -82,7 +86,7 @@ class Command(BaseCommand):
             return since, until
         if options["full_history"]:
             return None, now
-        days = 180 if options["days"] is None else options["days"]
+        days = settings.GECKO_HISTORY_DAYS if options["days"] is None else options["days"]
         if days < 1:
             raise CommandError(f"--days {days}: give at least 1 day")
         try:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collectors', '0005_collectionrun_errors'),
+        ('collectors', '0006_collectionrun_errors'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collectors', '0004_collectionrun_warning_status'),
+        ('collectors', '0005_collectionrun_worker'),
     ]
 
     operations = [

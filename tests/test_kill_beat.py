@@ -1,0 +1,122 @@
+"""Beat SIGKILLed and started again on the same schedule database (issue 11, kills): ticking
+resumes, no tick runs twice, and the ticks missed while it was down do not all run on its return.
+
+Beat (DatabaseScheduler) keeps each schedule's last run time in memory and writes it to the
+database only when it syncs; a killed beat loses what it had not written. A tick sent just
+before the kill could then be sent again at the restart; collectors.ticks dedups it only while
+both copies fall into the same interval slot.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from collectors.models import CollectionRun, CollectorConfig
+
+from .celery_worker import celery_beat, celery_worker, wait_for_runs
+from .kills import wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+PLAN = "collectors.tasks.plan_collection"
+
+
+def schedule(every: int, first: datetime) -> None:
+    PeriodicTask.objects.create(
+        name="plan collection",
+        task=PLAN,
+        interval=IntervalSchedule.objects.create(every=every, period=IntervalSchedule.SECONDS),
+        expire_seconds=every,
+        start_time=first,
+    )
+
+
+def run_times(since: datetime) -> list[float]:
+    started = CollectionRun.objects.filter(task=PLAN, started_at__gte=since).order_by("started_at")
+    return [t.timestamp() for t in started.values_list("started_at", flat=True)]
+
+
+def kill(beat) -> None:
+    os.kill(beat.pid, signal.SIGKILL)
+    beat.wait(timeout=10)
+
+
+@pytest.mark.timeout(90)
+def test_beat_killed_just_after_a_tick_and_restarted_at_once_does_not_send_it_again(
+    simulator, redis_client, tmp_path
+):
+    """The restart lands in the next tick slot but within the interval: the tick sent before
+    the kill must not run again there."""
+    every = 10
+    CollectorConfig.current()
+    now = time.time()
+    # Ticks 7 s into their slot (floor(sent_at / every)), so a restart 3 s later is in the next.
+    first = math.ceil(now / every) * every + 7
+    if first - now < 3:
+        first += every
+    schedule(every, datetime.fromtimestamp(first, UTC))
+    since = timezone.now()
+
+    with celery_worker(simulator.base_url, concurrency=2):
+        with celery_beat(simulator.base_url, tmp_path) as beat:
+            wait_for_runs(PLAN, 2, since, timeout=40)
+            kill(beat)
+        (last_before,) = run_times(since)[-1:]
+        boundary = math.ceil(last_before / every) * every
+        time.sleep(max(0.0, boundary + 0.2 - time.time()))
+        restarted = time.time()
+        with celery_beat(simulator.base_url, tmp_path):
+            wait_until(
+                lambda: len([t for t in run_times(since) if t > restarted]) >= 2,
+                3 * every + 10,
+                "two ticks after the restart",
+            )
+
+    times = run_times(since)
+    after = [t for t in times if t > last_before]
+    assert after[0] - last_before >= every - 1.5, (
+        f"a tick {after[0] - last_before:.1f} s after the one before the kill (every {every} s)"
+    )
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= every - 1.5, gaps
+
+
+@pytest.mark.timeout(90)
+def test_beat_down_for_several_intervals_resumes_with_one_catch_up_tick_not_a_storm(
+    simulator, redis_client, tmp_path
+):
+    every = 3
+    down = 4 * every
+    CollectorConfig.current()
+    schedule(every, timezone.now() - timedelta(seconds=1))
+    since = timezone.now()
+
+    with celery_worker(simulator.base_url, concurrency=2):
+        with celery_beat(simulator.base_url, tmp_path) as beat:
+            wait_for_runs(PLAN, 2, since, timeout=40)
+            kill(beat)
+        killed = time.time()
+        time.sleep(down)
+        restarted = time.time()
+        with celery_beat(simulator.base_url, tmp_path):
+            wait_until(
+                lambda: len([t for t in run_times(since) if t > restarted]) >= 3,
+                5 * every + 10,
+                "ticking to resume",
+            )
+        stopped = time.time()
+
+    times = run_times(since)
+    assert not [t for t in times if killed + 1 < t < restarted], "nothing ran while beat was down"
+    after = [t for t in times if t > restarted]
+    # One tick at the restart stands for all those missed, then one an interval.
+    assert len(after) <= 1 + (stopped - restarted) / every + 1, (len(after), stopped - restarted)
+    gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
+    assert min(gaps) >= every - 1.5, gaps

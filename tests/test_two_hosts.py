@@ -1,0 +1,214 @@
+"""Two hosts (issue 11): an ``api`` and a ``default`` worker on each of two machines, one beat,
+one PostgreSQL and one Redis.
+
+Every process is configured with the full rate, as a lone host would be; the fleet must still
+keep one budget (the Redis bucket), so the planner's share plus an operator's backfill on top
+must not push the simulator, limited just above the bucket, past its limit. Work is spread over
+both hosts and none is done twice: no unit runs twice in a tick or twice at once, no URL is
+asked twice in a tick (faults are off, so there are no retries), and no row is stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from collectors.models import CollectionRun, CollectorConfig
+from marketdata.models import Candle, Trade
+from watchlist.models import WatchlistEntry
+
+from .celery_worker import celery_beat, celery_worker, wait_for_runs
+
+logger = logging.getLogger(__name__)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+POOLS = 40
+CYCLES = 7
+TICK = 10  # seconds between planner ticks (the shortest CollectorConfig allows)
+RATE = 150  # the fleet's bucket; every process is told this rate, as a lone host would be
+BURST = 5
+SIM_RATE = RATE + 2 * BURST  # the simulator's limit, just above the bucket
+HOSTS = ("hosta", "hostb")
+ENV = {"GECKO_RATE_LIMIT_PER_MIN": str(RATE), "GECKO_RATE_LIMIT_BURST": str(BURST)}
+PLAN = "collectors.tasks.plan_collection"
+
+
+class RequestLog(logging.Handler):
+    """Every API request the in-process simulator answers: (time, path?query, status)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.requests: list[tuple[float, str, int]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 7 and args[6] != " control":
+            self.requests.append((time.monotonic(), f"{args[2]}{args[3]}", int(args[4])))
+
+
+def drained(redis_client, timeout: float) -> None:
+    """Wait until both queues are empty and no run is running, three looks in a row."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 3:
+        busy = (
+            redis_client.llen("api")
+            or redis_client.llen("default")
+            or CollectionRun.objects.filter(status="running").exists()
+        )
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            raise AssertionError(f"work still running after {timeout}s")
+        time.sleep(1)
+
+
+def wait_until_linked(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while WatchlistEntry.objects.filter(pool__isnull=False).count() < POOLS:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"watchlist pools not linked after {timeout}s")
+        time.sleep(0.5)
+
+
+def repeats_within(times_by_key: dict, seconds: float) -> list[str]:
+    """Keys done twice less than ``seconds`` apart."""
+    found = []
+    for key, times in times_by_key.items():
+        times = sorted(times)
+        found += [f"{key} at +{b - a:.1f}s" for a, b in pairwise(times) if b - a < seconds]
+    return found
+
+
+def overlapping_runs(runs) -> list[str]:
+    """OK runs of the same task and arguments whose [started, finished] intervals overlap."""
+    by_unit = defaultdict(list)
+    for run in runs:
+        by_unit[(run.task, repr(sorted(run.arguments.items())))].append(run)
+    found = []
+    for unit, rows in by_unit.items():
+        rows.sort(key=lambda r: r.started_at)
+        for a, b in pairwise(rows):
+            if b.started_at < a.finished_at:
+                found.append(f"{unit}: runs {a.pk} and {b.pk} overlap")
+    return found
+
+
+@pytest.fixture
+def request_log():
+    sim_logger, handler = logging.getLogger("simulator"), RequestLog()
+    level = sim_logger.level
+    sim_logger.setLevel(logging.INFO)
+    sim_logger.addHandler(handler)
+    yield handler
+    sim_logger.removeHandler(handler)
+    sim_logger.setLevel(level)
+
+
+@pytest.mark.timeout(240)
+def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
+    simulator_factory, redis_client, request_log, tmp_path: Path
+):
+    sim = simulator_factory(rate_per_min=SIM_RATE)
+    world = [p for pools in sim.world()["pools"].values() for p in pools][:POOLS]
+    assert len(world) == POOLS
+    WatchlistEntry.objects.bulk_create(
+        WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
+    )
+    config = CollectorConfig.current()
+    config.ohlcv_timeframes = ["1m", "1h"]
+    config.ohlcv_pages_per_fetch = 1
+    config.plan_tick_seconds = TICK
+    config.save()
+    PeriodicTask.objects.create(
+        name="plan collection",
+        task=PLAN,
+        interval=IntervalSchedule.objects.create(every=TICK, period=IntervalSchedule.SECONDS),
+        expire_seconds=TICK,
+        start_time=timezone.now() - timedelta(seconds=1),
+    )
+
+    log = tmp_path / "celery.log"
+    since = timezone.now()
+    started = time.monotonic()
+    workers = [
+        celery_worker(
+            sim.base_url,
+            queues=queue,
+            concurrency=concurrency,
+            hostname=f"{queue}@{host}",
+            log=log,
+            HOSTNAME=host,
+            **ENV,
+        )  # fmt: skip
+        for host in HOSTS
+        for queue, concurrency in (("api", 4), ("default", 1))
+    ]
+    with workers[0], workers[1], workers[2], workers[3]:
+        with celery_beat(sim.base_url, tmp_path, log=log, HOSTNAME=HOSTS[0], **ENV):
+            wait_until_linked(timeout=60)
+            # An operator's backfill on top of the planner's share: more than one bucket's
+            # worth of demand, so only a bucket shared by both hosts keeps the limit.
+            call_command(
+                "backfill_ohlcv", "--async", "--timeframe", "5m", "--days", "7", verbosity=0
+            )
+            wait_for_runs(PLAN, CYCLES, since, timeout=120)
+        drained(redis_client, timeout=60)
+    elapsed = time.monotonic() - started
+
+    stats = sim.stats()
+    runs = CollectionRun.objects.filter(started_at__gte=since)
+    logger.warning(
+        "two hosts: %.0f s, %d requests %s, peak %d/60 s, %d limited; runs %s",
+        elapsed,
+        stats["total"],
+        stats["by_kind"],
+        stats["peak_rate_60s"],
+        stats["rate_limited"],
+        dict(runs.values_list("task").annotate(n=Count("id"))),
+    )
+
+    output = log.read_text(errors="replace")
+    assert "Traceback" not in output, output[-5000:]
+    assert not runs.filter(status="failed").exists()
+    assert runs.filter(task="collectors.tasks.backfill_ohlcv", status="ok").count() == POOLS
+
+    # One budget: the shared bucket bound the fleet, and kept it under the simulator's limit.
+    assert stats["rate_limited"] == 0, stats
+    assert stats["peak_rate_60s"] <= RATE + BURST, stats["peak_rate_60s"]
+    assert stats["peak_rate_60s"] >= 0.8 * RATE, "the bucket, not the demand, set the pace"
+
+    # Nothing twice. The planner never plans a unit again within a minute (MIN_REFRESH), so
+    # any unit or URL repeated within a tick was done twice.
+    done = runs.filter(status__in=["ok", "warning"]).exclude(task=PLAN)
+    starts = defaultdict(list)
+    for run in done:
+        starts[(run.task, repr(sorted(run.arguments.items())))].append(run.started_at.timestamp())
+    assert repeats_within(starts, TICK) == []
+    assert overlapping_runs(done.filter(status="ok")) == []
+    asked = defaultdict(list)
+    for at, url, _status in request_log.requests:
+        asked[url].append(at)
+    assert len(request_log.requests) == stats["total"]
+    assert repeats_within(asked, TICK) == []
+    assert Trade.objects.count() == Trade.objects.values("trade_id").distinct().count()
+    assert (
+        Candle.objects.count()
+        == Candle.objects.values("pool", "timeframe", "ts").distinct().count()
+    )
+
+    # Both hosts worked, and each run says which worker ran it.
+    logger.warning("runs by worker: %s", dict(runs.values_list("worker").annotate(n=Count("id"))))
+    fetched = runs.filter(task__startswith="collectors.tasks.fetch_")
+    assert set(fetched.values_list("worker", flat=True)) == {f"api@{h}" for h in HOSTS}
+    planned = runs.filter(task=PLAN).values_list("worker", flat=True)
+    assert set(planned) <= {f"default@{h}" for h in HOSTS}
+    assert not runs.filter(worker="").exists()
