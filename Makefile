@@ -13,6 +13,7 @@ PYTHON ?= python3
 help:
 	@echo "make run    install, migrate, start web + workers + beat + flower (Procfile)"
 	@echo "make test   install and run the whole test suite against PostgreSQL and Redis"
+	@echo "make test-chaos  only the chaos run (4 workers, 20% API faults; also part of make test)"
 	@echo "make lint   ruff"
 	@echo "make bench  the benchmarks in bench/"
 	@echo "make backup                       pg_dump to backups/geckoproject-<UTC>.dump"
@@ -69,7 +70,8 @@ browser:
 test: preflight qlib-venv browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The chaos run (issue 11, in progress): 50 pools, 20% faults, real workers and beat.
+# The chaos run alone (issue 11; make test runs it too): 50 pools, 10 planner cycles, 20% API
+# faults of every kind, 4 real worker processes and beat; a few minutes.
 test-chaos: preflight
 	$(VENV)/bin/pytest -m chaos tests/test_chaos.py $(PYTEST_ARGS)
 

@@ -33,6 +33,7 @@ from .planner.text import render
 from .ratelimit import RateLimiter
 from .services import backfill, gaps
 
+FAULTS_LINE = "failed API call"  # collectors.runs writes it on a run that met API faults
 admin.site.index_template = "admin/collectors/index.html"
 
 
@@ -134,6 +135,8 @@ class CollectionRunAdmin(admin.ModelAdmin):
         "seconds",
         "items_written",
         "api_calls",
+        "errors",
+        "throttled",
         "worker",
         "short_detail",
     )
@@ -161,12 +164,14 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="detail")
     def short_detail(self, obj):
-        """The summary line; for a warning, the rejected rows' reasons too (one per line)."""
+        """The summary line; for a warning, the rejected rows' reasons too (one per line); for a
+        run that met API faults, their count and last texts (retried faults hide otherwise)."""
         if not obj.detail:
             return ""
         lines = obj.detail.splitlines()
         if obj.status != CollectionRun.Status.WARNING:
-            return lines[0][:160]
+            faults = [line for line in lines[1:] if FAULTS_LINE in line][:1] if obj.errors else []
+            return " — ".join([lines[0][:160], *(line[:240] for line in faults)])
         text = lines[0] + " — " + "; ".join(lines[1:])
         return text if len(text) <= 400 else text[:399] + "…"
 

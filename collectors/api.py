@@ -22,6 +22,8 @@ class CollectionRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "items_written",
             "api_calls",
+            "errors",
+            "throttled",
             "detail",
             "correlation_id",
         ]

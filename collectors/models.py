@@ -156,7 +156,8 @@ class CollectionRun(models.Model):
         OK = "ok"
         WARNING = "warning", "warning (done, but some input was rejected: see detail)"
         FAILED = "failed"
-        WAITING = "waiting", "waiting (rate limit or circuit breaker; retried later)"
+        WAITING = "waiting", "waiting (rate limit, circuit breaker or API faults; retried later)"
+        EXPIRED = "expired", "expired (its retry could not run in time; the next plan re-queues it)"
 
     task = models.CharField(max_length=100)
     arguments = models.JSONField(default=dict, blank=True)
@@ -165,6 +166,14 @@ class CollectionRun(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
     items_written = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(
+        default=0,
+        help_text="API calls that failed (5xx, 429, throttle, timeout, bad JSON...), retried or "
+        "not; the last error texts are in the detail",
+    )
+    throttled = models.PositiveIntegerField(
+        default=0, help_text="Of the failed calls, those the API throttled (429 or a throttle body)"
+    )
     detail = models.TextField(blank=True, help_text="Summary, or the error text on failure")
     correlation_id = models.CharField(
         max_length=64,

@@ -7,11 +7,12 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import InterfaceError, OperationalError, close_old_connections
-from django.db.models.functions import Now
+from django.db.models import Value
+from django.db.models.functions import Concat, Now
 
 from geckoproject import logs
 
@@ -24,6 +25,9 @@ class RunTally:
 
     items_written: int = 0
     api_calls: int = 0
+    errors: int = 0  # API calls that failed (collectors.gecko.client.CallStats)
+    throttled: int = 0
+    last_errors: list[str] = field(default_factory=list)
     detail: str = ""
     status: str = CollectionRun.Status.OK
     discard: bool = False  # nothing happened worth a row (e.g. it waited before any call)
@@ -64,7 +68,7 @@ def track_run(
         run = CollectionRun.objects.create(
             task=task, arguments=arguments, correlation_id=correlation, worker=worker
         )
-    earlier = (run.items_written, run.api_calls, run.detail)
+    earlier = (run.items_written, run.api_calls, run.detail, run.errors, run.throttled)
     tally = RunTally()
     try:
         yield tally
@@ -80,6 +84,8 @@ def track_run(
         if tally.discard and not resumed:
             run.delete()
         else:
+            if tally.errors:
+                run.detail = f"{run.detail}\n{_faults(tally)}".strip()
             if interrupted_by:
                 run.detail = f"{run.detail}\n(retried after an outage: {interrupted_by})".strip()
             if resumed:
@@ -90,7 +96,16 @@ def track_run(
             run.finished_at = Now()
             run.items_written = earlier[0] + tally.items_written
             run.api_calls = earlier[1] + tally.api_calls
+            run.errors = earlier[3] + tally.errors
+            run.throttled = earlier[4] + tally.throttled
             _save(run)
+
+
+def _faults(tally: RunTally) -> str:
+    """One line an operator reads in the admin list: how many calls failed, and the last."""
+    plural = "" if tally.errors == 1 else "s"
+    last = " | ".join(tally.last_errors)
+    return f"{tally.errors} failed API call{plural} ({tally.throttled} throttled); last: {last}"
 
 
 def _save(run: CollectionRun) -> None:
@@ -134,14 +149,41 @@ def _resume(task: str, correlation: str, statuses: list[str], worker: str) -> Co
     return run
 
 
+EXPIRED_ON_ARRIVAL = "expired: the next plan re-queues it (no worker took its retry in time)\n"
+
+
+def close_discarded_run(sender=None, request=None, expired: bool = False, **_: object) -> None:
+    """Celery's task_revoked: a message taken after its expiry (or revoked) is dropped without
+    running, so the run waiting for that retry is closed here (expired, or failed: revoked)."""
+    task_id = getattr(request, "id", None)
+    if not task_id:
+        return
+    if expired:
+        status, note = CollectionRun.Status.EXPIRED, EXPIRED_ON_ARRIVAL
+    else:
+        status, note = CollectionRun.Status.FAILED, "revoked before its retry ran\n"
+    CollectionRun.objects.filter(
+        correlation_id=task_id, status=CollectionRun.Status.WAITING
+    ).update(status=status, finished_at=Now(), detail=Concat(Value(note), "detail"))
+
+
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
-    (acks_late re-delivers the task itself, which records a run of its own). Ages are read
-    on the database's clock, which stamped started_at, not on this host's."""
-    return CollectionRun.objects.filter(
-        status=CollectionRun.Status.RUNNING, started_at__lt=Now() - older_than
-    ).update(
+    (acks_late re-delivers the task itself, which records a run of its own). Runs 'waiting'
+    that long are closed as expired: their retry never came (its message expired, or the
+    worker holding its countdown died); the planner queues the work again. Ages are read on
+    the database's clock, which stamped started_at, not on this host's."""
+    cutoff = Now() - older_than
+    runs = CollectionRun.objects
+    dead = runs.filter(status=CollectionRun.Status.RUNNING, started_at__lt=cutoff).update(
         status=CollectionRun.Status.FAILED,
         finished_at=Now(),
         detail="abandoned: the worker stopped before the run finished",
     )
+    note = Value(f"expired: its retry never ran (waited over {older_than})\n")
+    stale = runs.filter(status=CollectionRun.Status.WAITING, finished_at__lt=cutoff).update(
+        status=CollectionRun.Status.EXPIRED,
+        finished_at=Now(),
+        detail=Concat(note, "detail"),
+    )
+    return dead + stale

@@ -9,8 +9,10 @@ redelivered after its worker died takes it over), and is recorded as a Collectio
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from watchlist.sync import sync_watchlist_file
 
 from . import inflight
 from .gecko.client import GeckoClient
-from .gecko.errors import MustWait
+from .gecko.errors import GeckoError, MustWait
 from .lease import lease_seconds
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
@@ -41,6 +43,19 @@ from .ticks import claim_tick
 logger = logging.getLogger(__name__)
 
 FETCH = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+FAULT_RETRIES_HEADER = "gecko_fault_retries"
+EXPIRY_MARGIN = 1.0  # seconds a retry must be due before its message expires
+
+
+def _expires_in(task: Task) -> float | None:
+    """Seconds until the task's message expires (None: it never does)."""
+    expires = task.request.expires
+    if not expires:
+        return None
+    moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+    return (moment - timezone.now()).total_seconds()
+
+
 # PostgreSQL or Redis restarting or unreachable (or a session killed): the work is retried once
 # it is back, never failed and forgotten. The reason rides on the retry (header) onto the run's row.
 OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
@@ -53,11 +68,8 @@ OUTAGE_PUBLISH = {"max_retries": 60, "interval_start": 0.5, "interval_step": 0.5
 
 def _in_flight(task: Task, unit: str):
     """Keep ``unit`` in flight while the task runs, and until its retry message expires."""
-    expires = task.request.expires
-    left = 60.0
-    if expires:
-        moment = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
-        left = (moment - timezone.now()).total_seconds()
+    left = _expires_in(task)
+    left = 60.0 if left is None else left
     return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
 
 
@@ -70,7 +82,8 @@ def _run(
     **arguments,
 ):
     """Lock, record, run ``body``; a MustWait from the client becomes a retry with countdown,
-    and so does a database or Redis outage (backing off 2, 4, 8 ... 30 s; never swallowed).
+    so does a transient fault that outlasted the client's attempts (up to a limit), and so
+    does a database or Redis outage (backing off 2, 4, 8 ... 30 s; never swallowed).
 
     A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
     False: the body serialises itself with a lock that dies with its holder (a backfill's
@@ -110,7 +123,7 @@ def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **argumen
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
             return {"skipped": True}
-        wait: MustWait | None = None
+        later: Later | None = None
         outage = (task.request.headers or {}).get(OUTAGE_HEADER)
         with track_run(
             task.name,
@@ -123,20 +136,78 @@ def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **argumen
             try:
                 result = body(tally) if client is None else body(tally, client)
             except MustWait as exc:
-                wait, result = exc, None
+                later, result = Later(exc.seconds, exc), None
                 tally.status, tally.detail = CollectionRun.Status.WAITING, str(exc)
+            except GeckoError as exc:
+                if not exc.retryable:
+                    raise
+                later = _after_faults(task, exc, tally)
+                result = None if later else {"failed": tally.detail}
             finally:
                 if client is not None:
-                    tally.api_calls = client.stats.calls
+                    stats = client.stats
+                    tally.api_calls, tally.errors = stats.calls, stats.errors
+                    tally.throttled, tally.last_errors = stats.throttled, stats.last_errors
                     client.close()
             # A task refused its first token did nothing: its retry records the run, so a
             # queue waiting on the rate limit does not fill the table with empty rows.
             tally.discard = tally.discard or (
-                wait is not None and tally.api_calls == 0 and not tally.items_written
+                later is not None
+                and isinstance(later.error, MustWait)
+                and tally.api_calls == 0
+                and not tally.items_written
             )
-    if wait is not None:
-        raise task.retry(countdown=wait.seconds, exc=wait)
+            if later is not None and _too_late(task, later.seconds):
+                tally.status = CollectionRun.Status.EXPIRED
+                tally.detail = (
+                    f"expired: the next plan re-queues it (a retry in {later.seconds:.0f}s "
+                    f"would outlive the task's expiry)\n{tally.detail}"
+                )
+                later, result = None, {"expired": tally.detail}
+    if later is not None:
+        raise task.retry(countdown=later.seconds, exc=later.error, headers=later.headers(task))
     return result
+
+
+def _too_late(task: Task, countdown: float) -> bool:
+    """Celery discards a message received after its expiry: a retry due then would never run
+    and leave its run "waiting" forever."""
+    left = _expires_in(task)
+    return left is not None and countdown + EXPIRY_MARGIN >= left
+
+
+@dataclass
+class Later:
+    """A retry to schedule: after ``seconds``, for ``error``; ``faults`` counts the retries
+    spent on transient faults so far (carried in the retry's headers)."""
+
+    seconds: float
+    error: GeckoError
+    faults: int | None = None
+
+    def headers(self, task: Task) -> dict[str, Any] | None:
+        if self.faults is None:
+            return None  # Celery copies the request's own headers
+        return {**(task.request.headers or {}), FAULT_RETRIES_HEADER: self.faults}
+
+
+def _after_faults(task: Task, error: GeckoError, tally: RunTally) -> Later | None:
+    """Every attempt of a call met a transient fault: wait and retry the task with a doubling,
+    jittered countdown, or, past GECKO_TASK_FAULT_RETRIES, fail the run (one ERROR line, no
+    traceback: the planner plans the unit again and the collection is gap-aware)."""
+    done = int((task.request.headers or {}).get(FAULT_RETRIES_HEADER) or 0)
+    limit = settings.GECKO_TASK_FAULT_RETRIES
+    if done >= limit:
+        tally.status = CollectionRun.Status.FAILED
+        tally.detail = f"gave up after {done + 1} tries, every API attempt a fault; last: {error}"
+        logger.error("%s: %s", task.name, tally.detail)
+        return None
+    seconds = settings.GECKO_TASK_FAULT_BACKOFF * 2**done * random.uniform(0.5, 1.0)
+    tally.status = CollectionRun.Status.WAITING
+    tally.detail = (
+        f"API faults on every attempt ({error}); retry {done + 1}/{limit} in {seconds:.0f}s"
+    )
+    return Later(seconds, error, faults=done + 1)
 
 
 # --- DEXes and top pools -----------------------------------------------------------------

@@ -276,6 +276,11 @@ GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
 GECKO_RETRY_ATTEMPTS = env.int("GECKO_RETRY_ATTEMPTS", default=5)
 GECKO_RETRY_BACKOFF = env.float("GECKO_RETRY_BACKOFF", default=1.0)
 GECKO_RETRY_BACKOFF_MAX = env.float("GECKO_RETRY_BACKOFF_MAX", default=60.0)
+# A task whose call met a transient fault on every attempt waits and is retried by Celery this
+# many times, after a countdown from GECKO_TASK_FAULT_BACKOFF seconds doubling each time
+# (jittered); then its run is failed (collectors.tasks). The unit is planned again anyway.
+GECKO_TASK_FAULT_RETRIES = env.int("GECKO_TASK_FAULT_RETRIES", default=3)
+GECKO_TASK_FAULT_BACKOFF = env.float("GECKO_TASK_FAULT_BACKOFF", default=30.0)
 GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )

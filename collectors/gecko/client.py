@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -63,6 +63,7 @@ OHLCV_PERIODS: dict[str, tuple[str, int]] = {
 MULTI_MAX = 30
 MAX_PAGES = 10
 OHLCV_MAX_LIMIT = 1000
+LAST_ERRORS = 3  # error texts a CallStats keeps for the run's detail
 KEY_HEADERS = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
 
 
@@ -82,6 +83,12 @@ class CallStats:
     calls: int = 0
     retries: int = 0
     throttled: int = 0
+    errors: int = 0  # calls that went out and failed, whatever the error
+    last_errors: list[str] = field(default_factory=list)  # the texts of the last few
+
+    def failed(self, error: GeckoError) -> None:
+        self.errors += 1
+        self.last_errors = [*self.last_errors, str(error)][-LAST_ERRORS:]
 
 
 class GeckoClient:
@@ -273,6 +280,13 @@ class GeckoClient:
                 self.breaker.release_trial(self._trial)
             raise
         self.stats.calls += 1
+        try:
+            return self._send(endpoint, path, params, base)
+        except GeckoError as exc:
+            self.stats.failed(exc)
+            raise
+
+    def _send(self, endpoint: str, path: str, params: dict[str, Any] | None, base: str) -> Any:
         try:
             response = self._sdk.client.get(f"{base}/{path}", params=params, headers=self._auth)
         except httpx.TimeoutException as exc:

@@ -21,6 +21,18 @@ class GeckoError(Exception):
         super().__init__(message)
         self.endpoint = endpoint
 
+    def __reduce__(self) -> tuple:
+        """Rebuild from ``args`` and attributes, not by calling ``__init__``: the subclasses'
+        keyword-only arguments would make pickle (hence Celery's result store) fail."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[GeckoError], args: tuple, state: dict[str, Any]) -> GeckoError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class PayloadError(GeckoError):
     """A response body that does not fit the documented shape.

@@ -1,0 +1,102 @@
+"""A run never stays "waiting" past the point where its retry can no longer run.
+
+Fetch tasks expire with the planner's tick; a retry whose countdown outlives that is discarded
+by Celery on arrival and nothing would close its row. The task closes it itself as *expired*
+(the next plan re-queues the work), and the gap scan's sweep closes any waiting row left by a
+retry that never came (e.g. its worker died holding the countdown)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from collectors import tasks
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.runs import close_abandoned_runs
+from tests.celery_worker import celery_worker
+from tests.marketdata.factories import pool as make_pool
+
+FETCH_TRADES = "collectors.tasks.fetch_trades"
+
+
+def closed_run(task_id: str, timeout: float = 25) -> CollectionRun:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = CollectionRun.objects.filter(correlation_id=task_id).first()
+        if run is not None and run.status not in ("running", "waiting"):
+            return run
+        assert time.monotonic() < deadline, f"run still {run and run.status}: {run and run.detail}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("fault", "env"),
+    [
+        # A 429 cools the fleet's bucket down 20 s: longer than the task may sleep for a token.
+        (("429", {"retry_after": 20}), {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "1"}),
+        # Every attempt a 500: the task's own backoff countdown (15-30 s) outlives the expiry.
+        (("500", {"count": 2}), {"GECKO_RETRY_ATTEMPTS": "2", "GECKO_TASK_FAULT_BACKOFF": "30"}),
+    ],
+    ids=["must-wait", "faults"],
+)
+def test_a_retry_that_would_outlive_the_expiry_closes_the_run(simulator, redis_client, fault, env):
+    pool = make_pool(address=simulator.world()["pools"]["pumpswap"][0]["address"])
+    CollectorConfig.current()
+    kind, options = fault
+    simulator.add_fault(kind, path_contains="/trades", **options)
+
+    with celery_worker(simulator.base_url, GECKO_RETRY_BACKOFF="0.05", **env):
+        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=8)
+        run = closed_run(result.id)
+
+    assert run.status == CollectionRun.Status.EXPIRED, run.detail
+    assert run.detail.startswith("expired: the next plan re-queues it"), run.detail
+    assert run.api_calls >= 1 and run.errors >= 1
+    assert CollectionRun.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_discarded_on_arrival_after_its_expiry_closes_the_run(simulator, redis_client):
+    """The retry was due in time, but no worker took it before the expiry (here: the worker
+    stopped, and the next started late; in a busy fleet: prefetch full). Celery discards it
+    on arrival and sends task_revoked, which closes the run."""
+    pool = make_pool(address=simulator.world()["pools"]["pumpswap"][0]["address"])
+    CollectorConfig.current()
+    simulator.add_fault("429_retry_after_0", count=1, path_contains="/trades")
+    env = {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "7"}  # > the 5 s a task may sleep for a token
+
+    with celery_worker(simulator.base_url, **env):
+        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=12)
+        deadline = time.monotonic() + 20
+        while not CollectionRun.objects.filter(correlation_id=result.id, status="waiting"):
+            assert time.monotonic() < deadline, "the run never waited"
+            time.sleep(0.1)
+    time.sleep(13)  # past the expiry, no worker running: the retry message stays queued
+    with celery_worker(simulator.base_url, **env):
+        run = closed_run(result.id)
+
+    assert run.status == CollectionRun.Status.EXPIRED, run.detail
+    assert run.detail.startswith("expired: the next plan re-queues it"), run.detail
+    assert simulator.stats()["by_kind"]["trades"] == 1, "the retry never ran"
+
+
+@pytest.mark.django_db
+def test_the_sweep_closes_waiting_rows_whose_retry_never_came():
+    stale = CollectionRun.objects.create(task="t", status="waiting", finished_at=timezone.now())
+    CollectionRun.objects.filter(pk=stale.pk).update(
+        finished_at=timezone.now() - timedelta(hours=2)
+    )
+    fresh = CollectionRun.objects.create(task="t", status="waiting", finished_at=timezone.now())
+
+    assert close_abandoned_runs(timedelta(hours=1)) == 1
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, fresh.status) == ("expired", "waiting")
+    assert stale.detail.startswith("expired: its retry never ran")
