@@ -9,11 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors.models import CollectionRun
 
@@ -118,3 +120,40 @@ def wait_for_runs(task: str, count: int, since: datetime, timeout: float = 120) 
         if time.monotonic() > deadline:
             raise AssertionError(f"only {len(runs)} of {count} {task} runs finished in {timeout}s")
         time.sleep(0.2)
+
+
+def drained(
+    redis_client,
+    timeout: float,
+    *,
+    looks: int = 3,
+    pause: float = 1.0,
+    statuses: tuple[str, ...] = ("running",),
+) -> None:
+    """Wait until both queues are empty and no run is in ``statuses``, ``looks`` looks in a
+    row (a retry sits in a worker for its countdown, off the queues)."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < looks:
+        busy = (
+            redis_client.llen("api")
+            or redis_client.llen("default")
+            or CollectionRun.objects.filter(status__in=statuses).exists()
+        )
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            open_runs = CollectionRun.objects.filter(status__in=statuses)
+            rows = list(open_runs.values_list("task", "status", "correlation_id", "detail"))
+            raise AssertionError(f"work still running after {timeout}s: {rows}")
+        time.sleep(pause)
+
+
+def schedule_planner(every: int, first: datetime | None = None) -> PeriodicTask:
+    """Beat's "plan collection" every ``every`` seconds, each tick's tasks expiring with it,
+    due from ``first`` (default: now)."""
+    return PeriodicTask.objects.create(
+        name="plan collection",
+        task="collectors.tasks.plan_collection",
+        interval=IntervalSchedule.objects.create(every=every, period=IntervalSchedule.SECONDS),
+        expire_seconds=every,
+        start_time=first or timezone.now() - timedelta(seconds=1),
+    )

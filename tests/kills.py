@@ -10,18 +10,11 @@ import time
 import redis
 
 from .celery_worker import child_pids
+from .waiting import wait_until
 
 # A short visibility timeout for test workers (CELERY_BROKER_VISIBILITY_TIMEOUT): the broker
 # hands a dead worker's unacknowledged message out again once it is this old.
 VISIBILITY_TIMEOUT = 6
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.1)
 
 
 def kill_whole_worker(worker: subprocess.Popen) -> None:

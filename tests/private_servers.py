@@ -30,6 +30,8 @@ import pytest
 import redis
 from django.db import connections
 
+from .waiting import wait_until
+
 _PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 _live: set[PrivateServer] = set()
 
@@ -38,15 +40,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(condition, timeout: float, what: str, pause: float = 0.1) -> None:
-    """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(pause)
 
 
 class PrivateServer:

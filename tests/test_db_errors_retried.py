@@ -22,7 +22,7 @@ from marketdata.models import Trade
 from tests.marketdata.factories import pool as make_pool
 
 from .celery_worker import celery_worker
-from .kills import wait_until
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FETCH_TRADES = "collectors.tasks.fetch_trades"

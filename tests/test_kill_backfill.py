@@ -21,11 +21,12 @@ from django.utils import timezone
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.coverage import sync_gaps
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
+from tests.ground_truth import served_candles
 from tests.marketdata.factories import pool as make_pool
-from tests.test_chaos import served_candles
 
 from .celery_worker import celery_worker, wait_for_runs
-from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages, wait_until
+from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BACKFILL = "collectors.tasks.backfill_ohlcv"

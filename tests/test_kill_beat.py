@@ -13,29 +13,18 @@ import math
 import os
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors.models import CollectionRun, CollectorConfig
 
-from .celery_worker import celery_beat, celery_worker, wait_for_runs
-from .kills import wait_until
+from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PLAN = "collectors.tasks.plan_collection"
-
-
-def schedule(every: int, first: datetime) -> None:
-    PeriodicTask.objects.create(
-        name="plan collection",
-        task=PLAN,
-        interval=IntervalSchedule.objects.create(every=every, period=IntervalSchedule.SECONDS),
-        expire_seconds=every,
-        start_time=first,
-    )
 
 
 def run_times(since: datetime) -> list[float]:
@@ -61,7 +50,7 @@ def test_beat_killed_just_after_a_tick_and_restarted_at_once_does_not_send_it_ag
     first = math.ceil(now / every) * every + 7
     if first - now < 3:
         first += every
-    schedule(every, datetime.fromtimestamp(first, UTC))
+    schedule_planner(every, datetime.fromtimestamp(first, UTC))
     since = timezone.now()
 
     with celery_worker(simulator.base_url, concurrency=2):
@@ -95,7 +84,7 @@ def test_beat_down_for_several_intervals_resumes_with_one_catch_up_tick_not_a_st
     every = 3
     down = 4 * every
     CollectorConfig.current()
-    schedule(every, timezone.now() - timedelta(seconds=1))
+    schedule_planner(every)
     since = timezone.now()
 
     with celery_worker(simulator.base_url, concurrency=2):

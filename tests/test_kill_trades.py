@@ -21,11 +21,12 @@ from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from collectors.planner import inflight as planned
 from collectors.planner.demand import unit_key
 from marketdata.models import Gap, Trade
+from tests.ground_truth import served_trades
 from tests.marketdata.factories import pool as make_pool
-from tests.test_chaos import served_trades
 
 from .celery_worker import celery_worker, wait_for_runs
-from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages, wait_until
+from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FETCH_TRADES = "collectors.tasks.fetch_trades"

@@ -7,22 +7,19 @@ Private servers (tests.private_servers): the shared Redis is never stopped."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors import tasks
 from collectors.models import CollectionRun, CollectorConfig
-from marketdata.models import Candle, Trade
 from tests.marketdata.factories import pool as make_pool
 
-from .celery_worker import celery_beat, celery_worker, wait_for_runs
-from .private_servers import wait_until
-from .test_chaos import candle_mismatches, trade_mismatches
+from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .ground_truth import assert_complete_and_unique
 from .test_postgres_restart import ok_runs, send
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow]
 POOLS = 10
@@ -41,13 +38,7 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     config = CollectorConfig.current()
     config.plan_tick_seconds = TICK
     config.save()
-    PeriodicTask.objects.create(
-        name="plan collection",
-        task="collectors.tasks.plan_collection",
-        interval=IntervalSchedule.objects.create(every=TICK, period=IntervalSchedule.SECONDS),
-        expire_seconds=TICK,
-        start_time=timezone.now() - timedelta(seconds=1),
-    )
+    schedule_planner(TICK)
     simulator.add_fault("slow", count=2 * POOLS, delay=SLOW)
     log = tmp_path / "celery.log"
     env = {**private_stack.env, "LOG_LEVEL": "WARNING"}
@@ -89,12 +80,4 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     assert runs.count() == len(ids), "one run per task"
     assert runs.filter(detail__contains="retried after an outage: ConnectionError").exists()
 
-    assert Trade.objects.count() == Trade.objects.values("trade_id").distinct().count()
-    assert (
-        Candle.objects.count()
-        == Candle.objects.values("pool", "timeframe", "ts").distinct().count()
-    )
-    assert candle_mismatches(simulator) == []
-    problems, checked = trade_mismatches(simulator, float(config.min_trade_usd))
-    assert problems == []
-    assert checked > 0
+    assert_complete_and_unique(simulator, float(config.min_trade_usd))

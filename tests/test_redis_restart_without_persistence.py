@@ -7,20 +7,18 @@ delivered); this is the fallback when that is off or the AOF is lost."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from marketdata.models import Candle, CandleCoverage, Trade
+from marketdata.models import CandleCoverage
 from watchlist.models import WatchlistEntry
 
-from .celery_worker import celery_beat, celery_worker, wait_for_runs
-from .private_servers import wait_until
-from .test_chaos import candle_mismatches, trade_mismatches
+from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .ground_truth import assert_complete_and_unique
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow]
 POOLS = 10
@@ -53,13 +51,7 @@ def test_work_lost_with_a_volatile_redis_is_planned_again(private_stack, simulat
     config.ohlcv_pages_per_fetch = 1
     config.plan_tick_seconds = TICK
     config.save()
-    PeriodicTask.objects.create(
-        name="plan collection",
-        task=PLAN,
-        interval=IntervalSchedule.objects.create(every=TICK, period=IntervalSchedule.SECONDS),
-        expire_seconds=TICK,
-        start_time=timezone.now() - timedelta(seconds=1),
-    )
+    schedule_planner(TICK)
     # Slow answers keep the two worker threads busy, so the planner's fan-out waits queued.
     simulator.add_fault("slow", count=6, path_contains="/trades", delay=3)
     log: Path = tmp_path / "celery.log"
@@ -85,12 +77,4 @@ def test_work_lost_with_a_volatile_redis_is_planned_again(private_stack, simulat
         CandleCoverage.objects.filter(timeframe="1m").values("pool").distinct().count()
         >= 0.9 * POOLS
     )
-    assert Trade.objects.count() == Trade.objects.values("trade_id").distinct().count()
-    assert (
-        Candle.objects.count()
-        == Candle.objects.values("pool", "timeframe", "ts").distinct().count()
-    )
-    assert candle_mismatches(simulator) == []
-    problems, checked = trade_mismatches(simulator, float(config.min_trade_usd))
-    assert problems == []
-    assert checked > 0
+    assert_complete_and_unique(simulator, float(config.min_trade_usd))

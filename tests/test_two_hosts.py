@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -21,13 +20,12 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle, Trade
 from watchlist.models import WatchlistEntry
 
-from .celery_worker import celery_beat, celery_worker, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, drained, schedule_planner, wait_for_runs
 
 logger = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -54,21 +52,6 @@ class RequestLog(logging.Handler):
         args = record.args
         if isinstance(args, tuple) and len(args) == 7 and args[6] != " control":
             self.requests.append((time.monotonic(), f"{args[2]}{args[3]}", int(args[4])))
-
-
-def drained(redis_client, timeout: float) -> None:
-    """Wait until both queues are empty and no run is running, three looks in a row."""
-    deadline, quiet = time.monotonic() + timeout, 0
-    while quiet < 3:
-        busy = (
-            redis_client.llen("api")
-            or redis_client.llen("default")
-            or CollectionRun.objects.filter(status="running").exists()
-        )
-        quiet = 0 if busy else quiet + 1
-        if time.monotonic() > deadline:
-            raise AssertionError(f"work still running after {timeout}s")
-        time.sleep(1)
 
 
 def wait_until_linked(timeout: float) -> None:
@@ -128,13 +111,7 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
     config.ohlcv_pages_per_fetch = 1
     config.plan_tick_seconds = TICK
     config.save()
-    PeriodicTask.objects.create(
-        name="plan collection",
-        task=PLAN,
-        interval=IntervalSchedule.objects.create(every=TICK, period=IntervalSchedule.SECONDS),
-        expire_seconds=TICK,
-        start_time=timezone.now() - timedelta(seconds=1),
-    )
+    schedule_planner(TICK)
 
     log = tmp_path / "celery.log"
     since = timezone.now()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 from celery.result import AsyncResult
@@ -18,17 +17,10 @@ from marketdata.models import Trade
 from tests.marketdata.factories import pool as make_pool
 
 from .celery_worker import celery_worker, child_pids, wait_for_runs
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FETCH_TRADES = "collectors.tasks.fetch_trades"
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.1)
 
 
 def test_a_task_redelivered_after_its_worker_was_killed_does_its_work(simulator, redis_client):
