@@ -10,17 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from celery import current_app
 from django.db import connection
-from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from collectors import tasks
-from collectors.models import CollectionRun, CollectorConfig
-from tests.marketdata.factories import pool as make_pool
+from collectors.models import CollectionRun
 
-from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, wait_for_runs
 from .ground_truth import assert_complete_and_unique
+from .outage import ok_runs, prepare, queue_fetches
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -31,39 +28,13 @@ TICK = 10
 PLAN = "collectors.tasks.plan_collection"
 
 
-def send(stack, task, **kwargs) -> str:
-    """Queue ``task`` on the private broker (the workers declared its queue already)."""
-    with current_app.connection_for_write(stack.redis.url()) as conn:
-        return task.apply_async(kwargs=kwargs, connection=conn, ignore_result=True).id
-
-
-def ok_runs(ids: set[str]) -> set[str]:
-    """The task ids among ``ids`` whose run finished OK (none while the database is down)."""
-    try:
-        return set(
-            CollectionRun.objects.filter(
-                correlation_id__in=ids, status=CollectionRun.Status.OK
-            ).values_list("correlation_id", flat=True)
-        )
-    except DatabaseError:
-        connection.close()
-        return set()
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
     private_stack, simulator, tmp_path: Path, pool: str
 ):
-    world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
-    pools = [make_pool(address=p["address"]) for p in world]
-    config = CollectorConfig.current()
-    config.plan_tick_seconds = TICK
-    config.save()
-    schedule_planner(TICK)
-    simulator.add_fault("slow", count=2 * POOLS, delay=SLOW)
-    log = tmp_path / "celery.log"
-    env = {**private_stack.env, "LOG_LEVEL": "WARNING"}
+    run = prepare(private_stack, simulator, tmp_path, pools=POOLS, tick=TICK, slow=SLOW)
+    log, env = run.log, run.env
 
     with (
         celery_worker(
@@ -76,10 +47,7 @@ def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
     ):
         broker = private_stack.client()
         wait_until(lambda: broker.exists("_kombu.binding.api"), 30, "the workers' api queue")
-        ids = set()
-        for row in pools:
-            ids.add(send(private_stack, tasks.fetch_trades, pool_id=row.pk))
-            ids.add(send(private_stack, tasks.fetch_ohlcv, pool_id=row.pk, timeframe="1m"))
+        ids = queue_fetches(private_stack, run.pools)
         wait_until(
             lambda: simulator.stats()["faults_by_kind"].get("slow", 0) >= 4,
             30,
@@ -108,4 +76,4 @@ def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
     assert runs.filter(detail__contains="retried after an outage: OperationalError").exists()
 
     # Complete against the simulator's ground truth, and nothing twice.
-    assert_complete_and_unique(simulator, float(config.min_trade_usd))
+    assert_complete_and_unique(simulator, float(run.config.min_trade_usd))

@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from collectors import tasks
-from collectors.models import CollectionRun, CollectorConfig
-from tests.marketdata.factories import pool as make_pool
+from collectors.models import CollectionRun
 
-from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, wait_for_runs
 from .ground_truth import assert_complete_and_unique
-from .test_postgres_restart import ok_runs, send
+from .outage import ok_runs, prepare, queue_fetches
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -33,15 +31,8 @@ DOWN = 3.0
 def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     private_stack, simulator, tmp_path: Path, pool: str
 ):
-    world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
-    pools = [make_pool(address=p["address"]) for p in world]
-    config = CollectorConfig.current()
-    config.plan_tick_seconds = TICK
-    config.save()
-    schedule_planner(TICK)
-    simulator.add_fault("slow", count=2 * POOLS, delay=SLOW)
-    log = tmp_path / "celery.log"
-    env = {**private_stack.env, "LOG_LEVEL": "WARNING"}
+    run = prepare(private_stack, simulator, tmp_path, pools=POOLS, tick=TICK, slow=SLOW)
+    log, env = run.log, run.env
     broker = private_stack.client()
 
     with (
@@ -54,10 +45,7 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
         celery_beat(simulator.base_url, tmp_path, log=log, **env) as beat,
     ):
         wait_until(lambda: broker.exists("_kombu.binding.api"), 30, "the workers' api queue")
-        ids = set()
-        for pool in pools:
-            ids.add(send(private_stack, tasks.fetch_trades, pool_id=pool.pk))
-            ids.add(send(private_stack, tasks.fetch_ohlcv, pool_id=pool.pk, timeframe="1m"))
+        ids = queue_fetches(private_stack, run.pools)
         wait_until(
             lambda: simulator.stats()["faults_by_kind"].get("slow", 0) >= 2,
             30,
@@ -80,4 +68,4 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     assert runs.count() == len(ids), "one run per task"
     assert runs.filter(detail__contains="retried after an outage: ConnectionError").exists()
 
-    assert_complete_and_unique(simulator, float(config.min_trade_usd))
+    assert_complete_and_unique(simulator, float(run.config.min_trade_usd))
