@@ -283,6 +283,10 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
         "attempts",
         "detected_at",
         "resolved_at",
+        "misses",
+        "next_attempt_at",
+        "last_answer",
+        "same_answers",
     )
     paginator = EstimatedCountPaginator
     show_full_result_count = False
