@@ -270,6 +270,7 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
         "attempts",
         "reason",
         "detected",
+        "next_attempt",
     )
     list_filter = ("status", "timeframe")
     search_fields = ("=pool__address",)
@@ -294,6 +295,7 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
     start_utc = utc_column("start")
     end_utc = utc_column("end")
     detected = utc_column("detected_at", "detected")
+    next_attempt = utc_column("next_attempt_at", "backs off until")
 
 
 @admin.register(CandleCoverage)
