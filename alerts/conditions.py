@@ -97,14 +97,19 @@ def beat_stopped(now: datetime) -> list[Finding]:
 
 def stale_candles(now: datetime) -> list[Finding]:
     """Watchlist pools whose newest candle (or newest proof of a quiet interval: coverage)
-    is older than the threshold plus two bars of its timeframe. One incident for them all:
-    an API outage makes every pool stale at once, and that is one problem."""
+    is older than its timeframe's freshness target, plus a grace, plus two bars. The planner
+    fetches a timeframe only once its target has passed (1m: 2 h by default), so the target,
+    not one figure for every timeframe, says what healthy is; the grace
+    (``GECKO_ALERT_CANDLE_STALE_SECONDS``) is how late past it a fetch may be. One incident for
+    them all: an API outage makes every pool stale at once, and that is one problem."""
     config = CollectorConfig.current()
-    limit = settings.GECKO_ALERT_CANDLE_STALE_SECONDS
+    grace = settings.GECKO_ALERT_CANDLE_STALE_SECONDS
+    targets = config.freshness_seconds()
     pool_ids = WatchlistEntry.objects.collected_pool_ids(config.network)
     stale = []
     for timeframe in config.ohlcv_timeframes:
-        cutoff = now - timedelta(seconds=limit + 2 * TIMEFRAME_SECONDS[timeframe])
+        limit = targets[timeframe] + grace + 2 * TIMEFRAME_SECONDS[timeframe]
+        cutoff = now - timedelta(seconds=limit)
         newest = dict(
             Candle.objects.filter(pool_id__in=pool_ids, timeframe=timeframe)
             .values("pool_id")
@@ -134,7 +139,10 @@ def stale_candles(now: datetime) -> list[Finding]:
     return [
         Finding(
             key="stale-candles",
-            title=f"{pools} watchlist pool(s) have no candle newer than {limit} s (+2 bars)",
+            title=(
+                f"{pools} watchlist pool(s) have no candle newer than their timeframe's "
+                f"freshness target + {grace} s (+2 bars)"
+            ),
             detail="\n".join(lines[:50]),
             active=bool(stale),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.auth import get_permission_codename
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -204,7 +205,9 @@ class GapBackfillAdmin(GapAdmin):
 
     actions = ["reopen_and_backfill"]
 
-    @admin.action(description="Re-open selected candle gaps and queue their backfill")
+    @admin.action(
+        description="Re-open selected candle gaps and queue their backfill", permissions=["change"]
+    )
     def reopen_and_backfill(self, request, queryset):
         reopened = gaps.reopen_gaps(queryset)
         queued = [pk for pk in reopened if inflight.claim(gaps.GAP_BACKFILL, pk)]
@@ -229,7 +232,15 @@ class PoolCollectAdmin(PoolAdmin):
 
     actions = ["backfill_selected", "collect_now"]
 
-    @admin.action(description="Backfill selected pools (shows the plan first)")
+    def has_collect_permission(self, request):
+        """Queuing fetches spends the API budget: it takes the right to change pools, although
+        their rows stay read-only here (the API is their source of truth)."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(
+        description="Backfill selected pools (shows the plan first)", permissions=["collect"]
+    )
     def backfill_selected(self, request, queryset):
         """First call: the plan (pools × timeframes, pages, calls, time at the backfill lane's
         rate). Confirmed: one backfill_ohlcv task per (pool, timeframe), as ``--async`` does."""
@@ -271,7 +282,10 @@ class PoolCollectAdmin(PoolAdmin):
         }
         return TemplateResponse(request, "admin/collectors/backfill_confirm.html", context)
 
-    @admin.action(description="Collect now (latest candles of every timeframe, and trades)")
+    @admin.action(
+        description="Collect now (latest candles of every timeframe, and trades)",
+        permissions=["collect"],
+    )
     def collect_now(self, request, queryset):
         """Queue the pools' live fetches now. They are claimed in flight as the planner's own
         units are, so the planner does not queue them again meanwhile, and a unit already

@@ -103,3 +103,29 @@ def _plan_errors() -> list:
             )
         ]
     return []
+
+
+@register()
+def check_gap_backoff(app_configs, **kwargs):
+    """Gap backoff (collectors.services.gaps.note_answer): no wait or no count would let gaps
+    the API never fills take every backfill slot again, or give every gap up at once."""
+    errors = []
+    base, cap = settings.GECKO_GAP_RETRY_BASE_SECONDS, settings.GECKO_GAP_RETRY_MAX_SECONDS
+    if not 0 < base <= cap:
+        errors.append(
+            Error(
+                f"GECKO_GAP_RETRY_BASE_SECONDS={base:g} must be positive and at most "
+                f"GECKO_GAP_RETRY_MAX_SECONDS={cap:g}.",
+                hint="e.g. 900 (one gap scan) and 86400 (a day).",
+                id="geckoproject.E020",
+            )
+        )
+    if settings.GECKO_GAP_SAME_ANSWERS < 1:
+        errors.append(
+            Error(
+                f"GECKO_GAP_SAME_ANSWERS={settings.GECKO_GAP_SAME_ANSWERS} must be at least 1.",
+                hint="How many identical answers make a gap unfillable; e.g. 3.",
+                id="geckoproject.E021",
+            )
+        )
+    return errors

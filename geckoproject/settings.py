@@ -281,6 +281,12 @@ GECKO_RETRY_BACKOFF_MAX = env.float("GECKO_RETRY_BACKOFF_MAX", default=60.0)
 # (jittered); then its run is failed (collectors.tasks). The unit is planned again anyway.
 GECKO_TASK_FAULT_RETRIES = env.int("GECKO_TASK_FAULT_RETRIES", default=3)
 GECKO_TASK_FAULT_BACKOFF = env.float("GECKO_TASK_FAULT_BACKOFF", default=30.0)
+# A candle gap still open after a backfill is not queued again for BASE seconds, doubling with
+# each such backfill up to MAX; after the API gave the same answer (a 404, the same implausible
+# candle) GECKO_GAP_SAME_ANSWERS times in a row it is marked unfillable with that answer.
+GECKO_GAP_RETRY_BASE_SECONDS = env.float("GECKO_GAP_RETRY_BASE_SECONDS", default=900.0)
+GECKO_GAP_RETRY_MAX_SECONDS = env.float("GECKO_GAP_RETRY_MAX_SECONDS", default=86400.0)
+GECKO_GAP_SAME_ANSWERS = env.int("GECKO_GAP_SAME_ANSWERS", default=3)
 GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )

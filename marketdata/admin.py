@@ -270,6 +270,7 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
         "attempts",
         "reason",
         "detected",
+        "next_attempt",
     )
     list_filter = ("status", "timeframe")
     search_fields = ("=pool__address",)
@@ -283,6 +284,10 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
         "attempts",
         "detected_at",
         "resolved_at",
+        "misses",
+        "next_attempt_at",
+        "last_answer",
+        "same_answers",
     )
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -290,6 +295,7 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
     start_utc = utc_column("start")
     end_utc = utc_column("end")
     detected = utc_column("detected_at", "detected")
+    next_attempt = utc_column("next_attempt_at", "backs off until")
 
 
 @admin.register(CandleCoverage)

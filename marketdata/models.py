@@ -245,6 +245,20 @@ class Gap(models.Model):
     attempts = models.PositiveIntegerField(db_default=0)
     detected_at = models.DateTimeField(db_default=Now())
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # A gap the API will not fill waits longer after each backfill that left it open, and is
+    # given up after the same answer N times (collectors.services.gaps.note_answer).
+    misses = models.PositiveIntegerField(
+        db_default=0, help_text="Backfills that ended with the gap still open"
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="No backfill is queued before this time (backoff)"
+    )
+    last_answer = models.CharField(
+        max_length=255, blank=True, db_default="", help_text="What the API said the last time"
+    )
+    same_answers = models.PositiveIntegerField(
+        db_default=0, help_text="Backfills in a row that got that same answer"
+    )
 
     class Meta:
         constraints = [

@@ -16,7 +16,8 @@ The same resources are served under ``/api/v2/`` and CoinGecko's ``/api/v3/oncha
 Control plane (JSON in and out, never rate limited or faulted, not counted in stats):
 
 * ``POST /__sim__/faults`` ``{"kind", "count"=1, "path_contains"?, "delay"?, "retry_after"?}``;
-  ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``.
+  ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``, plus
+  ``"404"`` and ``"implausible"`` (an OHLCV answer whose newest candle has high < low).
 * ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles.
 * ``POST /__sim__/clock`` ``{"now": ts}`` freezes, ``{"advance": s}`` shifts, ``{"speed": n}``
   runs from the current instant at n × real time, ``{"real": true}`` returns to wall time.

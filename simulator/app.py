@@ -20,7 +20,7 @@ from .api import Api, Request
 from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
-from .faults import Fault, FaultBook
+from .faults import Fault, FaultBook, implausible
 from .holes import HoleBook
 from .limits import RateLimiter
 from .market import MarketModel
@@ -246,6 +246,8 @@ class Simulator:
             return Reply(500, error_body(500, "Internal Server Error"))
         if fault is not None and fault.kind == "bad_json":
             return _BrokenReply(reply)
+        if fault is not None and fault.kind == "implausible":
+            return Reply(reply.status, implausible(reply.body), reply.headers)
         return reply
 
     def _fault_reply(self, fault: Fault) -> Reply | None:
@@ -255,6 +257,8 @@ class Simulator:
         if fault.kind in ("429", "429_retry_after_0"):
             after = 0 if fault.kind == "429_retry_after_0" else fault.retry_after
             return Reply(429, RATE_LIMITED, [("Retry-After", str(after))])
+        if fault.kind == "404":
+            return Reply(404, error_body(404, "Not Found"))
         if fault.kind == "coingecko_429":
             return Reply(429, COINGECKO_429)
         if fault.kind == "throttle_200":

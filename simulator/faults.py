@@ -23,6 +23,10 @@ KINDS = (
     "truncated",
     "bad_json",
 )
+# Answers, not failures: asked for by a test, never drawn by the random fault rate. "404": the
+# API no longer knows the resource (a pool that disappeared); "implausible": an OHLCV answer
+# whose newest candle has its high below its low, the same candle every time it is asked.
+ANSWER_KINDS = ("404", "implausible")
 DEFAULT_DELAY = {"slow": 2.0, "timeout": 10.0}
 DEFAULT_RETRY_AFTER = 30
 
@@ -68,8 +72,9 @@ class FaultBook:
         delay: float | None = None,
         retry_after: int | None = None,
     ) -> FaultRule:
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind not in KINDS + ANSWER_KINDS:
+            known = ", ".join(KINDS + ANSWER_KINDS)
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {known}")
         if count < 1:
             raise ValueError("count must be >= 1")
         rule = FaultRule(
@@ -104,3 +109,19 @@ class FaultBook:
         with self._lock:
             self._rules.clear()
             self._rnd = random.Random(hash_int(self.seed, "faults"))
+
+
+def implausible(body: dict | list | None) -> dict | list | None:
+    """``body`` with its newest candle's high set to half its low, if it is an OHLCV answer.
+
+    Derived from the candle itself, so the same candle is served the same way every time."""
+    try:
+        rows = body["data"]["attributes"]["ohlcv_list"]
+    except (KeyError, TypeError):
+        return body
+    if not rows:
+        return body
+    ts, o, h, low, c, v = rows[0]
+    bad = [ts, o, low / 2 if low > 0 else -1.0, low, c, v]
+    attributes = {**body["data"]["attributes"], "ohlcv_list": [bad, *rows[1:]]}
+    return {**body, "data": {**body["data"], "attributes": attributes}}

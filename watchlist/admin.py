@@ -114,12 +114,15 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
         context["form"] = form
         return TemplateResponse(request, "admin/watchlist/watchlistentry/upload.html", context)
 
-    @admin.action(description="Deactivate selected (stop collecting; history is kept)")
+    @admin.action(
+        description="Deactivate selected (stop collecting; history is kept)",
+        permissions=["change"],
+    )
     def deactivate(self, request, queryset):
         count = queryset.filter(active=True).update(active=False, removed_at=timezone.now())
         self.message_user(request, f"Deactivated {count} entries; their history is kept.")
 
-    @admin.action(description="Activate selected (resume collecting)")
+    @admin.action(description="Activate selected (resume collecting)", permissions=["change"])
     def reactivate(self, request, queryset):
         count = queryset.filter(active=False).update(active=True, removed_at=None)
         self.message_user(request, f"Reactivated {count} entries.")

@@ -305,8 +305,11 @@ class GeckoClient:
         except (RateLimited, ApiErrorBody) as exc:
             if isinstance(exc, RateLimited) or exc.is_rate_limited:
                 self._throttled(exc)
+                self._give_back_trial()
             elif exc.retryable:
                 self.breaker.record_failure()
+            else:
+                self._give_back_trial()
             raise
         self.breaker.record_success()
         return body
@@ -336,6 +339,13 @@ class GeckoClient:
         retry_after = getattr(exc, "retry_after", None)
         cooldown = self.limiter.penalize(retry_after)
         logger.warning("gecko throttled (%s); whole bucket cools down %.0fs", exc, cooldown)
+
+    def _give_back_trial(self) -> None:
+        """An answer that says nothing of an outage (a 429: the bucket's cooldown is the wait)
+        ends a half-open trial without a verdict; kept, it would refuse the fleet for its lease."""
+        if self._trial is not None:
+            self.breaker.release_trial(self._trial)
+            self._trial = None
 
     def _breaker_wait(self) -> float:
         permit = self.breaker.acquire()

@@ -30,8 +30,9 @@ from marketdata.models import CandleCoverage, Gap, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.errors import MustWait
-from ..gecko.records import OhlcvPage
+from ..gecko.errors import MustWait, NotFound
+from ..gecko.records import CandleReject, OhlcvPage
+from .gaps import note_answer
 from .ohlcv import store_page
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ class UnitReport:
     busy: bool = False
     history_start: datetime | None = None
     pages_left: int = 0
+    rejects: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -254,6 +256,7 @@ def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitR
             report.stopped = True
             return False
         result = store_page(pool, timeframe, page, before=before, limit=limit)
+        report.rejects.extend(describe_reject(r) for r in page.rejected)
         if walk.gap_id is not None:
             # An attempt is an answer for the gap's range, not a try that was told to wait.
             Gap.objects.filter(pk=walk.gap_id).update(attempts=F("attempts") + 1)
@@ -296,21 +299,41 @@ def backfill_unit(
 def backfill_gap(walk: Walk, gap_id: int) -> UnitReport | None:
     """Fill one open candle gap, then re-derive the gaps of its (pool, timeframe).
 
-    A gap becomes unfillable only when the API's answer showed its range holds no candles: it
-    lies before the pool's history start. Waiting for the rate limit or the breaker is no
-    attempt (MustWait reaches the caller before anything is counted)."""
+    A gap becomes unfillable only on the API's word: its answer showed the range lies before
+    the pool's history start, or it gave the same answer that left the gap open (a 404, the
+    same implausible candle) GECKO_GAP_SAME_ANSWERS times; between such answers the gap backs
+    off (services.gaps.note_answer). Waiting for the rate limit or the breaker is no attempt
+    (MustWait reaches the caller before anything is counted)."""
     gap = Gap.objects.select_related("pool").get(pk=gap_id)
     if gap.status != Gap.Status.OPEN or gap.timeframe == Gap.TRADES:
         return None
     walk.gap_id = gap.pk
-    report = backfill_unit(walk, gap.pool_id, gap.timeframe, since=gap.start, until=gap.end)
+    try:
+        report = backfill_unit(walk, gap.pool_id, gap.timeframe, since=gap.start, until=gap.end)
+    except NotFound:
+        logger.warning("gap %s: the API answers 404 for pool %s", gap.pk, gap.pool.address)
+        Gap.objects.filter(pk=gap.pk).update(attempts=F("attempts") + 1)
+        note_answer(gap.pk, GONE)
+        return UnitReport(gap.pool_id, gap.timeframe)
     if report.busy:
         raise MustWait(30.0, endpoint="ohlcv", why="another backfill holds this pool")
     sync_gaps(gap.pool_id, gap.timeframe)
     start = history_starts([gap.pool_id], [gap.timeframe]).get((gap.pool_id, gap.timeframe))
     if start is not None:
         mark_unfillable(gap.pool, gap.timeframe, start)
+    if not report.stopped and Gap.objects.filter(pk=gap.pk, status=Gap.Status.OPEN).exists():
+        note_answer(gap.pk, "; ".join(report.rejects) or LEFT_OPEN)
     return report
+
+
+GONE = "the API answers 404 Not Found for this pool"
+LEFT_OPEN = "the API's answers left the range uncovered"
+
+
+def describe_reject(reject: CandleReject) -> str:
+    """A rejected candle as a gap's answer: the same candle served again reads the same."""
+    at = "" if reject.timestamp is None else f" {reject.timestamp:%Y-%m-%d %H:%M} UTC"
+    return f"implausible candle{at}: {reject.problem}"
 
 
 def unfillable_reason(pool: Pool, start: datetime) -> str:

@@ -68,10 +68,21 @@ def fetch_watchlist_details(client: GeckoClient, *, token_info: bool = True) -> 
                         continue
                     report.written += save_token_info(network, info).written
     report.linked = _link_entries(network, entries)
-    WatchlistEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
-        details_checked_at=timezone.now()
-    )
+    checked = timezone.now()
+    for entry in entries:
+        _as_fetched(entry).update(details_checked_at=checked)
     return report
+
+
+def _as_fetched(entry: WatchlistEntry):
+    """The entry's row only while it still names the pool that was fetched and is unlinked.
+
+    An operator may edit the address while the details call runs: writing by primary key alone
+    would link the entry to the old address's pool (or mark the new address as just looked up).
+    Zero rows updated means the edit won; the next tick looks the new address up."""
+    return WatchlistEntry.objects.filter(
+        pk=entry.pk, network=entry.network, pool_address=entry.pool_address, pool__isnull=True
+    )
 
 
 def refresh_pools(client: GeckoClient, pool_ids: list[int]) -> int:
@@ -123,6 +134,6 @@ def _link_entries(network, entries: list[WatchlistEntry]) -> list[str]:
         updates = {"pool": pool}
         if not entry.token_address and base:
             updates["token_address"] = base
-        WatchlistEntry.objects.filter(pk=entry.pk).update(**updates)
-        linked.append(entry.pool_address)
+        if _as_fetched(entry).update(**updates):
+            linked.append(entry.pool_address)
     return linked

@@ -189,7 +189,7 @@ def test_a_watchlist_pool_without_fresh_candles_alerts(settings):
     config.save()
     pool = factories.pool()
     WatchlistEntry.objects.create(network="solana", pool_address=pool.address, pool=pool)
-    old = timezone.now() - timedelta(hours=2)
+    old = timezone.now() - timedelta(hours=4)  # past 1m's 2 h target and the 1 h grace
     row = factories.candle_rows(pool.pk, 1)[0] | {"ts": old.replace(second=0, microsecond=0)}
     store.upsert_candles([row])
 

@@ -1,0 +1,64 @@
+"""One row of every model registered in the admin, for tests that need something to show or
+to select (tests/test_admin.py, tests/test_admin_actions_need_permissions.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from rest_framework.authtoken.models import Token
+
+from alerts.models import Incident
+from collectors.models import CollectionRun, CollectorConfig, TradeCursor
+from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, PoolSnapshot
+from tests.marketdata.factories import T0, dex, network, pool, token, trade
+from watchlist.models import WatchlistEntry, WatchlistFile
+
+
+@pytest.fixture
+def one_of_everything(db):
+    """One row per registered model, so every change page has an object to show."""
+    base = token()
+    p = pool(
+        dex=dex(), base_token=base, quote_token=token("So11111111111111111111111111111111111111112")
+    )
+    now = timezone.now()
+    Candle.objects.create(
+        pool=p,
+        timeframe="1h",
+        ts=T0,
+        open=1,
+        high=2,
+        low=0.5,
+        close=1.5,
+        volume_usd=10,
+        fetched_at=now,
+    )
+    trade(p)
+    Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
+    PoolSnapshot.objects.create(pool=p, taken_at=T0)
+    CandleCoverage.objects.create(pool=p, timeframe="1h", start=T0, end=T0.replace(hour=5))
+    HistoryStart.objects.create(pool=p, timeframe="1h", starts_at=T0, found_at=now)
+    WatchlistEntry.objects.create(pool_address=p.address, token_address=base.address, pool=p)
+    WatchlistFile.objects.create(path="/tmp/watchlist.csv", sha256="0" * 64, synced_at=now)
+    network("eth")
+    Group.objects.create(name="operators")
+    CollectorConfig.current()
+    CollectionRun.objects.create(task="collectors.tasks.plan_ohlcv", detail="queued 1 pools")
+    TradeCursor.objects.create(pool=p, last_collected_at=now)
+    Token.objects.create(user=User.objects.create_user("viewer"))  # the API's tokens
+    every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
+    CrontabSchedule.objects.create(minute="0")
+    ClockedSchedule.objects.create(clocked_time=now)
+    SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
+    PeriodicTask.objects.create(name="demo", task="celery.backend_cleanup", interval=every_minute)
+    Incident.objects.create(
+        key="beat", title="beat is not ticking", first_seen_at=now, last_seen_at=now
+    )
