@@ -21,6 +21,14 @@ OHLCV_PAGE = 1000
 SAFETY = 0.9
 # The API serves public data from a 60 s cache: asking one URL sooner returns the same answer.
 MIN_REFRESH = 60.0
+# A short answer's newest trades are read as a pace from this many on (fewer are mostly noise).
+RECENT_TRADES = 20
+# A sign of activity: the candles since a quiet pool's last trades poll may hold this many trades
+# above the min-USD filter, and this many times what its rate estimate expects by now. A tenth
+# of a page, so a pool that woke up is read again well before 300 pile up; ten times, since the
+# candles give only a ceiling (volume over the filter), which big trades inflate.
+SIGN_TRADES = 30.0
+SIGN_FACTOR = 10.0
 # A live OHLCV answer proves candles only up to the interval settled a CDN minute ago
 # (collectors.services.ohlcv.proven_end): asking again before the next one settles adds nothing.
 CDN_MAX_AGE = 60.0
@@ -93,6 +101,9 @@ class PoolState:
     trades_per_day: float | None = None  # above the min-USD filter; None: never observed
     trades_polled_at: float | None = None
     fetched_until: dict[str, float] = field(default_factory=dict)  # timeframe → coverage end
+    # Trades above the filter that the candles since the last trades poll may hold (0: none
+    # seen, or not looked at: only quiet pools', below TRADE_CAP a day, are).
+    activity_since_poll: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,13 +119,21 @@ class Targets:
 def trades_per_day(timestamps: Iterable[float], now: float) -> float:
     """Estimate a pool's trade rate from one answer of the trades endpoint.
 
-    Fewer than 300 trades: the answer holds every trade of the past 24 h. A full answer covers
-    only the span back to its oldest trade, so the rate is 300 over that span.
+    Fewer than 300 trades: the answer holds every trade of the past 24 h, so the rate is their
+    count; unless its newest trades arrive at a pace that would fill a page within the day (a
+    quiet pool that woke up: 100 trades in the last 6 minutes), which is then the rate, so the
+    next poll comes before 300 pile up. A full answer covers only the span back to its oldest
+    trade, so the rate is 300 over that span.
     """
-    stamps = [t for t in timestamps if now - t <= TRADE_WINDOW]
+    stamps = sorted((t for t in timestamps if now - t <= TRADE_WINDOW), reverse=True)
     if len(stamps) < TRADE_CAP:
-        return float(len(stamps))
-    span = max(now - min(stamps), MIN_REFRESH)
+        paces = [
+            k * TRADE_WINDOW / max(now - stamps[k - 1], MIN_REFRESH)
+            for k in range(RECENT_TRADES, len(stamps) + 1)
+        ]
+        pace = max(paces, default=0.0)
+        return pace if pace > TRADE_CAP else float(len(stamps))
+    span = max(now - stamps[-1], MIN_REFRESH)
     return len(stamps) * TRADE_WINDOW / span
 
 
@@ -134,6 +153,11 @@ def ohlcv_interval(timeframe: str, target: float) -> float:
 
 
 def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
+    """A pool's trades poll: due before its estimated rate could fill a page (or the 24 h
+    window lapse); due at once when the candles since the last poll show a quiet pool trading
+    far beyond its estimate (``SIGN_TRADES``, ``SIGN_FACTOR``); otherwise early, from leftover
+    budget, once the API's cache has turned over a few times, so a quiet pool that wakes up is
+    not left unread for most of a day."""
     weight = TIER_WEIGHT[state.tier]
     interval = trade_interval(state.trades_per_day)
     key = f"trades:{state.pool_id}"
@@ -145,10 +169,15 @@ def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
         due_in = interval - elapsed
         lag = max(0.0, elapsed - interval / SAFETY)
         score = weight * elapsed / interval
+        expected = (state.trades_per_day or 0.0) * elapsed / TRADE_WINDOW
+        sign = max(SIGN_TRADES, SIGN_FACTOR * expected)
         if due_in <= tick:
             priority = Priority.PERISHABLE
-        elif elapsed >= 5 * MIN_REFRESH and (state.trades_per_day or 0) * elapsed >= TRADE_WINDOW:
-            priority = Priority.EARLY  # at least one new trade expected
+        elif state.activity_since_poll >= sign and elapsed >= MIN_REFRESH:
+            priority = Priority.PERISHABLE  # woke up: read it now, its estimate is stale
+            score = weight * state.activity_since_poll / TRADE_CAP
+        elif elapsed >= 5 * MIN_REFRESH:
+            priority = Priority.EARLY
         else:
             priority = -1
     return Unit(

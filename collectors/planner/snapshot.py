@@ -1,8 +1,9 @@
 """The collection state the planner needs, read in a handful of aggregate queries.
 
-Nothing here loops over pools in SQL: at 5,000 pools a tick is six queries, each an index or
+Nothing here loops over pools in SQL: at 5,000 pools a tick is seven queries, each an index or
 small-table scan (coverage ranges are merged, so that table holds a few rows per pool and
-timeframe; trade rates live on TradeCursor, one row per pool). Times come back as epoch
+timeframe; trade rates live on TradeCursor, one row per pool; a quiet pool's candles since its
+last trades poll are an index range, short unless it woke up). Times come back as epoch
 seconds: converting 35,000 timestamps to aware datetimes would cost more than the queries.
 """
 
@@ -14,11 +15,12 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 
-from marketdata.models import CandleCoverage, HistoryStart, Pool
+from marketdata.models import Candle, CandleCoverage, HistoryStart, Pool
+from marketdata.timeframes import TIMEFRAME_SECONDS
 from watchlist.models import WatchlistEntry
 
 from ..models import CollectorConfig, TradeCursor
-from .demand import DETAILS_MAX_AGE, PoolState, Targets
+from .demand import DETAILS_MAX_AGE, TRADE_CAP, PoolState, Targets
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,33 @@ def tiers(config: CollectorConfig) -> dict[int, str]:
     return tier
 
 
-def _rows(sql: str) -> list[tuple]:
+def _rows(sql: str, params: tuple = ()) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def activity_since_poll(config: CollectorConfig) -> dict[int, float]:
+    """pool id → trades above the min-USD filter that its candles since its last trades poll
+    may hold: their volume over the filter (a ceiling), or with no filter the candles that
+    traded at all (each holds one at least). The finest collected timeframe, quiet pools only
+    (fewer than TRADE_CAP a day): a busy pool is polled often anyway, and a quiet one has few
+    candles, so this reads little unless a pool woke up, which is what it looks for."""
+    if not config.ohlcv_timeframes:
+        return {}
+    finest = min(config.ohlcv_timeframes, key=TIMEFRAME_SECONDS.__getitem__)
+    rows = _rows(
+        "SELECT c.pool_id, COUNT(*) FILTER (WHERE c.volume_usd > 0), SUM(c.volume_usd) "  # noqa: S608
+        f"FROM {Candle._meta.db_table} c JOIN {TradeCursor._meta.db_table} t "
+        "ON t.pool_id = c.pool_id AND c.timeframe = %s AND c.ts >= t.last_collected_at "
+        "WHERE COALESCE(t.trades_per_day, 0) < %s GROUP BY c.pool_id",
+        (finest, TRADE_CAP),
+    )
+    min_usd = float(config.min_trade_usd)
+    return {
+        pool_id: volume / min_usd if min_usd > 0 else float(traded)
+        for pool_id, traded, volume in rows
+    }
 
 
 def load(config: CollectorConfig, now: datetime) -> Snapshot:
@@ -86,12 +111,14 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
         )
         if pool_id in tier_of
     }
+    activity = activity_since_poll(config)
     pools = []
     counts = {"watchlist": 0, "top": 0}
     for pool_id, tier in tier_of.items():
         polled, rate = cursors.get(pool_id, (None, None))
         counts[tier] += 1
-        pools.append(PoolState(pool_id, tier, rate, polled, fetched.get(pool_id, {})))
+        since = activity.get(pool_id, 0.0)
+        pools.append(PoolState(pool_id, tier, rate, polled, fetched.get(pool_id, {}), since))
     # Tokens never asked about are few once collection runs: filter those, then by tier here.
     tokens = (
         Pool.objects.filter(base_token__isnull=False, base_token__info__isnull=True)

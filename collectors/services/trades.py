@@ -1,12 +1,22 @@
 """Trades for watchlist pools: upsert by trade id, flag possible gaps, rotate fairly.
 
-The API gives only the last ≤300 trades of the past 24 h, with no cursor. Trades may be lost,
-and the range is recorded as a trade Gap (it cannot be backfilled; it tells operators to poll
-that pool faster or raise the USD threshold), when:
-- it returns its full 300 and even the oldest is newer than our newest stored trade; or
-- our newest stored trade is older than the 24 h window and nobody polled the pool since
-  before that window opened, whatever the page size: the time between was never observed.
+The API gives only the last ≤300 trades of the past 24 h, with no cursor. What we have seen of a
+pool runs up to our newest stored trade; with none stored, up to the last poll (it answered
+nothing newer); never polled, up to when we started watching it (the watchlist entry's
+``added_at``). Trades may be lost, and the range is recorded as a trade Gap (it cannot be
+backfilled; it tells operators to poll that pool faster or raise the USD threshold), when:
+- it returns its full 300 and even the oldest is newer than what we had seen; or
+- what we had seen ends before the 24 h window and nobody polled the pool since before that
+  window opened, whatever the page size: the time between was never observed.
   A pool polled within the window that simply stopped trading has lost nothing.
+
+First contact is judged from the start of the watch, not from the pool's creation: trades made
+before we watched a pool were never ours to lose, so a first full page flags only
+``[added_at, oldest)`` when the pool was added before its oldest trade shown. A pool collected
+without a watchlist entry (a top pool of a target DEX) has no known start of watch, so its
+history starts at first contact and that contact flags nothing. A re-activated entry keeps its
+first ``added_at``, so a pool re-activated before its first poll may be over-flagged: a false
+"may be missing" beats a silent loss.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Max
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from marketdata import store
@@ -45,28 +55,29 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
     last_polled = (
         TradeCursor.objects.filter(pool=pool).values_list("last_collected_at", flat=True).first()
     )
+    seen_until = newest_stored or last_polled or _watched_since(pool)
     trades = client.trades(pool.address, min_volume_usd=min_usd)
     now = timezone.now()
     window_start = now - API_TRADE_WINDOW
     report = TradeReport(received=len(trades))
     report.written = store.upsert_trades(trade_rows(pool.pk, trades, now)).inserted
     full = len(trades) >= API_TRADE_CAP
-    if full and newest_stored is not None:
+    if full and seen_until is not None:
         oldest = min(t.block_timestamp for t in trades)
-        if oldest > newest_stored:
+        if oldest > seen_until:
             report.possible_gap = True
             _record_trade_gap(
-                pool, newest_stored, oldest, f"full page of {API_TRADE_CAP} trades; older ones"
+                pool, seen_until, oldest, f"full page of {API_TRADE_CAP} trades; older ones"
             )
     if (
         not report.possible_gap
-        and newest_stored is not None
-        and newest_stored < window_start
+        and seen_until is not None
+        and seen_until < window_start
         and (last_polled is None or last_polled < window_start)
     ):
         report.possible_gap = True
         _record_trade_gap(
-            pool, newest_stored, window_start, "not polled within the API's 24 h window; trades"
+            pool, seen_until, window_start, "not polled within the API's 24 h window; trades"
         )
     rate = trades_per_day((t.block_timestamp.timestamp() for t in trades), now.timestamp())
     TradeCursor.objects.update_or_create(
@@ -78,6 +89,13 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
         },
     )
     return report
+
+
+def _watched_since(pool: Pool) -> datetime | None:
+    """When we started watching a never-polled pool: its active watchlist entry's ``added_at``
+    (None for a pool collected without one)."""
+    entries = WatchlistEntry.objects.filter(pool=pool, active=True)
+    return entries.aggregate(first=Min("added_at"))["first"]
 
 
 def _record_trade_gap(pool: Pool, start: datetime, end: datetime, why: str) -> None:
