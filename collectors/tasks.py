@@ -345,6 +345,9 @@ def plan_collection(self):
         )
         if result.announcement:
             tally.detail = f"{result.announcement}\n{tally.detail}"
+        if result.send_error:
+            tally.status = CollectionRun.Status.FAILED
+            tally.detail = f"{result.send_error}\n{tally.detail}"
         return result.queued
 
     return _run(self, body)
