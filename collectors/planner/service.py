@@ -69,7 +69,7 @@ def tick(
         carry=carry,
         now=now,
     )
-    selection = select(units, budget.capacity, busy.units)
+    selection = select(units, budget.capacity, busy.units, largest=budget.largest)
     summary = report(units, snap.pools_per_tier, budget.plannable_per_min)
     if send is None:
         return TickResult(budget, selection, summary, 0, None, plan_limits)
@@ -96,7 +96,8 @@ def tick(
             break
         queued += 1
         spent += unit.cost
-    client.set(CARRY_KEY, f"{max(0.0, budget.carry - spent):.6f}", ex=24 * 3600)
+    # Negative after a unit bigger than any tick: the ticks after it pay it back (budget).
+    client.set(CARRY_KEY, f"{budget.carry - spent:.6f}", ex=24 * 3600)
     return TickResult(
         budget, selection, summary, queued, announce(summary, client), plan_limits, error
     )
