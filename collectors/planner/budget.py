@@ -90,3 +90,32 @@ def tick_budget(
         monthly_bound=monthly_bound,
         largest=max(1, math.floor(ceiling)),
     )
+
+
+def live_reserve(
+    limits: Limits, *, live_need_per_min: float, reserve_share: float, now: datetime
+) -> float:
+    """Calls live collection needs from now to the month's end. The planner paces itself at
+    (credit left / minutes left) less its reserve share, so serving ``live_need_per_min`` takes
+    that need grossed up by the reserve share (capped by the rate: it can spend no more)."""
+    left, _ = month_minutes_left(now)
+    per_min = min(live_need_per_min / max(1e-9, 1.0 - reserve_share), limits.rate_per_min)
+    return per_min * left
+
+
+def backfill_allowance(
+    limits: Limits, *, live_need_per_min: float, reserve_share: float, now: datetime
+) -> int | None:
+    """Calls backfills may still spend this month: the credit left less live collection's need
+    to the month's end (never below 0). None: the plan has no monthly credit."""
+    if not limits.monthly_credit:
+        return None
+    if limits.remaining_this_month is not None:
+        remaining = float(limits.remaining_this_month)
+    else:
+        left, total = month_minutes_left(now)
+        remaining = limits.monthly_credit * left / total
+    reserve = live_reserve(
+        limits, live_need_per_min=live_need_per_min, reserve_share=reserve_share, now=now
+    )
+    return max(0, math.floor(remaining - reserve))

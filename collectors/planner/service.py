@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..locks import redis_client
 from ..models import CollectorConfig
-from . import demand, inflight, limits, snapshot
+from . import credit, demand, inflight, limits, snapshot
 from .budget import TickBudget, tick_budget
 from .plan import Report, Selection, report, select
 
@@ -73,6 +73,7 @@ def tick(
     summary = report(units, snap.pools_per_tier, budget.plannable_per_min)
     if send is None:
         return TickResult(budget, selection, summary, 0, None, plan_limits)
+    credit.remember_need(summary.need_per_min, client)  # the backfill guard's live need
 
     expires = 2.0 * config.plan_tick_seconds
     costs = {u.key: u.cost for u in selection.chosen}

@@ -8,7 +8,7 @@ import pytest
 
 from collectors.models import DEFAULT_FRESHNESS_MINUTES
 from collectors.planner import demand
-from collectors.planner.budget import Limits, sustained_rate, tick_budget
+from collectors.planner.budget import Limits, backfill_allowance, sustained_rate, tick_budget
 from collectors.planner.demand import PoolState, Priority, Targets
 from collectors.planner.plan import report, select
 from marketdata.timeframes import ALL_TIMEFRAMES
@@ -229,3 +229,15 @@ def test_new_pools_get_trades_and_their_finest_candles_before_any_slower_timefra
         assert ticks <= 10, f"{len(first_data)} first-data units still waiting"
     assert slower_first == [], "a slower timeframe was served before a new pool's first data"
     assert ticks <= 4, "one page of 1m per new pool: 400 calls at 102 a tick"
+
+
+def test_backfills_may_spend_only_what_live_collection_leaves_of_the_month():
+    mid_month = datetime(2026, 11, 16, tzinfo=UTC)  # 15 days = 21,600 minutes left
+    demo = Limits(25, 10_000, remaining_this_month=6_000)
+    args = {"reserve_share": 0.15, "now": mid_month}
+    live = 0.17 * 21_600 / 0.85  # the planner keeps 15% aside, so it paces at need / 0.85
+    assert backfill_allowance(demo, live_need_per_min=0.17, **args) == pytest.approx(
+        6_000 - live, abs=1
+    )
+    assert backfill_allowance(demo, live_need_per_min=0.5, **args) == 0, "live needs it all"
+    assert backfill_allowance(Limits(25), live_need_per_min=0.17, **args) is None, "no credit"
