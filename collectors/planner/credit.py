@@ -73,8 +73,13 @@ class BackfillCredit:
 
 
 def backfill_credit(
-    config: CollectorConfig | None = None, now: datetime | None = None
+    config: CollectorConfig | None = None,
+    now: datetime | None = None,
+    *,
+    need_per_min: float | None = None,
 ) -> BackfillCredit:
+    """What backfills may spend now; ``need_per_min``: live collection's demand when the caller
+    has just planned it."""
     now = now or datetime.now(tz=UTC)
     plan = limits.current()
     if not plan.monthly_credit:
@@ -84,7 +89,7 @@ def backfill_credit(
     config = config or (
         CollectorConfig.objects.filter(network=network).first() or CollectorConfig(network=network)
     )
-    need = live_need_per_min(config)
+    need = live_need_per_min(config) if need_per_min is None else need_per_min
     reserve = config.reserve_share
     return BackfillCredit(
         plan,

@@ -101,3 +101,12 @@ def test_with_credit_to_spare_a_backfill_runs_and_every_call_is_counted(demo, wa
     assert MonthlyCalls().spent() == calls
     assert "monthly credit" in out and "backfill may use" in out
     assert limits.current().remaining_this_month == CREDIT - calls
+
+
+def test_collect_plan_shows_what_backfills_may_spend(demo, watched):
+    spend(CREDIT - 10)
+    out = StringIO()
+
+    call_command("collect", "plan", stdout=out)
+
+    assert "10 left this month" in out.getvalue() and "backfill may use 0 calls" in out.getvalue()
