@@ -345,6 +345,9 @@ def plan_collection(self):
         )
         if result.announcement:
             tally.detail = f"{result.announcement}\n{tally.detail}"
+        if result.send_error:
+            tally.status = CollectionRun.Status.FAILED
+            tally.detail = f"{result.send_error}\n{tally.detail}"
         return result.queued
 
     return _run(self, body)
@@ -412,6 +415,9 @@ def backfill_gap(self, gap_id: int):
         walk = backfill.Walk(client, include_empty=include_empty)
         report = backfill.backfill_gap(walk, gap_id)
         tally.items_written = report.written if report else 0
+        if report is not None and report.credit_stop:
+            tally.status = CollectionRun.Status.WARNING
+            tally.detail = report.credit_stop
 
     try:
         with inflight.running(gaps.GAP_BACKFILL, gap_id):
@@ -449,6 +455,9 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
             if report.busy
             else (f"{report.pages} pages, {report.candles} candles")
         )
+        if report.credit_stop:
+            tally.status = CollectionRun.Status.WARNING
+            tally.detail = f"{tally.detail}; {report.credit_stop}"
         return tally.detail
 
     return _run(

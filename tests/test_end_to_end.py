@@ -134,7 +134,16 @@ def test_collect_everything_through_celery_then_again_then_fill_a_gap(
 
         # Collection "stopped" an hour after it began: forget what we hold of one pool's 1m
         # candles since then, then collect live again (one page now: the last 1000 minutes).
+        # A new pool's first 1m fetch reads one page, so two days are backfilled first.
         pool = entries[0].pool
+        now = timezone.now()
+        run(
+            tasks.backfill_ohlcv,
+            pool_id=pool.pk,
+            timeframe="1m",
+            since=(now - timedelta(days=2)).isoformat(),
+            until=now.isoformat(),
+        )
         coverage = CandleCoverage.objects.get(pool=pool, timeframe="1m")
         stopped = coverage.start + timedelta(hours=1)
         assert timezone.now() - stopped > timedelta(minutes=1000)

@@ -32,6 +32,7 @@ from tenacity import (
 )
 
 from ..breaker import CircuitBreaker
+from ..credit import MonthlyCalls
 from ..ratelimit import Lane, RateLimiter
 from . import parse
 from .errors import (
@@ -123,6 +124,7 @@ class GeckoClient:
         self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
         self.max_wait = max_wait
         self.stats = CallStats()
+        self.month = MonthlyCalls(self.limiter.client)
         self._trial: str | None = None
         # The SDK's session carries its Accept/version header; its wrappers return DataFrames
         # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
@@ -280,6 +282,7 @@ class GeckoClient:
                 self.breaker.release_trial(self._trial)
             raise
         self.stats.calls += 1
+        self.month.count()  # every request spends monthly credit, a refused one too
         try:
             return self._send(endpoint, path, params, base)
         except GeckoError as exc:

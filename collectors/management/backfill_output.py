@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, TextColumn
 from rich.progress import Progress as RichProgress
 
+from collectors.planner.credit import BackfillCredit, backfill_credit
 from collectors.services import backfill
 
 
@@ -23,22 +24,31 @@ def duration(seconds: float) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def plan_lines(plan: backfill.Plan) -> list[str]:
-    """The plan: pools × timeframes, pages and calls, and the time at the backfill lane's rate."""
+def plan_lines(plan: backfill.Plan, credit: BackfillCredit | None = None) -> list[str]:
+    """The plan: pools × timeframes, pages and calls, the time at the backfill lane's rate, and
+    on a keyed plan how much of the month's credit it may use."""
     rate = backfill.backfill_rate_per_min()
     since = f"{plan.since:%Y-%m-%d %H:%M}" if plan.since else "the API's first candle"
     complete = len(plan.units) - len(plan.todo)
     pages = plan.pages
     full = settings.GECKO_RATE_LIMIT_PER_MIN
     share = settings.GECKO_RATE_LIMIT_LIVE_SHARE
-    return [
+    credit = credit or backfill_credit()
+    lines = [
         f"Plan: {plan.pool_count} pools × {len(plan.timeframes)} timeframes "
         f"({' '.join(plan.timeframes)}), {since} → {plan.until:%Y-%m-%d %H:%M} UTC",
         f"  {len(plan.todo)} (pool × timeframe) to fetch, {complete} already complete; "
         f"~{pages:,} pages = ~{pages:,} API calls (at most)",
         f"  at {rate:g} calls/min on the backfill lane ({full:g}/min, {share:.0%} kept for "
         f"live): about {duration(pages / rate * 60)}",
+        f"  {credit.describe()}",
     ]
+    if credit.allowance is not None and credit.allowance < pages:
+        lines.append(
+            f"  The monthly credit covers at most {credit.allowance:,} of these calls: the "
+            "backfill stops there and says so (run it again next month)."
+        )
+    return lines
 
 
 @dataclass
@@ -51,12 +61,14 @@ class Totals:
     busy: int = 0
     pages_left: int = 0
     failed: list[str] = field(default_factory=list)
+    credit_stop: str | None = None
 
     def add(self, report: backfill.UnitReport) -> None:
         self.pages += report.pages
         self.candles += report.candles
         self.written += report.written
         self.busy += int(report.busy)
+        self.credit_stop = report.credit_stop or self.credit_stop
 
 
 class Progress:

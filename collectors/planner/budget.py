@@ -31,6 +31,7 @@ class TickBudget:
     carry: float  # fractional allowance left over for the next tick
     in_flight: int  # calls queued or running when the tick began
     monthly_bound: bool  # the monthly credit, not the rate, sets the pace
+    largest: int = 1  # the most calls any tick may queue: a unit costing more is paid over ticks
 
 
 def month_minutes_left(now: datetime) -> tuple[float, float]:
@@ -70,7 +71,10 @@ def tick_budget(
 ) -> TickBudget:
     """Calls this tick may enqueue: one tick's allowance plus what earlier ticks left unused,
     kept so that the work in flight never exceeds two ticks' worth (at least one call, so a
-    plan of 0.2 calls a minute still makes progress, one call at a time)."""
+    plan of 0.2 calls a minute still makes progress, one call at a time).
+
+    ``carry`` may be negative: a unit costing more than ``largest`` was queued whole, and the
+    ticks after it pay for it before queueing more."""
     sustained, monthly_bound = sustained_rate(limits, now)
     plannable = sustained * (1.0 - reserve_share)
     per_tick = plannable * tick_seconds / 60.0
@@ -84,4 +88,34 @@ def tick_budget(
         carry=allowance,
         in_flight=in_flight,
         monthly_bound=monthly_bound,
+        largest=max(1, math.floor(ceiling)),
     )
+
+
+def live_reserve(
+    limits: Limits, *, live_need_per_min: float, reserve_share: float, now: datetime
+) -> float:
+    """Calls live collection needs from now to the month's end. The planner paces itself at
+    (credit left / minutes left) less its reserve share, so serving ``live_need_per_min`` takes
+    that need grossed up by the reserve share (capped by the rate: it can spend no more)."""
+    left, _ = month_minutes_left(now)
+    per_min = min(live_need_per_min / max(1e-9, 1.0 - reserve_share), limits.rate_per_min)
+    return per_min * left
+
+
+def backfill_allowance(
+    limits: Limits, *, live_need_per_min: float, reserve_share: float, now: datetime
+) -> int | None:
+    """Calls backfills may still spend this month: the credit left less live collection's need
+    to the month's end (never below 0). None: the plan has no monthly credit."""
+    if not limits.monthly_credit:
+        return None
+    if limits.remaining_this_month is not None:
+        remaining = float(limits.remaining_this_month)
+    else:
+        left, total = month_minutes_left(now)
+        remaining = limits.monthly_credit * left / total
+    reserve = live_reserve(
+        limits, live_need_per_min=live_need_per_min, reserve_share=reserve_share, now=now
+    )
+    return max(0, math.floor(remaining - reserve))

@@ -35,6 +35,8 @@ CDN_MAX_AGE = 60.0
 # Pool details (price, reserve, volume, names) older than this are refreshed from leftover budget.
 DETAILS_MAX_AGE = 86_400.0
 MULTI_MAX = 30
+# Outscores any candle unit that is merely behind (its score is its age in intervals).
+FIRST_DATA_SCORE = 1e6
 TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
 TIERS = tuple(TIER_WEIGHT)
 
@@ -188,13 +190,19 @@ def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
 def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
     weight = TIER_WEIGHT[state.tier]
     tick = targets.tick_seconds
+    finest = min(targets.timeframes, key=TIMEFRAME_SECONDS.__getitem__, default=None)
     units = []
     for rank, tf in enumerate(targets.timeframes):
         seconds = TIMEFRAME_SECONDS[tf]
         target = targets.freshness[tf]
         interval = ohlcv_interval(tf, target)
         until = state.fetched_until.get(tf)
-        if until is None:
+        if until is None and tf == finest:
+            # A new pool's first candles: one page of its finest timeframe, before any slower
+            # timeframe of any pool (however far behind), so every new pool has data soonest.
+            priority, score = Priority.FRESHNESS, weight * FIRST_DATA_SCORE
+            cost, due_in, lag, limit = 1, 0.0, 0.0, OHLCV_PAGE
+        elif until is None:
             # Never fetched: shorter timeframes first, since their history runs out soonest. It
             # reads the pages a live fetch may (ohlcv_pages_per_fetch); older is the backfill's.
             priority, score = Priority.FRESHNESS, weight * (10 - rank * 0.1)

@@ -26,11 +26,21 @@ class Selection:
     waiting_due: int  # due units left for a later tick (the deficit, in units)
 
 
-def select(units: Iterable[Unit], capacity: int, busy: frozenset[str] | set[str]) -> Selection:
+def select(
+    units: Iterable[Unit],
+    capacity: int,
+    busy: frozenset[str] | set[str],
+    *,
+    largest: int | None = None,
+) -> Selection:
     """The units to enqueue now, in ``rank`` order; never more calls than ``capacity``, never a
     unit already in flight.
 
     A unit too big for what is left is skipped, not waited for: a cheaper one behind it may fit.
+    A unit costing more than ``largest`` (the most any tick may queue: on the demo plan, one
+    call) would be skipped every tick, so it counts as ``largest`` here and is queued whole when
+    its turn comes with a full tick's capacity; ``spent`` is its real cost, and the budget's
+    carry goes negative until later ticks have paid for it.
     """
     candidates = sorted(
         (u for u in units if u.priority >= 0 and u.key not in busy),
@@ -38,11 +48,14 @@ def select(units: Iterable[Unit], capacity: int, busy: frozenset[str] | set[str]
     )
     chosen: list[Unit] = []
     spent = 0
+    room = capacity
     waiting = 0
     for unit in candidates:
-        if spent + unit.cost <= capacity:
+        fits = unit.cost if largest is None else min(unit.cost, largest)
+        if fits <= room:
             chosen.append(unit)
             spent += unit.cost
+            room -= fits
         elif unit.priority < Priority.EARLY:
             waiting += 1
     return Selection(chosen=chosen, spent=spent, waiting_due=waiting)

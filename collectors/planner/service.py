@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..locks import redis_client
 from ..models import CollectorConfig
-from . import demand, inflight, limits, snapshot
+from . import credit, demand, inflight, limits, snapshot
 from .budget import TickBudget, tick_budget
 from .plan import Report, Selection, report, select
 
@@ -33,6 +33,7 @@ class TickResult:
     queued: int  # units sent to the api queue
     announcement: str | None  # set when the service level changed at this tick
     limits: limits.Limits
+    send_error: str | None = None  # a send failed: what, and that the unsent units were released
 
 
 def build_units(config: CollectorConfig, snap: snapshot.Snapshot) -> list[demand.Unit]:
@@ -68,27 +69,44 @@ def tick(
         carry=carry,
         now=now,
     )
-    selection = select(units, budget.capacity, busy.units)
+    selection = select(units, budget.capacity, busy.units, largest=budget.largest)
     summary = report(units, snap.pools_per_tier, budget.plannable_per_min)
     if send is None:
         return TickResult(budget, selection, summary, 0, None, plan_limits)
+    credit.remember_need(summary.need_per_min, client)  # the backfill guard's live need
 
     expires = 2.0 * config.plan_tick_seconds
     costs = {u.key: u.cost for u in selection.chosen}
     claimed = set(inflight.claim(costs.items(), expires + INFLIGHT_MARGIN, client))
+    to_send = [u for u in selection.chosen if u.key in claimed]
     queued = spent = 0
-    for unit in selection.chosen:
-        if unit.key not in claimed:
-            continue
+    error = None
+    for index, unit in enumerate(to_send):
         try:
             send(unit, expires)
-        except Exception:
-            inflight.release([unit.key], client)
-            raise
+        except Exception as exc:
+            # The broker is likely gone for the rest too: stop, and free every unsent claim at
+            # once, or those units would wait out their TTL and shrink the next ticks' capacity.
+            unsent = to_send[index:]
+            inflight.release([u.key for u in unsent], client)
+            error = (
+                f"could not send the {ordinal(index + 1)} of {len(to_send)} units ({unit.key}): "
+                f"{type(exc).__name__}: {exc}; the {len(unsent)} unsent units were released"
+            )
+            logger.error("planning tick: %s", error)
+            break
         queued += 1
         spent += unit.cost
-    client.set(CARRY_KEY, f"{max(0.0, budget.carry - spent):.6f}", ex=24 * 3600)
-    return TickResult(budget, selection, summary, queued, announce(summary, client), plan_limits)
+    # Negative after a unit bigger than any tick: the ticks after it pay it back (budget).
+    client.set(CARRY_KEY, f"{budget.carry - spent:.6f}", ex=24 * 3600)
+    return TickResult(
+        budget, selection, summary, queued, announce(summary, client), plan_limits, error
+    )
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def announce(summary: Report, client) -> str | None:

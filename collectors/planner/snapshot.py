@@ -91,12 +91,14 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
     fetched: dict[int, dict[str, float]] = {}
     timeframes = set(config.ohlcv_timeframes)
     coverage = CandleCoverage._meta.db_table
-    # When each (pool, timeframe) was last answered: the end its coverage proves, or, later, when
-    # a short answer showed where its history starts (an empty answer proves no coverage).
+    # How far each (pool, timeframe) is known: the end its coverage proves, or, later, where its
+    # history starts (a live answer with no candles proves no coverage; it moves the start up to
+    # when it was asked). Not when a history start was last *seen*: a backfill's short page
+    # touches that on every walk, and reading it as a live fetch hid a stale unit.
     answered = _rows(
         f'SELECT pool_id, timeframe, EXTRACT(EPOCH FROM MAX("end"))::float8 '  # noqa: S608
         f"FROM {coverage} GROUP BY pool_id, timeframe "
-        "UNION ALL SELECT pool_id, timeframe, EXTRACT(EPOCH FROM found_at)::float8 "
+        "UNION ALL SELECT pool_id, timeframe, EXTRACT(EPOCH FROM starts_at)::float8 "
         f"FROM {HistoryStart._meta.db_table}"
     )
     for pool_id, timeframe, until in answered:

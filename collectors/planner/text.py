@@ -6,6 +6,7 @@ from django.conf import settings
 
 from marketdata.models import Pool
 
+from .credit import backfill_credit
 from .service import TickResult
 
 
@@ -28,6 +29,10 @@ def render(result: TickResult, *, worst: int = 10) -> str:
         f"in flight: {budget.in_flight} calls; this tick could queue {budget.capacity} calls "
         f"({len(result.selection.chosen)} units ready, {result.selection.waiting_due} due units "
         "would wait)",
+    ]
+    if limits.monthly_credit:
+        lines.append(f"backfills: {backfill_credit(need_per_min=summary.need_per_min).describe()}")
+    lines += [
         "",
         f"{'tier':<10} {'pools':>6} {'need/min':>9} {'budget/min':>11} {'headroom':>9}  lagging",
     ]

@@ -32,6 +32,7 @@ from marketdata.timeframes import TIMEFRAME_SECONDS
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
 from ..gecko.errors import MustWait, NotFound
 from ..gecko.records import CandleReject, OhlcvPage
+from ..planner.credit import backfill_credit
 from .gaps import note_answer
 from .ohlcv import store_page
 
@@ -45,6 +46,13 @@ PER_PAGE = OHLCV_MAX_LIMIT - 1
 
 def never() -> bool:
     return False
+
+
+def credit_guard() -> str | None:
+    """Why a backfill may not spend another call this month, or None: on a keyed plan the
+    credit left after live collection's need to the month's end (collectors.planner.credit)."""
+    credit = backfill_credit()
+    return credit.stop_reason() if credit.exhausted else None
 
 
 def backfill_rate_per_min() -> float:
@@ -184,6 +192,7 @@ class UnitReport:
     history_start: datetime | None = None
     pages_left: int = 0
     rejects: list[str] = field(default_factory=list)
+    credit_stop: str | None = None  # stopped to leave the month's credit to live collection
 
 
 @dataclass
@@ -198,6 +207,7 @@ class Walk:
     wait: Callable[[float], bool] | None = None
     on_page: Callable[[int], None] | None = None
     gap_id: int | None = None
+    guard: Callable[[], str | None] = credit_guard  # a reason to stop before the next call
 
 
 def sleep_unless(stop: Callable[[], bool]) -> Callable[[float], bool]:
@@ -242,6 +252,10 @@ def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitR
     while True:
         if walk.stop():
             report.stopped = True
+            return False
+        if reason := walk.guard():
+            logger.warning("backfill %s %s: %s", pool.address, timeframe, reason)
+            report.stopped, report.credit_stop = True, reason
             return False
         limit = min(OHLCV_MAX_LIMIT, max(2, int((before - floor) // seconds) + 2))
         logger.info(

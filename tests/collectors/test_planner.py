@@ -8,7 +8,7 @@ import pytest
 
 from collectors.models import DEFAULT_FRESHNESS_MINUTES
 from collectors.planner import demand
-from collectors.planner.budget import Limits, sustained_rate, tick_budget
+from collectors.planner.budget import Limits, backfill_allowance, sustained_rate, tick_budget
 from collectors.planner.demand import PoolState, Priority, Targets
 from collectors.planner.plan import report, select
 from marketdata.timeframes import ALL_TIMEFRAMES
@@ -186,3 +186,58 @@ def test_a_timeframe_is_not_asked_again_before_its_next_interval_settles():
     assert unit.due_in <= 60 and unit.priority == -1
     [unit] = demand.ohlcv_units(late, targets, midnight + day + 30)
     assert unit.priority == Priority.FRESHNESS, "it settles within the tick"
+
+
+def test_new_pools_get_trades_and_their_finest_candles_before_any_slower_timeframe():
+    """200 new pools at 120 calls a minute: a trades poll and one page of 1m candles each is 400
+    calls, four ticks of the plannable 102; no 5m+ unit of any pool (not even one far behind)
+    comes before the last of them."""
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    clock = now.timestamp()
+    states = {i: PoolState(i, "watchlist", None, None, {}) for i in range(200)}
+    behind = fresh(m5=30 * DAY)  # 5m thirty days behind: it outscores any fresh work
+    for i in range(1000, 1020):
+        states[i] = PoolState(i, "watchlist", 100.0, clock - 60, behind)
+    targets = Targets(TARGETS.freshness, TARGETS.timeframes, 60)
+    first_data = {demand.unit_key("trades", i) for i in range(200)} | {
+        demand.unit_key("ohlcv", i, "1m") for i in range(200)
+    }
+    carry, ticks, slower_first = 0.0, 0, []
+    while first_data:
+        ticks += 1
+        budget = tick_budget(
+            Limits(120), reserve_share=0.15, tick_seconds=60, in_flight=0, carry=carry, now=now
+        )
+        units = demand.pool_units(states.values(), targets, clock)
+        chosen = select(units, budget.capacity, set(), largest=budget.largest).chosen
+        carry = budget.carry - sum(u.cost for u in chosen)
+        for unit in chosen:
+            first_data.discard(unit.key)
+            if unit.kind == "ohlcv" and unit.timeframe != "1m" and first_data:
+                slower_first.append(unit.key)
+            state = states[unit.pool_id]
+            if unit.kind == "trades":
+                states[unit.pool_id] = PoolState(
+                    state.pool_id, state.tier, 100.0, clock, state.fetched_until
+                )
+            else:
+                until = {**state.fetched_until, unit.timeframe: clock - 60}
+                states[unit.pool_id] = PoolState(
+                    state.pool_id, state.tier, state.trades_per_day, state.trades_polled_at, until
+                )
+        clock += 60
+        assert ticks <= 10, f"{len(first_data)} first-data units still waiting"
+    assert slower_first == [], "a slower timeframe was served before a new pool's first data"
+    assert ticks <= 4, "one page of 1m per new pool: 400 calls at 102 a tick"
+
+
+def test_backfills_may_spend_only_what_live_collection_leaves_of_the_month():
+    mid_month = datetime(2026, 11, 16, tzinfo=UTC)  # 15 days = 21,600 minutes left
+    demo = Limits(25, 10_000, remaining_this_month=6_000)
+    args = {"reserve_share": 0.15, "now": mid_month}
+    live = 0.17 * 21_600 / 0.85  # the planner keeps 15% aside, so it paces at need / 0.85
+    assert backfill_allowance(demo, live_need_per_min=0.17, **args) == pytest.approx(
+        6_000 - live, abs=1
+    )
+    assert backfill_allowance(demo, live_need_per_min=0.5, **args) == 0, "live needs it all"
+    assert backfill_allowance(Limits(25), live_need_per_min=0.17, **args) is None, "no credit"

@@ -94,13 +94,16 @@ def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(
     assert all(m["headers"]["expires"] for m in messages), "stale copies never run"
     ohlcv = [m for m in messages if m["headers"]["task"].endswith("fetch_ohlcv")]
     assert {m["headers"]["argsrepr"] for m in ohlcv} == {"()"}
-    first_fetch = "'limit': 1000, 'pages': 2"  # never fetched: ohlcv_pages_per_fetch pages
-    assert all(first_fetch in m["headers"]["kwargsrepr"] for m in ohlcv)
+    # Never fetched: one page of the finest timeframe (a new pool's first data), then
+    # ohlcv_pages_per_fetch pages of each slower one.
+    pages = sorted(m["headers"]["kwargsrepr"].split("'pages': ")[1][0] for m in ohlcv)
+    assert pages == ["1"] * 3 + ["2"] * 3 * 6
+    assert all("'limit': 1000" in m["headers"]["kwargsrepr"] for m in ohlcv)
 
     second = planner.tick(config, send=tasks._send)
 
     assert second.queued == 0 and len(api_queue(redis_client)) == len(messages)
-    assert second.budget.in_flight == first.selection.spent == 3 + 3 * 7 * 2 + 1
+    assert second.budget.in_flight == first.selection.spent == 3 + 3 * (1 + 6 * 2) + 1
 
 
 def test_the_queue_holds_at_most_two_ticks_of_budget(config, redis_client, settings):
@@ -232,3 +235,24 @@ def test_an_empty_answer_counts_as_fetched(config, redis_client):
     assert snap.pools[0].fetched_until["1m"] == pytest.approx(timezone.now().timestamp(), abs=5)
     due = {u.key for u in planner.tick(config, send=None).selection.chosen}
     assert unit_key("ohlcv", p.pk, "1m") not in due and unit_key("ohlcv", p.pk, "5m") in due
+
+
+def test_a_backfills_history_start_is_not_taken_for_a_live_fetch(config, redis_client):
+    """A backfill's short page updates the history start's ``found_at``; the live unit is still
+    as old as its coverage, so it stays due and its next fetch reaches back to the coverage."""
+    now = timezone.now()
+    p = watched("X" * 32)
+    end = now - timedelta(hours=2, minutes=10)
+    CandleCoverage.objects.create(pool=p, timeframe="1m", start=end - timedelta(days=3), end=end)
+    HistoryStart.objects.create(
+        pool=p, timeframe="1m", starts_at=now - timedelta(days=30), found_at=now
+    )
+
+    snap = snapshot.load(config, now)
+
+    assert snap.pools[0].fetched_until["1m"] == pytest.approx(end.timestamp())
+    result = planner.tick(config, send=None, now=now)
+    [unit] = [u for u in result.selection.chosen if u.key == unit_key("ohlcv", p.pk, "1m")]
+    assert unit.kwargs["limit"] >= 131, "back to the coverage's end: 130 bars and the moving one"
+    [(pool_id, behind)] = result.report.tiers[0].lagging
+    assert pool_id == p.pk and behind == pytest.approx(600, abs=5), "10 min past the 2 h target"

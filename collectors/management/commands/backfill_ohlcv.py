@@ -282,6 +282,8 @@ class Command(BaseCommand):
         if totals.failed:
             line += f"; failed: {len(totals.failed)} ({totals.failed[0]})"
         self.stdout.write(line)
+        if totals.credit_stop:
+            self.stdout.write(totals.credit_stop[0].upper() + totals.credit_stop[1:])
         if left:
             pages = totals.pages_left + sum(u.pages for u in left[1:])
             rate = backfill.backfill_rate_per_min()
