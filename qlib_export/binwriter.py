@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calendar import Calendar, format_epoch
+from .calendar import Calendar, format_epoch, utc_text
 from .source import Bars
 
 FIELDS = ("open", "high", "low", "close", "volume", "factor", "vwap")
@@ -82,6 +82,7 @@ def write_symbol(
             if not len(bars):
                 continue
             slots = calendar.index(bars.ts)
+            _check_inside(symbol, freq, calendar, slots)
             if span is None:
                 span = Span(int(slots[0]), int(slots[0]) - 1)
                 directory.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,19 @@ def write_symbol(
         for handle in files.values():
             handle.close()
     return span, rows
+
+
+def _check_inside(symbol: str, freq: str, calendar: Calendar, slots: np.ndarray) -> None:
+    """Refuse a bar outside the calendar: its bins would disagree with it (a negative start
+    index, or more values than the calendar has slots), and QLib would read shifted data."""
+    if slots[0] >= 0 and slots[-1] < calendar.length:
+        return
+    where, slot = ("before", int(slots[0])) if slots[0] < 0 else ("after", int(slots[-1]))
+    raise ValueError(
+        f"{symbol}: bar at {utc_text(calendar.start + slot * calendar.step)} lies {where} the "
+        f"{freq} calendar ({utc_text(calendar.start)} to {utc_text(calendar.end)}); "
+        f"refusing to write {FIELDS[0]}.{freq}.bin and the other fields"
+    )
 
 
 def _open_for_append(paths: dict[str, Path], span: Span) -> dict:

@@ -102,9 +102,19 @@ class Summary:
 
 
 def run(request: Request, progress: Progress | None = None) -> Summary:
-    """Carry out ``request``; raises ExportError (before writing anything) when it cannot."""
+    """Carry out ``request``; raises ExportError (before writing anything) when it cannot.
+
+    All of its reads share one snapshot (source.snapshot), so collection running beside it
+    never makes the spans and the bars disagree.
+    """
     started = time.monotonic()
-    progress = progress or Progress()
+    with source.snapshot():
+        summary = _run(request, progress or Progress())
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(request: Request, progress: Progress) -> Summary:
     if request.incremental and request.fmt != "bin":
         raise ExportError("--incremental extends a bin export; csv and parquet are rewritten whole")
     if request.incremental and request.include_open:
@@ -160,7 +170,6 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
     finally:
         for staging, _ in staged:
             shutil.rmtree(staging, ignore_errors=True)
-    summary.seconds = time.monotonic() - started
     return summary
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import pq, sql
 from psycopg.adapt import Loader
 
@@ -77,6 +78,23 @@ class Window:
         if after is not None:
             parts.append(sql.SQL("ts > to_timestamp({})").format(sql.Literal(after)))
         return sql.SQL(" AND ").join(parts)
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Every read inside sees one snapshot: a REPEATABLE READ, READ ONLY transaction.
+
+    An export reads the spans first and streams the bars later; collection commits in between
+    would otherwise put bars outside the calendar made from those spans. Inside a caller's own
+    transaction (a test's) the isolation can no longer be set, so that transaction's holds.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def network(slug: str) -> Network | None:
