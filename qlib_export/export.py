@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from geckoproject.csv_cells import neutralise
+
 from . import binwriter, source, tabular
 from .calendar import Calendar, format_epoch, parse_naive_utc, qlib_freq, step_seconds
 from .source import PoolInfo, Window
@@ -344,7 +346,7 @@ def _read_previous(root: Path, manifest: dict, request: Request, timeframe: str)
     mapping = {}
     with (root / MAPPING).open(newline="") as handle:
         for row in csv.DictReader(handle):
-            mapping[row["symbol"].lower()] = row
+            mapping[row["symbol"].removeprefix("'").lower()] = row  # see _mapping_row
     spans = {}
     with (root / "instruments" / "all.txt").open() as handle:
         for line in handle:
@@ -425,7 +427,8 @@ def _extend_bin(
 
 
 def _mapping_row(pool: PoolInfo, network: str) -> dict[str, str]:
-    return {
+    """One ``symbols.csv`` row; names come from the API, so each cell is made formula-safe."""
+    row = {
         "symbol": qlib_name(symbol_for(pool.address)),
         "network": network,
         "pool_address": pool.address,
@@ -436,6 +439,7 @@ def _mapping_row(pool: PoolInfo, network: str) -> dict[str, str]:
         "quote_token": pool.quote_token,
         "quote_token_address": pool.quote_token_address,
     }
+    return {column: neutralise(text) for column, text in row.items()}
 
 
 def _write_mapping(root: Path, pools: list[PoolInfo], network: str) -> None:
@@ -445,7 +449,9 @@ def _write_mapping(root: Path, pools: list[PoolInfo], network: str) -> None:
 def _write_mapping_rows(root: Path, rows: list[dict[str, str]]) -> None:
     partial = root / (MAPPING + ".partial")
     with partial.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, MAPPING_COLUMNS, lineterminator="\n")
+        # RFC 4180's CRLF: the writer then quotes a cell holding a bare CR, which would
+        # otherwise end the row early for readers (a forged row from an API-supplied name).
+        writer = csv.DictWriter(handle, MAPPING_COLUMNS, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
     partial.replace(root / MAPPING)
