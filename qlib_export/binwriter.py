@@ -68,14 +68,16 @@ def write_symbol(
     """Write (or, with ``append_to``, extend) one symbol's bins; returns its span and bar count.
 
     Appending never touches a byte of the existing history: each file is cut back to the length
-    ``append_to`` implies (a run interrupted after appending leaves more) and values go after
-    it, NaN-padded from the old last slot to the first new bar. Returns ``(None, 0)`` when a new
-    symbol has no bars.
+    ``append_to`` implies (a run interrupted after appending leaves more), even when no bar is
+    new, and values go after it, NaN-padded from the old last slot to the first new bar.
+    Returns ``(None, 0)`` when a new symbol has no bars.
     """
     directory = feature_dir(root, symbol)
     paths = {name: directory / f"{name}.{freq}.bin" for name in FIELDS}
     files = {}
     span = append_to
+    if append_to is not None:
+        files = _open_for_append(paths, append_to)
     rows = 0
     try:
         for bars in chunks:
@@ -89,8 +91,6 @@ def write_symbol(
                 for name, path in paths.items():
                     files[name] = path.open("wb")
                     files[name].write(np.array([span.first], dtype=_F4).tobytes())
-            elif not files:
-                files = _open_for_append(paths, span)
             if slots[0] <= span.last:
                 raise ValueError(f"{symbol}: bar at slot {slots[0]} is not after {span.last}")
             positions = slots - (span.last + 1)
@@ -104,6 +104,13 @@ def write_symbol(
         for handle in files.values():
             handle.close()
     return span, rows
+
+
+def set_first_slot(root: Path, symbol: str, freq: str, first: int) -> None:
+    """Rewrite element 0 of each of the symbol's bins: where it starts on a moved calendar."""
+    for name in FIELDS:
+        with (feature_dir(root, symbol) / f"{name}.{freq}.bin").open("r+b") as handle:
+            handle.write(np.array([first], dtype=_F4).tobytes())
 
 
 def _check_inside(symbol: str, freq: str, calendar: Calendar, slots: np.ndarray) -> None:
