@@ -174,9 +174,9 @@ def spans(
 class Digest:
     """What a pool's exported bars were: their count and a sum of one hash per bar.
 
-    Each bar's hash covers its open time and the exact bits of its five values, so a bar
-    added, removed or revised changes the digest; being a sum, the digest of a history is the
-    digest of its old part plus that of its new bars.
+    Each bar's hash covers its open time and its five values, so a bar added, removed or
+    revised changes the digest; being a sum, the digest of a history is the digest of its old
+    part plus that of its new bars.
     """
 
     rows: int
@@ -197,10 +197,11 @@ def digests(
 
     One aggregate per pool over ``uq_candle_pool_tf_ts``: it reads the bars but sends none.
     """
+    # hash_record_extended hashes each column with its type's own hash (a float8's bits, with
+    # -0.0 taken as 0.0); the one hash partitioning relies on, so it is stable across versions.
     query = sql.SQL(
-        "SELECT count(*), coalesce(sum(('x' || left(md5(int8send(extract(epoch FROM ts)::bigint)"
-        " || float8send(open) || float8send(high) || float8send(low) || float8send(close)"
-        " || float8send(volume_usd)), 16))::bit(64)::bigint::numeric), 0)::text FROM {t} WHERE {w}"
+        "SELECT count(*), coalesce(sum(hash_record_extended("
+        "(ts, open, high, low, close, volume_usd), 0)), 0)::text FROM {t} WHERE {w}"
     )
     table = sql.Identifier(Candle._meta.db_table)
     result = {}
