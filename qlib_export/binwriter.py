@@ -70,7 +70,8 @@ def write_symbol(
     Appending never touches a byte of the existing history: each file is cut back to the length
     ``append_to`` implies (a run interrupted after appending leaves more), even when no bar is
     new, and values go after it, NaN-padded from the old last slot to the first new bar.
-    Returns ``(None, 0)`` when a new symbol has no bars.
+    Returns ``(None, 0)`` when a new symbol has no bars. Raises ValueError naming the symbol
+    on a bar off the calendar's grid or outside it.
     """
     directory = feature_dir(root, symbol)
     paths = {name: directory / f"{name}.{freq}.bin" for name in FIELDS}
@@ -83,7 +84,10 @@ def write_symbol(
         for bars in chunks:
             if not len(bars):
                 continue
-            slots = calendar.index(bars.ts)
+            try:
+                slots = calendar.index(bars.ts)
+            except ValueError as exc:
+                raise ValueError(f"{symbol}: {exc}") from exc
             _check_inside(symbol, freq, calendar, slots)
             if span is None:
                 span = Span(int(slots[0]), int(slots[0]) - 1)
@@ -132,7 +136,7 @@ def _open_for_append(paths: dict[str, Path], span: Span) -> dict:
     for name, path in paths.items():
         handle = path.open("r+b") if path.exists() else None
         if handle is None or os.fstat(handle.fileno()).st_size < size:
-            raise ValueError(f"{path} is shorter than instruments/all.txt says; re-export in full")
+            raise ValueError(f"{path} is shorter than export.json says; re-export in full")
         handle.truncate(size)
         handle.seek(size)
         files[name] = handle

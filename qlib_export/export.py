@@ -223,7 +223,7 @@ def _write_bin(
             try:
                 span, count = binwriter.write_symbol(root, symbol, freq, calendar, chunks)
             except ValueError as exc:
-                raise ExportError(f"pool {symbol}: {exc}") from exc
+                raise ExportError(str(exc)) from exc  # it names the symbol
             if count != digests[pool_id].rows:
                 raise ExportError(
                     f"pool {symbol}: {count} bars read but {digests[pool_id].rows} counted in "

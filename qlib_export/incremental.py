@@ -88,6 +88,12 @@ def previous(request: Request, timeframe: str) -> Previous:
             f"increments could find changed history); run a full export once: "
             f"{_full_command(request, timeframe)}"
         )
+    unmapped = sorted(contents.states.keys() - mapping.keys())
+    if unmapped:
+        raise ExportError(
+            f"--incremental: {root}/{manifest.MAPPING} lacks {', '.join(unmapped)}; "
+            f"run a full export: {_full_command(request, timeframe)}"
+        )
     return Previous(root, contents, contents.calendar, contents.states, mapping)
 
 
@@ -155,6 +161,8 @@ def _write(
 ) -> TimeframeResult:
     timeframe, freq = prev.contents.timeframe, qlib_freq(prev.contents.timeframe)
     window = Window(timeframe, prev.contents.start, prev.contents.end)
+    for scratch in root.glob(".rewrite-*"):  # left by a killed run
+        shutil.rmtree(scratch, ignore_errors=True)
     whole = [p for p in selected if p not in appended]
     rewritten = {symbols[p] for p in whole} & prev.states.keys()
     states = {s: st for s, st in prev.states.items() if s not in rewritten}

@@ -90,6 +90,44 @@ def test_candles_committed_during_a_full_export_stay_out_of_it(tmp_path):
     assert len((tmp_path / "next" / "60min" / "calendars" / "60min.txt").read_text().split()) > 10
 
 
+@pytest.mark.django_db(transaction=True)
+def test_candles_committed_during_an_incremental_export_wait_for_the_next(tmp_path):
+    a, b = factories.pool(A), factories.pool(B)
+    add_candles(a, "1h", {i: bar(1.0 + i) for i in range(6)})
+    add_candles(b, "1h", {i: bar(50.0 + i) for i in range(2, 6)})
+    out = tmp_path / "out"
+    export.run(export.Request(out=out, network="solana", pool_ids=[a.id, b.id], timeframes=["1h"]))
+    add_candles(a, "1h", {6: bar(7.0), 7: bar(8.0)})
+
+    def collect() -> None:
+        add_candles(a, "1h", {8: bar(9.0), 9: bar(10.0)})  # past the calendar just read
+        add_candles(b, "1h", {0: bar(48.0)})  # history the digests just read did not have
+
+    incremental = export.Request(
+        out=out, network="solana", pool_ids=[a.id, b.id], timeframes=["1h"], incremental=True
+    )
+    racer = CommitsWhenSpansAreRead(collect)
+    summary = export.run(incremental, racer)
+
+    assert racer.done and summary.results[0].rows == 2
+    root = out / "60min"
+    assert len((root / "calendars" / "60min.txt").read_text().splitlines()) == 8
+    for field in binwriter.FIELDS:
+        assert len(bin_values(root, A, field)) == 1 + 8
+        assert bin_values(root, B, field)[0] == 2.0
+
+    export.run(incremental)  # the racing bars come with the next increment
+    export.run(
+        export.Request(
+            out=tmp_path / "full", network="solana", pool_ids=[a.id, b.id], timeframes=["1h"]
+        )
+    )
+    for field in binwriter.FIELDS:
+        for address in (A, B):
+            full = bin_values(tmp_path / "full" / "60min", address, field)
+            np.testing.assert_array_equal(bin_values(root, address, field), full)
+
+
 def bars_at(slots: list[int], calendar: Calendar) -> Bars:
     ts = calendar.start + np.array(slots, dtype=np.int64) * calendar.step
     values = np.arange(len(slots), dtype=np.float64) + 1.5
