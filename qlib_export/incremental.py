@@ -5,7 +5,9 @@ Each selected symbol already exported is checked against the database: the diges
 up to its last exported bar (source.digests) against the one ``export.json`` recorded. If they
 match, only newer bars are appended. If not (a range backfilled, a bar revised, bars older than
 its first), the symbol is rewritten whole. New pools are written whole. Symbols exported before
-and not selected now stay as they are.
+and not selected now stay as they are (a full export of the selection would drop them).
+The check costs one aggregate over each selected symbol's exported history, inside PostgreSQL
+(about 0.7 s per million bars): no change-tracking column is needed, and none can be missed.
 
 When the calendar must start earlier (a pool with bars older than it) or later, every symbol's
 start slot moves: the export is then copied beside itself, changed there and renamed into
@@ -17,6 +19,7 @@ which is what the next increment trusts (an interrupted run is simply done again
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ from . import binwriter, manifest, source, staging
 from .calendar import Calendar, qlib_freq, step_seconds
 from .manifest import SymbolState
 from .request import ExportError, Progress, Request, TimeframeResult
-from .source import PoolInfo, Window
+from .source import Bars, PoolInfo, Window
 
 
 @dataclass
@@ -233,7 +236,9 @@ def _write(
     return TimeframeResult(freq, len(spans), rows, calendar.length, rewritten=len(rewritten))
 
 
-def _rewrite(root: Path, symbol: str, freq: str, calendar: Calendar, chunks):
+def _rewrite(
+    root: Path, symbol: str, freq: str, calendar: Calendar, chunks: Iterable[Bars]
+) -> tuple[binwriter.Span | None, int]:
     """Write a symbol whole beside its bins, then rename each over the old one."""
     scratch = root / f".rewrite-{symbol}"
     shutil.rmtree(scratch, ignore_errors=True)
