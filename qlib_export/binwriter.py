@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calendar import Calendar, format_epoch
+from .calendar import Calendar, format_epoch, utc_text
 from .source import Bars
 
 FIELDS = ("open", "high", "low", "close", "volume", "factor", "vwap")
@@ -68,28 +68,33 @@ def write_symbol(
     """Write (or, with ``append_to``, extend) one symbol's bins; returns its span and bar count.
 
     Appending never touches a byte of the existing history: each file is cut back to the length
-    ``append_to`` implies (a run interrupted after appending leaves more) and values go after
-    it, NaN-padded from the old last slot to the first new bar. Returns ``(None, 0)`` when a new
-    symbol has no bars.
+    ``append_to`` implies (a run interrupted after appending leaves more), even when no bar is
+    new, and values go after it, NaN-padded from the old last slot to the first new bar.
+    Returns ``(None, 0)`` when a new symbol has no bars. Raises ValueError naming the symbol
+    on a bar off the calendar's grid or outside it.
     """
     directory = feature_dir(root, symbol)
     paths = {name: directory / f"{name}.{freq}.bin" for name in FIELDS}
     files = {}
     span = append_to
+    if append_to is not None:
+        files = _open_for_append(paths, append_to)
     rows = 0
     try:
         for bars in chunks:
             if not len(bars):
                 continue
-            slots = calendar.index(bars.ts)
+            try:
+                slots = calendar.index(bars.ts)
+            except ValueError as exc:
+                raise ValueError(f"{symbol}: {exc}") from exc
+            _check_inside(symbol, freq, calendar, slots)
             if span is None:
                 span = Span(int(slots[0]), int(slots[0]) - 1)
                 directory.mkdir(parents=True, exist_ok=True)
                 for name, path in paths.items():
                     files[name] = path.open("wb")
                     files[name].write(np.array([span.first], dtype=_F4).tobytes())
-            elif not files:
-                files = _open_for_append(paths, span)
             if slots[0] <= span.last:
                 raise ValueError(f"{symbol}: bar at slot {slots[0]} is not after {span.last}")
             positions = slots - (span.last + 1)
@@ -105,13 +110,33 @@ def write_symbol(
     return span, rows
 
 
+def set_first_slot(root: Path, symbol: str, freq: str, first: int) -> None:
+    """Rewrite element 0 of each of the symbol's bins: where it starts on a moved calendar."""
+    for name in FIELDS:
+        with (feature_dir(root, symbol) / f"{name}.{freq}.bin").open("r+b") as handle:
+            handle.write(np.array([first], dtype=_F4).tobytes())
+
+
+def _check_inside(symbol: str, freq: str, calendar: Calendar, slots: np.ndarray) -> None:
+    """Refuse a bar outside the calendar: its bins would disagree with it (a negative start
+    index, or more values than the calendar has slots), and QLib would read shifted data."""
+    if slots[0] >= 0 and slots[-1] < calendar.length:
+        return
+    where, slot = ("before", int(slots[0])) if slots[0] < 0 else ("after", int(slots[-1]))
+    raise ValueError(
+        f"{symbol}: bar at {utc_text(calendar.start + slot * calendar.step)} lies {where} the "
+        f"{freq} calendar ({utc_text(calendar.start)} to {utc_text(calendar.end)}); "
+        f"refusing to write {FIELDS[0]}.{freq}.bin and the other fields"
+    )
+
+
 def _open_for_append(paths: dict[str, Path], span: Span) -> dict:
     size = (span.last - span.first + 2) * _F4.itemsize
     files = {}
     for name, path in paths.items():
         handle = path.open("r+b") if path.exists() else None
         if handle is None or os.fstat(handle.fileno()).st_size < size:
-            raise ValueError(f"{path} is shorter than instruments/all.txt says; re-export in full")
+            raise ValueError(f"{path} is shorter than export.json says; re-export in full")
         handle.truncate(size)
         handle.seek(size)
         files[name] = handle

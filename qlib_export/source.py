@@ -9,12 +9,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import pq, sql
 from psycopg.adapt import Loader
 
@@ -62,8 +63,10 @@ class Window:
     end: datetime | None = None
     include_open: bool = False
 
-    def where(self, pool_id: int, after: int | None = None) -> sql.Composed:
-        """The WHERE clause for one pool; ``after`` (epoch) keeps only later bars."""
+    def where(
+        self, pool_id: int, after: int | None = None, upto: int | None = None
+    ) -> sql.Composed:
+        """The WHERE clause for one pool; ``after`` and ``upto`` (epoch) keep (after, upto]."""
         parts = [
             sql.SQL("pool_id = {}").format(sql.Literal(pool_id)),
             sql.SQL("timeframe = {}").format(sql.Literal(self.timeframe)),
@@ -76,7 +79,26 @@ class Window:
             parts.append(sql.SQL("ts < {}").format(sql.Literal(self.end)))
         if after is not None:
             parts.append(sql.SQL("ts > to_timestamp({})").format(sql.Literal(after)))
+        if upto is not None:
+            parts.append(sql.SQL("ts <= to_timestamp({})").format(sql.Literal(upto)))
         return sql.SQL(" AND ").join(parts)
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Every read inside sees one snapshot: a REPEATABLE READ, READ ONLY transaction.
+
+    An export reads the spans first and streams the bars later; collection commits in between
+    would otherwise put bars outside the calendar made from those spans. Inside a caller's own
+    transaction (a test's) the isolation can no longer be set, so that transaction's holds.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def network(slug: str) -> Network | None:
@@ -145,6 +167,50 @@ def spans(
             first, last = cursor.fetchone()
             if first is not None:
                 result[pool_id] = (int(first), int(last))
+    return result
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a pool's exported bars were: their count and a sum of one hash per bar.
+
+    Each bar's hash covers its open time and its five values, so a bar added, removed or
+    revised changes the digest; being a sum, the digest of a history is the digest of its old
+    part plus that of its new bars.
+    """
+
+    rows: int
+    total: int
+
+    def __add__(self, other: Digest) -> Digest:
+        return Digest(self.rows + other.rows, self.total + other.total)
+
+
+def digests(
+    pool_ids: Sequence[int],
+    window: Window,
+    *,
+    after: dict[int, int] | None = None,
+    upto: dict[int, int] | None = None,
+) -> dict[int, Digest]:
+    """``pool id → Digest`` of its bars in the window, in ``(after, upto]`` where given.
+
+    One aggregate per pool over ``uq_candle_pool_tf_ts``: it reads the bars but sends none.
+    """
+    # hash_record_extended hashes each column with its type's own hash (a float8's bits, with
+    # -0.0 taken as 0.0); the one hash partitioning relies on, so it is stable across versions.
+    query = sql.SQL(
+        "SELECT count(*), coalesce(sum(hash_record_extended("
+        "(ts, open, high, low, close, volume_usd), 0)), 0)::text FROM {t} WHERE {w}"
+    )
+    table = sql.Identifier(Candle._meta.db_table)
+    result = {}
+    with connection.cursor() as cursor:
+        for pool_id in pool_ids:
+            where = window.where(pool_id, (after or {}).get(pool_id), (upto or {}).get(pool_id))
+            cursor.execute(query.format(t=table, w=where))
+            rows, total = cursor.fetchone()
+            result[pool_id] = Digest(int(rows), int(total))
     return result
 
 

@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import re
 
+from geckoproject.csv_cells import neutralise
+
 _SAFE_ADDRESS = re.compile(r"[A-Za-z0-9.-]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuv"
 
 
 def symbol_for(address: str) -> str:
-    """The lower-case symbol of a pool address; raises ValueError on unsafe characters."""
+    """The lower-case symbol of a pool address; raises ValueError on unsafe characters.
+
+    A symbol never starts with a character a spreadsheet evaluates (geckoproject.csv_cells):
+    it is QLib's instrument name, also in CSV cells QLib reads back, so it cannot be quoted.
+    """
     if not _SAFE_ADDRESS.fullmatch(address):
         raise ValueError(f"pool address {address!r} has characters unsafe in a QLib symbol")
+    if neutralise(address) != address:
+        raise ValueError(
+            f"pool address {address!r} starts with {address[0]!r}, which a spreadsheet "
+            "reads as a formula; it cannot be a QLib symbol"
+        )
     mask = sum(1 << i for i, char in enumerate(address) if char.isupper())
     return f"{address.lower()}_{_base32(mask)}"
 

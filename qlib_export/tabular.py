@@ -41,6 +41,8 @@ def write_csv(path: Path, name: str, freq: str, chunks: Iterable[Bars]) -> int:
                 continue
             columns = {"date": pa.array(_dates(bars.ts, freq))}
             columns |= {name: pa.array(values) for name, values in field_values(bars).items()}
+            # QLib's name, read back by dump_update, so never quoted: symbols.symbol_for keeps
+            # it from starting with a character spreadsheets evaluate (geckoproject.csv_cells).
             columns["symbol"] = pa.array(np.full(len(bars), name, dtype=object), pa.string())
             table = pa.table(columns)
             if writer is None:
