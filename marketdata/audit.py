@@ -17,7 +17,7 @@ No ground truth is consulted; only what the store says it knows. Per (pool, cand
   lost (Gap rows of timeframe "trades"): both are known losses, reported, not inconsistencies.
 
 Everything is computed in PostgreSQL, set-based (ranges and multiranges, one pass over the
-candles' unique index), so a store of a thousand pools is audited in seconds.
+candles), so a store of a thousand pools is audited in seconds.
 """
 
 from __future__ import annotations
@@ -34,11 +34,15 @@ MAX_LISTED = 10  # holes and reasons listed per series; the counts are always wh
 
 SERIES_SQL = """
 WITH cand AS (
-    SELECT pool_id, timeframe, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts
-    FROM marketdata_candle
-    WHERE (%(pools)s::bigint[] IS NULL OR pool_id = ANY(%(pools)s::bigint[]))
-      AND timeframe = ANY(%(timeframes)s::text[])
-    GROUP BY pool_id, timeframe
+    -- One pass over the candles; each matches at most one covered range (they are disjoint).
+    SELECT k.pool_id, k.timeframe, count(*) AS n, count(c.start) AS inside,
+           min(k.ts) AS first_ts, max(k.ts) AS last_ts
+    FROM marketdata_candle k
+    LEFT JOIN marketdata_candlecoverage c ON c.pool_id = k.pool_id
+        AND c.timeframe = k.timeframe AND k.ts >= c.start AND k.ts < c."end"
+    WHERE (%(pools)s::bigint[] IS NULL OR k.pool_id = ANY(%(pools)s::bigint[]))
+      AND k.timeframe = ANY(%(timeframes)s::text[])
+    GROUP BY k.pool_id, k.timeframe
 ), cov AS (
     SELECT pool_id, timeframe, count(*) AS ranges, min(start) AS first, max("end") AS last,
            sum(extract(epoch FROM "end" - start)) AS seconds,
@@ -47,15 +51,6 @@ WITH cand AS (
     WHERE (%(pools)s::bigint[] IS NULL OR pool_id = ANY(%(pools)s::bigint[]))
       AND timeframe = ANY(%(timeframes)s::text[])
     GROUP BY pool_id, timeframe
-), inside AS (
-    -- Candles inside coverage, counted range by range through the candles' unique index.
-    SELECT c.pool_id, c.timeframe, count(k.ts) AS n
-    FROM marketdata_candlecoverage c
-    JOIN marketdata_candle k ON k.pool_id = c.pool_id AND k.timeframe = c.timeframe
-        AND k.ts >= c.start AND k.ts < c."end"
-    WHERE (%(pools)s::bigint[] IS NULL OR c.pool_id = ANY(%(pools)s::bigint[]))
-      AND c.timeframe = ANY(%(timeframes)s::text[])
-    GROUP BY c.pool_id, c.timeframe
 ), gap AS (
     SELECT pool_id, timeframe,
            range_agg(tstzrange(start, "end"))
@@ -74,7 +69,7 @@ WITH cand AS (
     UNION SELECT pool_id, timeframe FROM gap
 ), audited AS (
     SELECT s.pool_id, s.timeframe, cand.n AS candles, cand.last_ts, cov.ranges, cov.first,
-           cov.last, cov.seconds, inside.n AS inside, gap.open_n, gap.unfillable_n, gap.reasons,
+           cov.last, cov.seconds, cand.inside, gap.open_n, gap.unfillable_n, gap.reasons,
            CASE WHEN cand.n IS NULL AND cov.ranges IS NULL THEN '{}'::tstzmultirange
                 ELSE tstzmultirange(tstzrange(LEAST(cand.first_ts, cov.first),
                                               GREATEST(cand.last_ts, cov.last)))
@@ -83,7 +78,6 @@ WITH cand AS (
     FROM series s
     LEFT JOIN cand USING (pool_id, timeframe)
     LEFT JOIN cov USING (pool_id, timeframe)
-    LEFT JOIN inside USING (pool_id, timeframe)
     LEFT JOIN gap USING (pool_id, timeframe)
 )
 SELECT a.pool_id, p.address, a.timeframe, COALESCE(a.candles, 0), COALESCE(a.ranges, 0),
