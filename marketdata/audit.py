@@ -13,6 +13,8 @@ No ground truth is consulted; only what the store says it knows. Per (pool, cand
 - **candle outside coverage**: a stored candle whose open time lies in no covered range and no
   flagged gap: data no answer vouches for. The series' newest candle at or after the end of its
   coverage is exempt: it is the live edge, an interval the last answer could not yet prove;
+- the **history start** the API's answers showed (marketdata.history), for reference: older
+  candles are no inconsistency (on the free plan the API's six months roll on past them);
 - **unfillable gaps** with their reasons, and per pool the **trade windows** flagged as possibly
   lost (Gap rows of timeframe "trades"): both are known losses, reported, not inconsistencies.
 
@@ -86,9 +88,10 @@ SELECT a.pool_id, p.address, a.timeframe, COALESCE(a.candles, 0), COALESCE(a.ran
            - CASE WHEN a.last_ts IS NOT NULL AND (a.last IS NULL OR a.last_ts >= a.last)
                   THEN 1 ELSE 0 END AS outside,
        COALESCE(a.open_n, 0), COALESCE(a.unfillable_n, 0), COALESCE(a.reasons, '{}'),
-       h.n, h.seconds, h.listed
+       h.n, h.seconds, h.listed, hs.starts_at
 FROM audited a
 JOIN marketdata_pool p ON p.id = a.pool_id
+LEFT JOIN marketdata_historystart hs ON hs.pool_id = a.pool_id AND hs.timeframe = a.timeframe
 CROSS JOIN LATERAL (
     SELECT count(*) AS n, COALESCE(sum(extract(epoch FROM upper(r) - lower(r))), 0) AS seconds,
            (array_agg(ARRAY[lower(r), upper(r)] ORDER BY lower(r))
@@ -155,6 +158,7 @@ class SeriesHealth:
     hole_seconds: float
     first_holes: list[tuple[datetime, datetime]]
     candles_outside: int = 0
+    history_start: datetime | None = None
     first_outside: datetime | None = None
     last_outside: datetime | None = None
 
@@ -243,7 +247,7 @@ def run_audit(
         cursor.execute(SERIES_SQL, params)
         for row in cursor.fetchall():
             (pool_id, address, tf, candles, ranges, first, last, seconds, outside) = row[:9]
-            (open_n, unfillable_n, reasons, holes, hole_seconds, listed) = row[9:]
+            (open_n, unfillable_n, reasons, holes, hole_seconds, listed, start) = row[9:]
             report.series.append(
                 SeriesHealth(
                     pool_id=pool_id,
@@ -261,6 +265,7 @@ def run_audit(
                     hole_seconds=float(hole_seconds),
                     first_holes=[(a, b) for a, b in listed or []],
                     candles_outside=outside,
+                    history_start=start,
                 )
             )
         _place_outside(cursor, report)

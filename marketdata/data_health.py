@@ -69,6 +69,7 @@ def _row(s: SeriesHealth, gaps_url: str) -> dict:
         "url": reverse("admin:marketdata_pool_change", args=[s.pool_id]),
         "gaps_url": f"{gaps_url}?pool__id__exact={s.pool_id}&timeframe__exact={s.timeframe}",
         "timeframe": s.timeframe,
+        "history_start": utc(s.history_start),
         "candles": s.candles,
         "covered_from": utc(s.covered_from),
         "covered_to": utc(s.covered_to),

@@ -13,6 +13,7 @@ import pytest
 from marketdata import store
 from marketdata.audit import run_audit
 from marketdata.coverage import record_coverage
+from marketdata.history import note_history_start
 from marketdata.models import Gap
 
 from .factories import T0, candle_rows, pool
@@ -150,3 +151,11 @@ def test_filters_and_trade_windows(consistent):
 def test_an_unknown_timeframe_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown timeframe.*2h"):
         run_audit(timeframes=["1h", "2h"])
+
+
+def test_the_history_start_is_reported_and_older_candles_are_no_inconsistency(consistent):
+    note_history_start(consistent.pk, "1h", T0 + 10 * H, T0 + 100 * H)
+
+    report = run_audit()
+
+    assert report.ok and series(report, consistent.pk).history_start == T0 + 10 * H

@@ -83,7 +83,7 @@ class Command(BaseCommand):
         return sorted(set(by_address.values()) | by_id)
 
     def _print(self, report: AuditReport, *, problems_only: bool) -> None:
-        console = Console(file=self.stdout, width=200)  # addresses are 44 characters
+        console = Console(file=self.stdout, width=220)  # addresses are 44 characters
         rows = [
             s
             for s in report.series
@@ -118,9 +118,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{t.pool} trades: {'; '.join(t.reasons)}")
 
 
-COLUMNS = ("pool", "tf", "candles", "covered from", "covered to", "share", "holes", "hole h")
+COLUMNS = ("pool", "tf", "history from", "candles", "covered from", "covered to", "share")
+COLUMNS += ("holes", "hole h")
 COLUMNS += ("outside", "open gaps", "unfillable")
-LEFT = {"pool", "tf", "covered from", "covered to"}
+LEFT = {"pool", "tf", "history from", "covered from", "covered to"}
 
 
 def _series_cells(s: SeriesHealth) -> list[str]:
@@ -128,6 +129,7 @@ def _series_cells(s: SeriesHealth) -> list[str]:
     return [
         s.pool,
         s.timeframe,
+        utc(s.history_start),
         f"{s.candles:,}",
         utc(s.covered_from),
         utc(s.covered_to),
