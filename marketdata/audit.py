@@ -24,10 +24,12 @@ candles), so a store of a thousand pools is audited in seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import Gap
 from .timeframes import ALL_TIMEFRAMES
@@ -243,7 +245,7 @@ def run_audit(
     candle_tfs = [tf for tf in ALL_TIMEFRAMES if tf in timeframes]
     params = {"pools": pool_ids, "timeframes": candle_tfs, "listed": MAX_LISTED}
     report = AuditReport()
-    with connection.cursor() as cursor:
+    with _snapshot() as cursor:
         cursor.execute(SERIES_SQL, params)
         for row in cursor.fetchall():
             (pool_id, address, tf, candles, ranges, first, last, seconds, outside) = row[:9]
@@ -276,6 +278,19 @@ def run_audit(
                 for p, a, n, o, s, f, last, r in cursor.fetchall()
             ]
     return report
+
+
+@contextmanager
+def _snapshot() -> Iterator:
+    """A cursor in one read-only REPEATABLE READ transaction, so the audit's few statements see
+    one state of a store that collectors keep writing (inside a caller's transaction: its own)."""
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield cursor
 
 
 def _place_outside(cursor, report: AuditReport) -> None:
