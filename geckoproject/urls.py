@@ -1,4 +1,5 @@
-"""URL routes: the admin (login required), the read API and its schema, and /healthz."""
+"""URL routes: the admin (login required) and its Data health page, the read API and its
+schema, and /healthz."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from collectors.api import CollectionRunViewSet
 from marketdata.api import views as marketdata_api
+from marketdata.data_health import data_health
 
 from .health import healthz
 
@@ -24,6 +26,7 @@ api_v1.register("runs", CollectionRunViewSet, basename="run")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("admin/data-health/", admin.site.admin_view(data_health), name="data-health"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1.urls)),

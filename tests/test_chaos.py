@@ -30,6 +30,7 @@ from marketdata.models import CandleCoverage, Pool
 from simulator import FAULT_KINDS, faults
 from watchlist.models import WatchlistEntry
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_beat, celery_worker, drained, schedule_planner, wait_for_runs
 from .ground_truth import assert_complete_and_unique
 from .waiting import wait_until
@@ -191,3 +192,4 @@ def test_chaos_run_loses_nothing_doubles_nothing_and_keeps_the_rate_limit(
 
     # No duplicate row, and everything served is stored.
     assert_complete_and_unique(sim, float(config.min_trade_usd))
+    assert_audit_clean()

@@ -127,3 +127,16 @@ def test_backup_refuses_an_output_under_a_file(tmp_path):
 def test_restore_refuses(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("restore", *args, stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pool", "NoSuchPool"], "no such pool: NoSuchPool"),
+        (["--timeframe", "2h"], "unknown timeframe\\(s\\) 2h: choose from"),
+        (["--timeframe"], "argument --timeframe: expected at least one argument"),
+    ],
+)
+def test_audit_refuses(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("audit", *args, stdout=io.StringIO())

@@ -24,6 +24,7 @@ from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from tests.ground_truth import served_candles
 from tests.marketdata.factories import pool as make_pool
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_worker, wait_for_runs
 from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
 from .waiting import wait_until
@@ -97,6 +98,7 @@ def test_a_backfill_whose_whole_worker_was_killed_completes_on_a_fresh_worker(
     assert not HistoryStart.objects.filter(pool=pool, starts_at__gt=since).exists()
     assert sync_gaps(pool.pk, "1m") == []
     assert not Gap.objects.filter(pool=pool, status=Gap.Status.UNFILLABLE).exists()
+    assert_audit_clean()
 
 
 @pytest.mark.timeout(90)
@@ -142,6 +144,7 @@ def test_re_running_the_command_after_a_worker_was_killed_is_not_blocked_by_its_
     )
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
     assert sync_gaps(pool.pk, "1m") == []
+    assert_audit_clean()
 
 
 @pytest.mark.timeout(90)
@@ -184,6 +187,7 @@ def test_a_gap_whose_backfill_worker_was_killed_can_be_queued_again_within_a_lea
     stored = list(in_gap.values_list("ts", flat=True))
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
     assert sync_gaps(pool.pk, "1m") == []
+    assert_audit_clean()
 
 
 def command_output(*args: str) -> str:

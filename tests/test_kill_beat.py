@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from collectors.models import CollectionRun, CollectorConfig
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
 from .waiting import wait_until
 
@@ -75,6 +76,7 @@ def test_beat_killed_just_after_a_tick_and_restarted_at_once_does_not_send_it_ag
     )
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= every - 1.5, gaps
+    assert_audit_clean()
 
 
 @pytest.mark.timeout(90)
@@ -109,3 +111,4 @@ def test_beat_down_for_several_intervals_resumes_with_one_catch_up_tick_not_a_st
     assert len(after) <= 1 + (stopped - restarted) / every + 1, (len(after), stopped - restarted)
     gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
     assert min(gaps) >= every - 1.5, gaps
+    assert_audit_clean()

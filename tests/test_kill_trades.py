@@ -24,6 +24,7 @@ from marketdata.models import Gap, Trade
 from tests.ground_truth import served_trades
 from tests.marketdata.factories import pool as make_pool
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_worker, wait_for_runs
 from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
 from .waiting import wait_until
@@ -94,6 +95,7 @@ def test_a_trade_collection_whose_whole_worker_was_killed_completes_on_a_fresh_w
     assert not redis_client.exists(lock_key(FETCH_TRADES, {"pool_id": pool.pk}))
     assert unit_key("trades", pool.pk) not in planned.read().units, "in-flight claim released"
     assert not redis_client.zcard("unacked_index")
+    assert_audit_clean()
 
 
 @pytest.mark.timeout(60)
@@ -129,3 +131,4 @@ def test_a_killed_workers_claims_lapse_so_the_planner_queues_the_pool_again_at_o
         )
     assert Trade.objects.filter(pool=pool).exists()
     assert not Gap.objects.filter(pool=pool, timeframe=Gap.TRADES).exists()
+    assert_audit_clean()

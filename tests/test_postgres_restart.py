@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from collectors.models import CollectionRun
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_beat, celery_worker, wait_for_runs
 from .ground_truth import assert_complete_and_unique
 from .outage import ok_runs, prepare, queue_fetches
@@ -77,3 +78,4 @@ def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
 
     # Complete against the simulator's ground truth, and nothing twice.
     assert_complete_and_unique(simulator, float(run.config.min_trade_usd))
+    assert_audit_clean()

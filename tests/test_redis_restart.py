@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from collectors.models import CollectionRun
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_beat, celery_worker, wait_for_runs
 from .ground_truth import assert_complete_and_unique
 from .outage import ok_runs, prepare, queue_fetches
@@ -69,3 +70,4 @@ def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     assert runs.filter(detail__contains="retried after an outage: ConnectionError").exists()
 
     assert_complete_and_unique(simulator, float(run.config.min_trade_usd))
+    assert_audit_clean()

@@ -16,6 +16,7 @@ from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from marketdata.models import CandleCoverage
 from watchlist.models import WatchlistEntry
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
 from .ground_truth import assert_complete_and_unique
 from .waiting import wait_until
@@ -78,3 +79,4 @@ def test_work_lost_with_a_volatile_redis_is_planned_again(private_stack, simulat
         >= 0.9 * POOLS
     )
     assert_complete_and_unique(simulator, float(config.min_trade_usd))
+    assert_audit_clean()

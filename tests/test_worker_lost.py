@@ -16,6 +16,7 @@ from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Trade
 from tests.marketdata.factories import pool as make_pool
 
+from .audit import assert_audit_clean
 from .celery_worker import celery_worker, child_pids, wait_for_runs
 from .waiting import wait_until
 
@@ -48,3 +49,4 @@ def test_a_task_redelivered_after_its_worker_was_killed_does_its_work(simulator,
     run = CollectionRun.objects.get(task=FETCH_TRADES, status=CollectionRun.Status.OK)
     assert run.items_written > 0
     assert not redis_client.exists(key), "released after the redelivered run"
+    assert_audit_clean()
