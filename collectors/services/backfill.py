@@ -262,12 +262,15 @@ def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitR
         report.written += result.written
         if walk.on_page is not None:
             walk.on_page(result.candles)
-        if result.ends_history or result.oldest is None:
-            report.history_start = result.oldest or datetime.fromtimestamp(before + seconds, tz=UTC)
+        if result.ends_history:
+            starts = history_starts([pool.pk], [timeframe]).get((pool.pk, timeframe))
+            report.history_start = starts or result.oldest
             return False
-        if result.oldest <= span.start:
+        if result.proven is None:  # a full page of rejected candles: nothing to page back from
+            return False
+        if result.proven <= span.start:
             return True
-        before = int(result.oldest.timestamp())
+        before = int(result.proven.timestamp())
 
 
 def backfill_unit(
