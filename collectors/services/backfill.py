@@ -24,13 +24,13 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from marketdata.coverage import Span, sync_gaps
+from marketdata.coverage import Span, covered_spans, sync_gaps
 from marketdata.history import history_starts
 from marketdata.models import CandleCoverage, Gap, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.errors import MustWait
+from ..gecko.errors import GeckoError, MustWait
 from ..gecko.records import OhlcvPage
 from .ohlcv import store_page
 
@@ -288,12 +288,45 @@ def backfill_unit(
         pool = Pool.objects.get(pk=pool_id)
         (unit,) = plan_backfill([pool_id], [timeframe], since=since, until=until).units
         report.history_start = unit.history_start
-        for index, span in enumerate(unit.missing):
-            if not _walk_span(walk, pool, timeframe, span, report):
-                if report.stopped:
-                    report.pages_left = sum(pages_for(s, timeframe) for s in unit.missing[index:])
-                break
+        try:
+            for index, span in enumerate(unit.missing):
+                if not _walk_span(walk, pool, timeframe, span, report):
+                    if report.stopped:
+                        left = unit.missing[index:]
+                        report.pages_left = sum(pages_for(s, timeframe) for s in left)
+                    break
+        except GeckoError as exc:
+            if since is not None and not isinstance(exc, MustWait):
+                flag_unwalked(pool_id, timeframe, since, until, f"backfill failed: {exc}")
+            raise
     return report
+
+
+def flag_unwalked(
+    pool_id: int, timeframe: str, since: datetime, until: datetime, reason: str
+) -> list[Gap]:
+    """What a failed walk left of [since, until) before the first covered range, as open gaps.
+
+    A walk goes newest first, so that rest is no hole between covered ranges and the gap scan
+    would never see it; as a gap row it is backfilled like any other (sync_gaps keeps a gap
+    before the first covered range open). The rest between covered ranges is a hole already."""
+    (unit,) = plan_backfill([pool_id], [timeframe], since=since, until=until).units
+    spans = covered_spans(pool_id, timeframe)
+    first = spans[0].start if spans else None
+    flagged = []
+    for span in unit.missing:
+        if first is not None and span.start >= first:
+            continue
+        end = span.end if first is None else min(span.end, first)
+        gap, _ = Gap.objects.update_or_create(
+            pool_id=pool_id,
+            timeframe=timeframe,
+            start=span.start,
+            defaults={"end": end, "status": Gap.Status.OPEN, "resolved_at": None},
+            create_defaults={"end": end, "reason": reason[:255]},
+        )
+        flagged.append(gap)
+    return flagged
 
 
 def backfill_gap(walk: Walk, gap_id: int) -> UnitReport | None:
