@@ -407,13 +407,26 @@ def scan_gaps(self):
 @shared_task(bind=True, **FETCH)
 def backfill_gap(self, gap_id: int):
     """Fill one gap. Its in-flight claim (set when queued) holds through MustWait retries and
-    is released when the task ends for good, so the scan never queues it twice."""
+    is released when the task ends for good, so the scan never queues it twice. A walk longer
+    than the task may run goes on in a new task, as backfill_ohlcv's does."""
 
     def body(tally, client):
         include_empty = CollectorConfig.current().include_empty_intervals
-        walk = backfill.Walk(client, include_empty=include_empty)
-        report = backfill.backfill_gap(walk, gap_id)
+        deadline = time.monotonic() + backfill_walk_seconds()
+        walk = backfill.Walk(
+            client, include_empty=include_empty, stop=lambda: time.monotonic() >= deadline
+        )
+        try:
+            report = backfill.backfill_gap(walk, gap_id)
+        except SoftTimeLimitExceeded:
+            report = backfill.UnitReport(0, "", stopped=True)
         tally.items_written = report.written if report else 0
+        if report is not None and report.stopped:
+            inflight.refresh(gaps.GAP_BACKFILL, gap_id)  # still queued: the scan adds no copy
+            backfill_gap.apply_async(kwargs={"gap_id": gap_id})
+            tally.detail = f"{report.pages} pages; continues in a new task"
+            return {"continued": True}
+        return None
 
     try:
         with inflight.running(gaps.GAP_BACKFILL, gap_id):
@@ -424,7 +437,7 @@ def backfill_gap(self, gap_id: int):
     except Exception:
         gaps.release_gap(gap_id)
         raise
-    if not (isinstance(result, dict) and result.get("skipped")):
+    if not (isinstance(result, dict) and (result.get("skipped") or result.get("continued"))):
         gaps.release_gap(gap_id)
     return result
 

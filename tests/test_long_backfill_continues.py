@@ -10,6 +10,7 @@ soft limit met anyway hands on too) and queues the rest.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.coverage import covered_spans, sync_gaps
-from marketdata.models import Candle
+from marketdata.models import Candle, Gap
 from tests.ground_truth import served_candles
 from tests.marketdata.factories import pool as make_pool
 
@@ -26,6 +27,7 @@ from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BACKFILL = "collectors.tasks.backfill_ohlcv"
+GAP_BACKFILL = "collectors.tasks.backfill_gap"
 DAYS = 4
 LIMITS = {"CELERY_TASK_SOFT_TIME_LIMIT": "4", "CELERY_TASK_TIME_LIMIT": "60"}
 
@@ -77,3 +79,43 @@ def test_a_backfill_longer_than_the_soft_time_limit_continues_until_done(simulat
         )
     )
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
+
+
+@pytest.mark.timeout(150)
+def test_a_gap_backfill_longer_than_the_soft_time_limit_continues_until_filled(
+    simulator, redis_client, settings
+):
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN, settings.GECKO_RATE_LIMIT_BURST = 6000, 50
+    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    address = busiest_old_pool(simulator, until - timedelta(days=DAYS + 1))
+    pool = make_pool(address=address)
+    CollectorConfig.current()
+    for start, end in ((until - timedelta(days=DAYS + 1), until - timedelta(days=DAYS)),
+                       (until - timedelta(hours=1), until)):  # fmt: skip
+        call_command(
+            "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since",
+            start.isoformat(), "--until", end.isoformat(), "--no-progress", stdout=StringIO(),
+        )  # fmt: skip
+    (gap,) = sync_gaps(pool.pk, "1m")
+    simulator.add_fault("slow", count=1000, path_contains="/ohlcv/", delay=1.0)
+    started = timezone.now()
+    runs = CollectionRun.objects.filter(task=GAP_BACKFILL, started_at__gte=started)
+
+    call_command("backfill_ohlcv", "--gaps", "--async", stdout=StringIO())
+    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **LIMITS):
+        wait_until(
+            lambda: (
+                Gap.objects.get(pk=gap.pk).status != Gap.Status.OPEN
+                or runs.filter(status="failed").exists()
+            ),
+            100,
+            "the gap filled (or a run failed)",
+        )
+        drained(redis_client, 30)
+
+    statuses = list(runs.order_by("pk").values_list("status", "detail"))
+    assert all(status == CollectionRun.Status.OK for status, _ in statuses), statuses
+    assert len(statuses) >= 2 and "continues in a new task" in statuses[0][1], statuses
+    assert Gap.objects.get(pk=gap.pk).status == Gap.Status.FILLED
+    assert sync_gaps(pool.pk, "1m") == []
