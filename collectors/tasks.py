@@ -9,7 +9,9 @@ redelivered after its worker died takes it over), and is recorded as a Collectio
 from __future__ import annotations
 
 import logging
+import math
 import random
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
-from celery.exceptions import Retry
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
@@ -408,16 +410,29 @@ def scan_gaps(self):
 @shared_task(bind=True, **FETCH)
 def backfill_gap(self, gap_id: int):
     """Fill one gap. Its in-flight claim (set when queued) holds through MustWait retries and
-    is released when the task ends for good, so the scan never queues it twice."""
+    is released when the task ends for good, so the scan never queues it twice. A walk longer
+    than the task may run goes on in a new task, as backfill_ohlcv's does."""
 
     def body(tally, client):
         include_empty = CollectorConfig.current().include_empty_intervals
-        walk = backfill.Walk(client, include_empty=include_empty)
-        report = backfill.backfill_gap(walk, gap_id)
+        deadline = time.monotonic() + backfill_walk_seconds()
+        walk = backfill.Walk(
+            client, include_empty=include_empty, stop=lambda: time.monotonic() >= deadline
+        )
+        try:
+            report = backfill.backfill_gap(walk, gap_id)
+        except SoftTimeLimitExceeded:
+            report = backfill.UnitReport(0, "", stopped=True)
         tally.items_written = report.written if report else 0
         if report is not None and report.credit_stop:
             tally.status = CollectionRun.Status.WARNING
             tally.detail = report.credit_stop
+        if report is not None and report.stopped:
+            inflight.refresh(gaps.GAP_BACKFILL, gap_id)  # still queued: the scan adds no copy
+            backfill_gap.apply_async(kwargs={"gap_id": gap_id})
+            tally.detail = f"{report.pages} pages; continues in a new task"
+            return {"continued": True}
+        return None
 
     try:
         with inflight.running(gaps.GAP_BACKFILL, gap_id):
@@ -428,27 +443,56 @@ def backfill_gap(self, gap_id: int):
     except Exception:
         gaps.release_gap(gap_id)
         raise
-    if not (isinstance(result, dict) and result.get("skipped")):
+    if not (isinstance(result, dict) and (result.get("skipped") or result.get("continued"))):
         gaps.release_gap(gap_id)
     return result
+
+
+# A backfill task stops walking this long before its soft time limit: one page's worst case
+# (the HTTP timeout and retries), so the limit never cuts a walk short.
+PAGE_MARGIN = 60.0
+
+
+def backfill_walk_seconds() -> float:
+    """How long one backfill task walks before it hands the rest to a new task."""
+    soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    if not soft:
+        return math.inf
+    return max(soft / 2, soft - PAGE_MARGIN)
 
 
 @shared_task(bind=True, **FETCH)
 def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until: str):
     """One (pool, timeframe) of ``manage.py backfill_ohlcv --async``; pages are committed one
-    by one, so a retry after MustWait (or a re-delivery after a lost worker) resumes."""
+    by one, so a retry after MustWait (or a re-delivery after a lost worker) resumes.
+
+    A walk longer than the task may run (about 260 pages for 1m × 180 days, against a 600 s
+    soft time limit) stops after a page before the limit and goes on in a new task, which
+    re-reads what coverage lacks; a soft limit met anyway hands on the same way."""
+    arguments = {"pool_id": pool_id, "timeframe": timeframe, "since": since, "until": until}
 
     def body(tally, client):
+        deadline = time.monotonic() + backfill_walk_seconds()
         walk = backfill.Walk(
-            client, include_empty=CollectorConfig.current().include_empty_intervals
+            client,
+            include_empty=CollectorConfig.current().include_empty_intervals,
+            stop=lambda: time.monotonic() >= deadline,
         )
-        report = backfill.backfill_unit(
-            walk,
-            pool_id,
-            timeframe,
-            since=datetime.fromisoformat(since) if since else None,
-            until=datetime.fromisoformat(until),
-        )
+        try:
+            report = backfill.backfill_unit(
+                walk,
+                pool_id,
+                timeframe,
+                since=datetime.fromisoformat(since) if since else None,
+                until=datetime.fromisoformat(until),
+            )
+        except SoftTimeLimitExceeded:
+            report = None  # the page in hand was rolled back; the next task asks it again
+        if report is None or report.stopped:
+            backfill_ohlcv.apply_async(kwargs=arguments)
+        if report is None:
+            tally.detail = "soft time limit met: continues in a new task"
+            return tally.detail
         tally.items_written = report.written
         tally.detail = (
             "another backfill holds this pool"
@@ -458,18 +502,11 @@ def backfill_ohlcv(self, pool_id: int, timeframe: str, since: str | None, until:
         if report.credit_stop:
             tally.status = CollectionRun.Status.WARNING
             tally.detail = f"{tally.detail}; {report.credit_stop}"
+        if report.stopped:
+            tally.detail += f"; continues in a new task (about {report.pages_left} pages left)"
         return tally.detail
 
-    return _run(
-        self,
-        body,
-        lane="backfill",
-        redis_lock=False,
-        pool_id=pool_id,
-        timeframe=timeframe,
-        since=since,
-        until=until,
-    )
+    return _run(self, body, lane="backfill", redis_lock=False, **arguments)
 
 
 # --- trades ------------------------------------------------------------------------------

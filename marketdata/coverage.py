@@ -4,7 +4,8 @@ A collector that fetched the API's answer for [start, end) of a (pool, timeframe
 here; ranges are merged so each (pool, timeframe) holds a few disjoint ranges. Gaps are the
 holes *between* covered ranges: time we never asked about. Time before the first covered range
 is history (the backfill command's business) and time after the last one is the next live
-fetch's business, so neither is a gap.
+fetch's business, so neither is a gap, unless a backfill that failed flagged it (a gap row
+before the first covered range stays open until covered).
 """
 
 from __future__ import annotations
@@ -88,7 +89,11 @@ def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetche
     now = timezone.now()
     with transaction.atomic():
         _lock(pool_id, timeframe)
-        current = holes(pool_id, timeframe)
+        spans = covered_spans(pool_id, timeframe)
+        first = spans[0].start if spans else None
+        current = [
+            Span(a.end, b.start) for a, b in zip(spans, spans[1:], strict=False) if b.start > a.end
+        ]
         existing = {
             g.start: g
             for g in Gap.objects.select_for_update().filter(pool_id=pool_id, timeframe=timeframe)
@@ -112,7 +117,17 @@ def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetche
             if gap.status == Gap.Status.OPEN:
                 open_gaps.append(gap)
         starts = {h.start for h in current}
-        Gap.objects.filter(
-            pk__in=[g.pk for s, g in existing.items() if s not in starts and g.status == "open"]
-        ).update(status=Gap.Status.FILLED, resolved_at=now)
+        filled = []
+        for start, gap in existing.items():
+            if start in starts or gap.status != Gap.Status.OPEN:
+                continue
+            if first is None or start < first:
+                # Before every covered range (a failed backfill's rest): no hole, still unfetched.
+                if first is not None and gap.end > first:
+                    gap.end = first
+                    gap.save(update_fields=["end"])
+                open_gaps.append(gap)
+            else:
+                filled.append(gap.pk)
+        Gap.objects.filter(pk__in=filled).update(status=Gap.Status.FILLED, resolved_at=now)
     return open_gaps

@@ -13,15 +13,22 @@ The same resources are served under ``/api/v2/`` and CoinGecko's ``/api/v3/oncha
 ``x-cg-pro-api-key`` (401 otherwise), spends a monthly credit per call and answers
 ``GET /api/v3/key``. ``clock_speed=60`` runs simulated time 60 times faster than real time.
 
+OHLCV history (``history.py``): keyless and demo serve six months back from now; a pro key serves
+back to September 2021, at most six months back from ``before_timestamp`` per call.
+``limit_counts="intervals"`` (default) or ``"candles"``: what ``limit`` counts when empty
+intervals are skipped (undocumented, so both readings are on offer).
+
 Control plane (JSON in and out, never rate limited or faulted, not counted in stats):
 
 * ``POST /__sim__/faults`` ``{"kind", "count"=1, "path_contains"?, "delay"?, "retry_after"?}``;
   ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``, plus
   ``"404"`` and ``"implausible"`` (an OHLCV answer whose newest candle has high < low).
 * ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles.
+* ``POST /__sim__/quiet`` ``{"pool", "start", "end"}``: no trade in ``[start, end)``, so neither
+  candles nor trades (the world's seed gives a few deep pools such a month already).
 * ``POST /__sim__/clock`` ``{"now": ts}`` freezes, ``{"advance": s}`` shifts, ``{"speed": n}``
   runs from the current instant at n × real time, ``{"real": true}`` returns to wall time.
-* ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?}``.
+* ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?, "limit_counts"?}``.
 * ``GET /__sim__/trade_count?pool=&start=&end=&min_usd=``: trades in ``[start, end)`` above
   ``min_usd``, the ground truth a collector's capture is measured against.
 * ``POST /__sim__/reset``; ``GET /__sim__/stats``; ``GET /__sim__/world`` (pools with their
@@ -33,11 +40,13 @@ from __future__ import annotations
 from .access import PLANS
 from .app import Simulator
 from .faults import KINDS as FAULT_KINDS
+from .history import LIMIT_COUNTS
 from .server import RunningSimulator, make_server, serve_until_signal
 from .world import WSOL
 
 __all__ = [
     "FAULT_KINDS",
+    "LIMIT_COUNTS",
     "PLANS",
     "WSOL",
     "RunningSimulator",

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,11 +22,13 @@ from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
 from .faults import Fault, FaultBook, implausible
+from .history import HistoryRules
 from .holes import HoleBook
 from .limits import RateLimiter
 from .market import MarketModel
 from .metrics import Metrics
 from .poolstats import StatsBook
+from .quiet import QuietBook
 from .responses import COINGECKO_429, RATE_LIMITED, ApiError, Reply, api_headers, error_body
 from .routes import Route, resolve
 from .trades import TradeBook
@@ -69,7 +72,10 @@ class Simulator:
     ``epoch`` anchors pool ages and defaults to the start of the current hour, so two
     simulators with the same seed started in the same hour agree. With ``api_key`` every API
     request needs that key in the ``plan``'s header (see ``access.py``); ``rate_per_min``
-    defaults to the plan's limit (30 keyless) and counts real, not simulated, seconds.
+    defaults to the plan's limit (30 keyless) and counts real, not simulated, seconds. A
+    ``"pro"`` key serves OHLCV history back to September 2021, six months per call; keyless and
+    demo, six months back from now. ``limit_counts`` is what an OHLCV ``limit`` counts when
+    empty intervals are skipped, ``"intervals"`` or ``"candles"`` (see ``history.py``).
     """
 
     def __init__(
@@ -84,18 +90,22 @@ class Simulator:
         api_key: str | None = None,
         plan: str = "demo",
         monthly_credit: int | None = None,
+        limit_counts: str = "intervals",
     ) -> None:
         self.seed = seed
         self.clock = SimClock(clock, speed=clock_speed)
         self.epoch = epoch if epoch is not None else int(self.clock() // 3600 * 3600)
         self.world = build_world(seed, self.epoch)
-        self.model = MarketModel(self.world)
+        self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
+        self.quiet_book = QuietBook(self.world)
+        self.model = MarketModel(self.world, quiet=self.quiet_book)
         self.hole_book = HoleBook()
         self.stats_book = StatsBook(self.model)
-        self.candles = CandleEngine(self.model, self.hole_book)
+        paid = self.gate.keyed and plan == "pro"
+        rules = HistoryRules(paid=paid, limit_counts=limit_counts)
+        self.candles = CandleEngine(self.model, self.hole_book, rules)
         self.trades = TradeBook(self.model)
         self.api = Api(self.world, self.stats_book, self.candles, self.trades, self.clock)
-        self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
         if rate_per_min is None:
             rate_per_min = self.gate.plan.rate_per_min if self.gate.keyed else 30
         self.limiter = RateLimiter(rate_per_min)
@@ -131,19 +141,50 @@ class Simulator:
     def holes(self) -> dict:
         return self.hole_book.as_dict()
 
-    def configure(self, rate_per_min: int | None = None, fault_rate: float | None = None) -> None:
+    def add_quiet(self, pool: str, start: int, end: int) -> None:
+        """No trade in ``pool`` during ``[start, end)``: neither candles nor trades."""
+        if pool not in self.world.pool_by_address:
+            raise ValueError(f"unknown pool {pool}")
+        self.quiet_book.add(pool, start, end)
+        self._forget_computed()
+
+    def quiet(self) -> dict:
+        return self.quiet_book.as_dict()
+
+    def _forget_computed(self) -> None:
+        """Drop every memo derived from the minute series (it changed)."""
+        self.model.clear()
+        self.candles.clear()
+        self.trades.clear()
+        self.stats_book.clear()
+
+    def configure(
+        self,
+        rate_per_min: int | None = None,
+        fault_rate: float | None = None,
+        limit_counts: str | None = None,
+    ) -> None:
         if rate_per_min is not None:
             self.limiter.per_min = int(rate_per_min)
         if fault_rate is not None:
             self.faults.rate = float(fault_rate)
+        if limit_counts is not None:
+            self.candles.rules = replace(self.candles.rules, limit_counts=limit_counts)
 
     def config(self) -> dict:
-        return {"rate_per_min": self.limiter.per_min, "fault_rate": self.faults.rate}
+        return {
+            "rate_per_min": self.limiter.per_min,
+            "fault_rate": self.faults.rate,
+            **self.candles.rules.describe(),
+        }
 
     def reset(self) -> None:
-        """Forget faults, holes, counters, credits, rate windows, clock changes; keep the world."""
+        """Forget faults, holes, added quiet spells, counters, credits, rate windows, clock
+        changes; keep the world."""
         self.faults.reset()
         self.hole_book.clear()
+        if self.quiet_book.clear():
+            self._forget_computed()
         self.candles.clear()
         self.limiter.reset()
         self.metrics.reset()

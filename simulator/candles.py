@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .cache import Lru
+from .history import HistoryRules
 from .holes import HoleBook
 from .market import DAY, MINUTES, MarketModel, MinuteSeries, sol_price
 from .world import Pool
@@ -23,7 +24,6 @@ TIMEFRAMES: dict[str, tuple[int, tuple[int, ...]]] = {
     "hour": (60, (1, 4, 12)),
     "minute": (1, (1, 5, 15)),
 }
-HISTORY_SECONDS = 183 * DAY
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _CACHE_MIN_BUCKET = 15
@@ -79,11 +79,14 @@ def aggregate(first_ts: int, series: tuple[np.ndarray, ...], mask: np.ndarray, k
 
 
 class CandleEngine:
-    """Answers OHLCV queries for a pool at a given "now"."""
+    """Answers OHLCV queries for a pool at a given "now", by the plan's ``rules``."""
 
-    def __init__(self, model: MarketModel, holes: HoleBook) -> None:
+    def __init__(
+        self, model: MarketModel, holes: HoleBook, rules: HistoryRules | None = None
+    ) -> None:
         self.model = model
         self.holes = holes
+        self.rules = rules or HistoryRules()
         self._cache: Lru[Rows] = Lru(8192)
 
     def _day_rows(self, pool: Pool, day: int, q: CandleQuery, lo_m: int, hi_m: int) -> Rows:
@@ -111,28 +114,33 @@ class CandleEngine:
         return make()
 
     def ohlcv(self, pool: Pool, q: CandleQuery, now: float) -> list[list[float]]:
-        """Candles ``[ts, o, h, l, c, v]``, newest first, with ``ts <= before`` (inclusive)."""
+        """Candles ``[ts, o, h, l, c, v]``, newest first, with ``ts <= before`` (inclusive),
+        none older than the plan's depth or the call's span (``self.rules``)."""
         bucket = q.minutes * 60
         now_i = int(now)
         upper = now_i if q.before is None else min(q.before, now_i)
         top = upper // bucket * bucket
-        lo_m = max(pool.created_at, now_i - HISTORY_SECONDS) // 60
+        rules = self.rules
+        # Whole buckets only: none opening before the depth or span, none before creation.
+        first = -(-rules.floor(now_i, upper) // bucket) * bucket
+        floor = max(first, pool.created_at // bucket * bucket)
+        lo_m = floor // 60
         hi_m = now_i // 60
-        floor = lo_m * 60 // bucket * bucket
         if top < floor:
             return []
         bottom = max(floor, top - (q.limit - 1) * bucket)
+        windowed = q.include_empty or rules.counts_intervals
         parts: list[Rows] = []
         count = 0
         day = top // DAY
         while day >= lo_m // MINUTES:
             rows = self._day_rows(pool, day, q, lo_m, hi_m)
             keep = rows[0] <= top
-            if q.include_empty:
+            if windowed:
                 keep &= rows[0] >= bottom
             parts.append(tuple(a[keep] for a in rows))
             count += int(keep.sum())
-            done = day * DAY <= bottom if q.include_empty else count >= q.limit
+            done = day * DAY <= bottom if windowed else count >= q.limit
             if done:
                 break
             day -= 1

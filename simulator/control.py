@@ -1,4 +1,5 @@
-"""The ``/__sim__/`` control plane: faults, holes, clock, config, stats and the world listing.
+"""The ``/__sim__/`` control plane: faults, holes, quiet spells, clock, config, stats and the
+world listing.
 
 It drives whatever satisfies :class:`Controls` (the :class:`~simulator.app.Simulator` does), so
 this module depends on the operations, not on the object that composes the simulator.
@@ -37,8 +38,15 @@ class Controls(Protocol):
 
     def holes(self) -> dict: ...
 
+    def add_quiet(self, pool: str, start: int, end: int) -> None: ...
+
+    def quiet(self) -> dict: ...
+
     def configure(
-        self, rate_per_min: int | None = None, fault_rate: float | None = None
+        self,
+        rate_per_min: int | None = None,
+        fault_rate: float | None = None,
+        limit_counts: str | None = None,
     ) -> None: ...
 
     def config(self) -> dict: ...
@@ -100,6 +108,10 @@ def _dispatch(sim: Controls, method: str, name: str, body: dict, query: dict) ->
         if method == "POST":
             sim.add_hole(body["pool"], int(body["start"]), int(body["end"]))
         return Reply(200, {"holes": sim.holes()})
+    if name == "quiet":
+        if method == "POST":
+            sim.add_quiet(body["pool"], int(body["start"]), int(body["end"]))
+        return Reply(200, {"quiet": sim.quiet()})
     if name == "clock":
         return _clock(sim, body) if method == "POST" else _clock(sim, {})
     if name == "config":

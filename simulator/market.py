@@ -22,6 +22,7 @@ import numpy as np
 
 from .cache import Lru
 from .hashing import rng
+from .quiet import QuietBook
 from .world import Pool, World
 
 DAY = 86400
@@ -69,8 +70,11 @@ class MinuteSeries:
 class MarketModel:
     """Computes and caches minute series per (pool, day)."""
 
-    def __init__(self, world: World, block_cache: int = 768) -> None:
+    def __init__(
+        self, world: World, block_cache: int = 768, quiet: QuietBook | None = None
+    ) -> None:
         self.world = world
+        self.quiet = quiet or QuietBook(world)
         self.seed = world.seed
         self._blocks: Lru[MinuteSeries] = Lru(block_cache)
         self._shocks: Lru[np.ndarray] = Lru(8192)
@@ -121,6 +125,11 @@ class MarketModel:
         if born > 0:
             trades[: min(born, MINUTES)] = 0
             buys[: min(born, MINUTES)] = 0
+        for start, end in self.quiet.for_pool(pool.address):
+            # Every minute the spell touches: no trade second falls inside it.
+            a, b = start // 60 - day * MINUTES, -(-end // 60) - day * MINUTES
+            trades[max(0, a) : max(0, b)] = 0
+            buys[max(0, a) : max(0, b)] = 0
         active = trades > 0
         steps = np.where(active, c[1] * (3.4 * pool.minute_vol), 0.0).astype(np.float64)
         n_active = int(np.count_nonzero(active))

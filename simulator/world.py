@@ -74,6 +74,13 @@ RANK_NOISE = 0.7
 TRADE_USD = (40.0, 400.0)
 TURNOVER = (0.3, 3.0)
 MAX_TRADE_SHARE = 0.05
+# Quiet months by seed: this many pools with a 1m history deeper than six months go without a
+# trade for QUIET_DAYS days, ending QUIET_ENDS days before the epoch (inside public history).
+QUIET_POOLS = 3
+QUIET_MIN_AGE_DAYS = 200
+QUIET_DAYS = (28, 42)
+QUIET_ENDS = (30, 100)
+QUIET_TRADES_PER_DAY = (50.0, 5_000.0)
 # Every 5th pump-fun pool trades the same mint as the pumpswap pool it graduated into (when that
 # mint is a pump.fun one).
 SHARED_EVERY = 5
@@ -132,6 +139,8 @@ class World:
     dexes: tuple[Dex, ...]
     pools: tuple[Pool, ...]
     network: str = NETWORK
+    # Pool address -> [start, end) spells (epoch seconds) without a trade (simulator.quiet).
+    quiet_spells: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
     pool_by_address: dict[str, Pool] = field(default_factory=dict)
     pools_by_dex: dict[str, tuple[Pool, ...]] = field(default_factory=dict)
@@ -261,12 +270,41 @@ def build_world(seed: int, epoch: int) -> World:
             if dex_id == "pumpswap":
                 pumpswap_bases.append(token)
             pools.append(_make_pool(seed, epoch, rnd, dex_id, i, token, rates[dex_id, i]))
-    return World(seed=seed, epoch=epoch, dexes=dexes, pools=tuple(pools))
+    return World(
+        seed=seed,
+        epoch=epoch,
+        dexes=dexes,
+        pools=tuple(pools),
+        quiet_spells=_quiet_spells(seed, epoch, pools),
+    )
+
+
+def _quiet_spells(
+    seed: int, epoch: int, pools: list[Pool]
+) -> dict[str, tuple[tuple[int, int], ...]]:
+    """A quiet month for a few pools whose history is deeper than six months, chosen by seed
+    among those that otherwise trade most days (so the spell stands out)."""
+    low, high = QUIET_TRADES_PER_DAY
+    deep = [
+        p
+        for p in pools
+        if p.created_at <= epoch - QUIET_MIN_AGE_DAYS * 86400 and low <= p.trades_per_day <= high
+    ]
+    deep.sort(key=lambda p: hash_int(seed, "quiet", p.address))
+    spells = {}
+    for pool in deep[:QUIET_POOLS]:
+        rnd = random.Random(hash_int(seed, "quiet-spell", pool.address))
+        end = epoch - int(rnd.uniform(*QUIET_ENDS) * 86400) // 60 * 60
+        start = end - int(rnd.uniform(*QUIET_DAYS) * 86400) // 60 * 60
+        spells[pool.address] = ((start, end),)
+    return spells
 
 
 def summary(world: World, now: float) -> dict:
     """Dexes and their pools (address, tokens, name, trade rate) for tests and benchmarks."""
+    quiet = world.quiet_spells
     return {
+        "quiet_spells": {a: [list(s) for s in spells] for a, spells in quiet.items()},
         "network": world.network,
         "seed": world.seed,
         "epoch": world.epoch,

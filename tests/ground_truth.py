@@ -36,9 +36,9 @@ def served_candles(sim, pool: str, timeframe: str, start: datetime, end: datetim
         )
         page = parse.parse_ohlcv(parse.loads(resp.content, "ohlcv"))
         out.update({c.timestamp: c for c in page.candles if c.timestamp >= start})
-        if len(page.candles) < 1000:
-            break
-        before = int(page.candles[-1].timestamp.timestamp()) - step
+        # Whichever way the simulator reads ``limit`` (candles or intervals), the 1,000
+        # intervals up to ``before`` were all served.
+        before -= 1000 * step
     return out
 
 

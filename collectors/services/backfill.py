@@ -24,13 +24,13 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from marketdata.coverage import Span, sync_gaps
+from marketdata.coverage import Span, covered_spans, sync_gaps
 from marketdata.history import history_starts
 from marketdata.models import CandleCoverage, Gap, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.errors import MustWait, NotFound
+from ..gecko.errors import GeckoError, MustWait, NotFound
 from ..gecko.records import CandleReject, OhlcvPage
 from ..planner.credit import backfill_credit
 from .gaps import note_answer
@@ -279,12 +279,15 @@ def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitR
         report.written += result.written
         if walk.on_page is not None:
             walk.on_page(result.candles)
-        if result.ends_history or result.oldest is None:
-            report.history_start = result.oldest or datetime.fromtimestamp(before + seconds, tz=UTC)
+        if result.ends_history:
+            starts = history_starts([pool.pk], [timeframe]).get((pool.pk, timeframe))
+            report.history_start = starts or result.oldest
             return False
-        if result.oldest <= span.start:
+        if result.proven is None:  # a full page of rejected candles: nothing to page back from
+            return False
+        if result.proven <= span.start:
             return True
-        before = int(result.oldest.timestamp())
+        before = int(result.proven.timestamp())
 
 
 def backfill_unit(
@@ -302,12 +305,45 @@ def backfill_unit(
         pool = Pool.objects.get(pk=pool_id)
         (unit,) = plan_backfill([pool_id], [timeframe], since=since, until=until).units
         report.history_start = unit.history_start
-        for index, span in enumerate(unit.missing):
-            if not _walk_span(walk, pool, timeframe, span, report):
-                if report.stopped:
-                    report.pages_left = sum(pages_for(s, timeframe) for s in unit.missing[index:])
-                break
+        try:
+            for index, span in enumerate(unit.missing):
+                if not _walk_span(walk, pool, timeframe, span, report):
+                    if report.stopped:
+                        left = unit.missing[index:]
+                        report.pages_left = sum(pages_for(s, timeframe) for s in left)
+                    break
+        except GeckoError as exc:
+            if since is not None and not isinstance(exc, MustWait):
+                flag_unwalked(pool_id, timeframe, since, until, f"backfill failed: {exc}")
+            raise
     return report
+
+
+def flag_unwalked(
+    pool_id: int, timeframe: str, since: datetime, until: datetime, reason: str
+) -> list[Gap]:
+    """What a failed walk left of [since, until) before the first covered range, as open gaps.
+
+    A walk goes newest first, so that rest is no hole between covered ranges and the gap scan
+    would never see it; as a gap row it is backfilled like any other (sync_gaps keeps a gap
+    before the first covered range open). The rest between covered ranges is a hole already."""
+    (unit,) = plan_backfill([pool_id], [timeframe], since=since, until=until).units
+    spans = covered_spans(pool_id, timeframe)
+    first = spans[0].start if spans else None
+    flagged = []
+    for span in unit.missing:
+        if first is not None and span.start >= first:
+            continue
+        end = span.end if first is None else min(span.end, first)
+        gap, _ = Gap.objects.update_or_create(
+            pool_id=pool_id,
+            timeframe=timeframe,
+            start=span.start,
+            defaults={"end": end, "status": Gap.Status.OPEN, "resolved_at": None},
+            create_defaults={"end": end, "reason": reason[:255]},
+        )
+        flagged.append(gap)
+    return flagged
 
 
 def backfill_gap(walk: Walk, gap_id: int) -> UnitReport | None:

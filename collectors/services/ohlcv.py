@@ -3,8 +3,9 @@
 Live collection and backfill (collectors.services.backfill) read pages newest-first with
 ``before_timestamp`` (inclusive), upsert every candle, and record the range each answer proves
 (marketdata.coverage) — so a gap is time never asked about, and a missing candle inside a
-covered range is a quiet interval. A short page shows where the API's history starts
-(marketdata.history), so no later run asks for older candles again.
+covered range is a quiet interval. A short page proves quiet time only as far back as the call
+looked; once that reaches the pool's creation (or the plan's depth) it shows where the API's
+history starts (marketdata.history), so no later run asks for older candles again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -32,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 # The API's CDN serves an answer up to a minute old (s-maxage=60).
 CDN_MAX_AGE = timedelta(seconds=60)
-# One OHLCV call spans at most six months, whatever the plan's history depth.
+# One OHLCV call spans at most six months (183 days), whatever the plan's history depth; what
+# a page proves is counted with 180, so a rounding of "six months" never claims unseen time.
 MAX_CALL_SPAN = timedelta(days=180)
 
 
@@ -46,13 +49,15 @@ class OhlcvReport:
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
-    """What one stored answer held: its oldest candle, and whether history starts there."""
+    """What one stored answer held: its oldest candle, how far back it proves the candles
+    (``proven``: where the next page starts), and whether history starts there."""
 
     candles: int
     written: int
     oldest: datetime | None
     ends_history: bool
     rejected: int = 0
+    proven: datetime | None = None
 
 
 def proven_end(
@@ -71,15 +76,46 @@ def proven_end(
     return min(asked_end, max(settled, newest))
 
 
-def ends_history(
-    candles: list[CandleRecord], limit: int, asked_end: datetime, *, rejected: int = 0
-) -> bool:
-    """A page short of ``limit`` means nothing older exists, unless it spans the most one call
-    may span (paid plans serve years, six months per call): then only the next page can tell.
-    Rejected candles were served, so they count toward the page's length."""
+def proven_start(
+    candles: list[CandleRecord], limit: int, top: datetime, timeframe: str, *, rejected: int = 0
+) -> datetime | None:
+    """How far back an answer asked from interval ``top`` proves the candles.
+
+    A full page proves down to its oldest candle. A short one also proves the quiet time below
+    it, but only as far as the call looked, which is not documented: the ``limit`` intervals
+    ending at ``top`` (if ``limit`` counts intervals), and never more than one call's span (six
+    months on paid plans). The nearer of the two holds under either reading. Rejected candles
+    were served, so they count toward the page's length."""
+    oldest = candles[-1].timestamp if candles else None
     if len(candles) + rejected >= limit:
-        return False
-    return not candles or asked_end - candles[-1].timestamp < MAX_CALL_SPAN
+        return oldest
+    step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+    looked = max(top - (limit - 1) * step, top - MAX_CALL_SPAN)
+    return looked if oldest is None else min(oldest, looked)
+
+
+def plan_depth(now: datetime) -> datetime:
+    """The oldest time the plan serves (GECKO_HISTORY_DAYS back): an empty answer older than
+    this proves nothing about the candles, only that the API no longer keeps them."""
+    return now - timedelta(days=settings.GECKO_HISTORY_DAYS)
+
+
+def history_floor(pool: Pool, timeframe: str, now: datetime) -> datetime:
+    """Nothing older can be served: the pool's creation, or the plan's depth. A short page whose
+    proof reaches this far shows the start of history; one that does not may be a quiet spell,
+    and the walk goes on."""
+    if pool.pool_created_at is None:
+        return plan_depth(now)
+    return max(plan_depth(now), Timeframe(timeframe).floor(pool.pool_created_at))
+
+
+def _history_start(pool: Pool, timeframe: str, oldest: datetime | None, asked_end: datetime):
+    """The open time of the first candle: this page's oldest, or (an empty page) the oldest
+    stored at or after what it asked about."""
+    if oldest is not None:
+        return oldest
+    first = Candle.objects.filter(pool=pool, timeframe=timeframe, ts__gte=asked_end)
+    return first.order_by("ts").values_list("ts", flat=True).first() or asked_end
 
 
 def store_page(
@@ -89,14 +125,22 @@ def store_page(
     transaction: a run killed between pages leaves either the whole page or none of it."""
     step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
     now = timezone.now()
-    asked_end = now if before is None else datetime.fromtimestamp(before, tz=UTC) + step
+    top = Timeframe(timeframe).floor(now if before is None else datetime.fromtimestamp(before, UTC))
+    asked_end = now if before is None else top + step
     candles = page.candles
     rows = candle_rows(
         pool.pk, timeframe, candles, now, moving_from=Timeframe(timeframe).floor(now)
     )
     oldest = candles[-1].timestamp if candles else None
     end = proven_end(candles, asked_end, now, timeframe)
-    history = ends_history(candles, limit, asked_end, rejected=len(page.rejected))
+    proven = proven_start(candles, limit, top, timeframe, rejected=len(page.rejected))
+    short = len(candles) + len(page.rejected) < limit
+    history = short and proven is not None and proven <= history_floor(pool, timeframe, now)
+    # Quiet time is recorded as covered only where the plan still serves candles; older, the
+    # API may have dropped them (a gap there stays a gap, and becomes unfillable).
+    covered = None if proven is None else max(proven, plan_depth(now))
+    if oldest is not None:
+        covered = oldest if covered is None else min(covered, oldest)
     for reject in page.rejected:
         logger.warning("%s %s: candle rejected: %s", pool.address, timeframe, reject)
     with transaction.atomic():
@@ -106,12 +150,13 @@ def store_page(
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         lock_writers(pool.pk, timeframe)
         written = store.upsert_candles(rows, exclusive=True).written
-        if oldest is not None and oldest < end:
-            for start, stop in covered_spans(oldest, end, page.rejected, step):
+        if covered is not None and covered < end:
+            for start, stop in covered_spans(covered, end, page.rejected, step):
                 record_coverage(pool.pk, timeframe, start, stop, locked=True)
         if history:
-            note_history_start(pool.pk, timeframe, oldest or asked_end, now)
-    return PageResult(len(candles), written, oldest, history, len(page.rejected))
+            first = _history_start(pool, timeframe, oldest, asked_end)
+            note_history_start(pool.pk, timeframe, first, now)
+    return PageResult(len(candles), written, oldest, history, len(page.rejected), proven)
 
 
 def covered_spans(
@@ -158,11 +203,11 @@ def _fetch_range(
         report.candles += result.candles
         report.written += result.written
         report.rejected += result.rejected
-        if result.ends_history or result.oldest is None:
+        if result.ends_history or result.proven is None:
             break
-        if stop_at is not None and result.oldest <= stop_at:
+        if stop_at is not None and result.proven <= stop_at:
             break
-        before = int(result.oldest.timestamp())
+        before = int(result.proven.timestamp())
     return report
 
 

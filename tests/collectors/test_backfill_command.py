@@ -18,6 +18,7 @@ from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
+from simulator import LIMIT_COUNTS
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
 
@@ -27,9 +28,11 @@ pytestmark = pytest.mark.django_db
 DAY = 86400
 
 
-@pytest.fixture
-def api(simulator, settings, redis_client):
-    """The command's settings pointed at the simulator, with a bucket fast enough for tests."""
+@pytest.fixture(params=LIMIT_COUNTS)
+def api(request, simulator, settings, redis_client):
+    """The command's settings pointed at the simulator, with a bucket fast enough for tests;
+    under either reading of what an OHLCV ``limit`` counts."""
+    simulator.control("config", {"limit_counts": request.param})
     settings.GECKO_API_URL = simulator.base_url
     settings.GECKO_RATE_LIMIT_PER_MIN = 6000
     settings.GECKO_RATE_LIMIT_BURST = 50

@@ -16,6 +16,7 @@ from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import sync_gaps
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
+from simulator import LIMIT_COUNTS
 from tests.marketdata.factories import T0
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
@@ -24,6 +25,13 @@ from .clients import make_client
 
 pytestmark = pytest.mark.django_db
 DAY = 86400
+
+
+@pytest.fixture(autouse=True, params=LIMIT_COUNTS)
+def limit_counts(request, simulator):
+    """Every test under either reading of what an OHLCV ``limit`` counts."""
+    simulator.control("config", {"limit_counts": request.param})
+    return request.param
 
 
 @pytest.fixture

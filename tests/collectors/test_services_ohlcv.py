@@ -22,6 +22,7 @@ from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap
 from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
+from simulator import LIMIT_COUNTS
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
 
@@ -109,7 +110,11 @@ def test_a_second_run_adds_no_duplicates_and_rewrites_no_final_candle(watched, g
         assert len(covered_spans(watched.pk, tf)) == 1
 
 
-def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(simulator, watched, gecko):
+@pytest.mark.parametrize("limit_counts", LIMIT_COUNTS)
+def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(
+    simulator, watched, gecko, limit_counts
+):
+    simulator.control("config", {"limit_counts": limit_counts})
     now = int(simulator.world()["now"])
     simulator.add_hole(watched.address, now - 3 * 3600, now - 2 * 3600)
 
@@ -117,7 +122,9 @@ def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(simulator, watched
 
     quiet = (datetime.fromtimestamp(now - 3 * 3600 + 60, tz=UTC), timedelta(minutes=58))
     assert not Candle.objects.filter(ts__range=(quiet[0], quiet[0] + quiet[1])).exists()
-    assert Candle.objects.filter(pool=watched, timeframe="1m").count() == 1000
+    # 1,000 candles, or the 1,000 minutes asked about less the quiet hour.
+    expected = 1000 if limit_counts == "candles" else 1000 - 60
+    assert Candle.objects.filter(pool=watched, timeframe="1m").count() == expected
     assert scan_gaps("solana", ["1m"]) == 0 and not Gap.objects.exists()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from simulator import PLANS, Simulator, serve_until_signal
+from simulator import LIMIT_COUNTS, PLANS, Simulator, serve_until_signal
 
 
 class Command(BaseCommand):
@@ -52,6 +52,13 @@ class Command(BaseCommand):
             default=None,
             help="calls per month with a key (default: the plan's)",
         )
+        parser.add_argument(
+            "--limit-counts",
+            choices=LIMIT_COUNTS,
+            default="intervals",
+            help="what an OHLCV limit counts when empty intervals are skipped (undocumented): "
+            "the intervals looked at (default) or the candles returned",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         _check(options)
@@ -64,6 +71,7 @@ class Command(BaseCommand):
             api_key=options["api_key"],
             plan=options["plan"],
             monthly_credit=options["monthly_credit"],
+            limit_counts=options["limit_counts"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
 
