@@ -180,14 +180,17 @@ class Simulator:
         self.metrics.received(route.kind, client)
         fault: Fault | None = None
         refusal = self.gate.refusal(_headers(environ), query)
-        retry = None if refusal else self.limiter.check("key" if self.gate.keyed else client)
+        # Every request with the right key spends credit, a refused one included (the plans
+        # count failed calls too), so a client hammering the minute's limit burns its month.
+        in_credit = refusal is None and self.gate.spend()
+        retry = self.limiter.check("key" if self.gate.keyed else client) if in_credit else None
         if refusal is not None:
             reply = Reply(401, refusal)
+        elif not in_credit:
+            reply = Reply(429, coingecko_error(429, "You've used up this month's call credit."))
         elif retry is not None:
             self.metrics.limited()
             reply = Reply(429, RATE_LIMITED, [("Retry-After", str(retry))])
-        elif not self.gate.spend():
-            reply = Reply(429, coingecko_error(429, "You've used up this month's call credit."))
         else:
             self.metrics.admitted()
             fault = self.faults.take(f"{path}?{qs}")
