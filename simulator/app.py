@@ -92,8 +92,8 @@ class Simulator:
         self.model = MarketModel(self.world)
         self.hole_book = HoleBook()
         self.stats_book = StatsBook(self.model)
-        self.candles = CandleEngine(self.model, self.hole_book)
         self.trades = TradeBook(self.model)
+        self.candles = CandleEngine(self.model, self.hole_book, self.trades)
         self.api = Api(self.world, self.stats_book, self.candles, self.trades, self.clock)
         self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
         if rate_per_min is None:
