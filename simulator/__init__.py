@@ -12,15 +12,19 @@ The same resources are served under ``/api/v2/`` and CoinGecko's ``/api/v3/oncha
 ``Simulator(api_key="k", plan="demo"|"pro")`` requires the key in ``x-cg-demo-api-key`` /
 ``x-cg-pro-api-key`` (401 otherwise), spends a monthly credit per call and answers
 ``GET /api/v3/key``. ``clock_speed=60`` runs simulated time 60 times faster than real time.
+Like the API's CDN, an answer is served again for the same URL for up to ``cache_seconds=60``
+simulated seconds (headers ``CF-Cache-Status``, ``Age``; 0 turns it off), and the newest candle
+of every timeframe is still open: it grows with the trades made so far until its interval ends.
 
 Control plane (JSON in and out, never rate limited or faulted, not counted in stats):
 
 * ``POST /__sim__/faults`` ``{"kind", "count"=1, "path_contains"?, "delay"?, "retry_after"?}``;
   ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``.
-* ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles.
+* ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles
+  (a change of the world through the control plane empties the CDN cache, so it shows at once).
 * ``POST /__sim__/clock`` ``{"now": ts}`` freezes, ``{"advance": s}`` shifts, ``{"speed": n}``
   runs from the current instant at n × real time, ``{"real": true}`` returns to wall time.
-* ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?}``.
+* ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?, "cache_seconds"?}``.
 * ``GET /__sim__/trade_count?pool=&start=&end=&min_usd=``: trades in ``[start, end)`` above
   ``min_usd``, the ground truth a collector's capture is measured against.
 * ``POST /__sim__/reset``; ``GET /__sim__/stats``; ``GET /__sim__/world`` (pools with their

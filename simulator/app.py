@@ -20,6 +20,7 @@ from .api import Api, Request
 from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
+from .edge import DEFAULT_MAX_AGE, EdgeCache, cache_key
 from .faults import Fault, FaultBook
 from .holes import HoleBook
 from .limits import RateLimiter
@@ -84,6 +85,7 @@ class Simulator:
         api_key: str | None = None,
         plan: str = "demo",
         monthly_credit: int | None = None,
+        cache_seconds: float = DEFAULT_MAX_AGE,
     ) -> None:
         self.seed = seed
         self.clock = SimClock(clock, speed=clock_speed)
@@ -100,6 +102,7 @@ class Simulator:
             rate_per_min = self.gate.plan.rate_per_min if self.gate.keyed else 30
         self.limiter = RateLimiter(rate_per_min)
         self.faults = FaultBook(seed, fault_rate)
+        self.edge = EdgeCache(cache_seconds)
         self.metrics = Metrics()
         self.stopping = threading.Event()
 
@@ -127,24 +130,37 @@ class Simulator:
             raise ValueError(f"unknown pool {pool}")
         self.hole_book.add(pool, start, end)
         self.candles.clear()
+        self.edge.clear()
 
     def holes(self) -> dict:
         return self.hole_book.as_dict()
 
-    def configure(self, rate_per_min: int | None = None, fault_rate: float | None = None) -> None:
+    def configure(
+        self,
+        rate_per_min: int | None = None,
+        fault_rate: float | None = None,
+        cache_seconds: float | None = None,
+    ) -> None:
         if rate_per_min is not None:
             self.limiter.per_min = int(rate_per_min)
         if fault_rate is not None:
             self.faults.rate = float(fault_rate)
+        if cache_seconds is not None:
+            self.edge.configure(cache_seconds)
 
     def config(self) -> dict:
-        return {"rate_per_min": self.limiter.per_min, "fault_rate": self.faults.rate}
+        return {
+            "rate_per_min": self.limiter.per_min,
+            "fault_rate": self.faults.rate,
+            "cache_seconds": self.edge.max_age,
+        }
 
     def reset(self) -> None:
         """Forget faults, holes, counters, credits, rate windows, clock changes; keep the world."""
         self.faults.reset()
         self.hole_book.clear()
         self.candles.clear()
+        self.edge.clear()
         self.limiter.reset()
         self.metrics.reset()
         self.gate.reset()
@@ -201,7 +217,8 @@ class Simulator:
         runtime = time.perf_counter() - started
         self.metrics.status(reply.status)
         _log(environ, reply.status, runtime, f" fault={fault.kind}" if fault else "")
-        start_response(reply.status_line(), api_headers(reply, payload, request_id, runtime))
+        headers = api_headers(reply, payload, reply.request_id or request_id, runtime)
+        start_response(reply.status_line(), headers)
         if fault is not None and fault.kind == "truncated":
             return [payload[: len(payload) // 2]]
         return [payload]
@@ -236,20 +253,37 @@ class Simulator:
             if not self.gate.keyed:
                 return Reply(401, coingecko_error(MISSING, "API Key Missing"))
             return Reply(200, self.gate.usage(self.limiter.per_min))
+        key = cache_key(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        now = self.clock()
+        hit = self.edge.get(key, now)
+        if hit is not None:
+            kept, age = hit
+            self.metrics.cache_hit()
+            headers = [*kept.reply.headers, ("Age", str(int(age))), ("CF-Cache-Status", "HIT")]
+            reply = Reply(kept.reply.status, kept.reply.body, headers, kept.request_id)
+        else:
+            reply = self._fresh(environ, route, query, request_id)
+            if reply.status != 200:
+                return reply
+            self.edge.put(key, now, reply, request_id)
+            reply = Reply(reply.status, reply.body, [*reply.headers, ("CF-Cache-Status", "MISS")])
+        if fault is not None and fault.kind == "bad_json":
+            return _BrokenReply(reply)
+        return reply
+
+    def _fresh(self, environ: dict, route: Route, query: dict[str, str], request_id: str) -> Reply:
+        """The answer computed now (what the CDN fetches from the origin on a miss)."""
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         req = Request(
             args=route.args, query=query, root=f"http://{host}{route.base}", request_id=request_id
         )
         try:
-            reply = Reply(200, self.api.handle(route.kind, req))
+            return Reply(200, self.api.handle(route.kind, req))
         except ApiError as exc:
             return Reply(exc.status, exc.body)
         except Exception:
             logger.exception("simulator handler failed for %s", route.kind)
             return Reply(500, error_body(500, "Internal Server Error"))
-        if fault is not None and fault.kind == "bad_json":
-            return _BrokenReply(reply)
-        return reply
 
     def _fault_reply(self, fault: Fault) -> Reply | None:
         """The canned answer for a fault, or None to continue (after any stall)."""
@@ -271,7 +305,7 @@ class _BrokenReply(Reply):
     """A 200 whose body is cut mid-document (with a matching Content-Length)."""
 
     def __init__(self, reply: Reply) -> None:
-        super().__init__(reply.status, reply.body, reply.headers)
+        super().__init__(reply.status, reply.body, reply.headers, reply.request_id)
 
     def encode(self) -> bytes:
         full = super().encode()

@@ -38,7 +38,10 @@ class Controls(Protocol):
     def holes(self) -> dict: ...
 
     def configure(
-        self, rate_per_min: int | None = None, fault_rate: float | None = None
+        self,
+        rate_per_min: int | None = None,
+        fault_rate: float | None = None,
+        cache_seconds: float | None = None,
     ) -> None: ...
 
     def config(self) -> dict: ...

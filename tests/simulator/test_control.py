@@ -122,7 +122,11 @@ def test_clock_and_world_control_endpoints(simulator):
     assert frozen["now"] == SIMULATOR_NOW and frozen["frozen"]
     assert simulator.control("clock", {"advance": 60})["now"] == SIMULATOR_NOW + 60
     assert simulator.control("clock", {"real": True})["frozen"] is False
-    assert simulator.control("config") == {"rate_per_min": 0, "fault_rate": 0.0}
+    assert simulator.control("config") == {
+        "rate_per_min": 0,
+        "fault_rate": 0.0,
+        "cache_seconds": 60,
+    }
     world = simulator.control("world")
     assert [d["id"] for d in world["dexes"]][:1] == ["raydium"]
     heaven = world["pools"]["heaven"]

@@ -18,7 +18,7 @@ TIMEFRAMES["1d"] = ("day", 1, 86400)
 
 @pytest.fixture
 def running(simulator_factory):
-    return simulator_factory(clock=lambda: SIMULATOR_NOW)
+    return simulator_factory(clock=lambda: SIMULATOR_NOW, cache_seconds=0)
 
 
 def busiest(running) -> str:

@@ -53,6 +53,14 @@ class Command(BaseCommand):
             help="calls per month with a key (default: the plan's)",
         )
 
+        parser.add_argument(
+            "--cache-seconds",
+            type=float,
+            default=60.0,
+            help="serve an answer again for the same URL for this many simulated seconds, like "
+            "the API's CDN (s-maxage=60); 0 turns it off",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
         _check(options)
         simulator = Simulator(
@@ -64,6 +72,7 @@ class Command(BaseCommand):
             api_key=options["api_key"],
             plan=options["plan"],
             monthly_credit=options["monthly_credit"],
+            cache_seconds=options["cache_seconds"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
 
@@ -78,6 +87,8 @@ def _check(options: dict) -> None:
         raise CommandError(f"--rate-per-min {options['rate_per_min']}: give 0 (no limit) or more")
     if options["monthly_credit"] is not None and options["monthly_credit"] < 0:
         raise CommandError(f"--monthly-credit {options['monthly_credit']}: give 0 or more")
+    if options["cache_seconds"] < 0:
+        raise CommandError(f"--cache-seconds {options['cache_seconds']}: give 0 (no cache) or more")
     if not 0 <= options["port"] <= 65535:
         raise CommandError(f"--port {options['port']}: give a TCP port, 0..65535")
     if options["epoch"] is not None and options["epoch"] < 0:
