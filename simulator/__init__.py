@@ -22,6 +22,13 @@ Control plane (JSON in and out, never rate limited or faulted, not counted in st
   ``GET`` lists pending rules, ``DELETE`` clears them. Kinds: see ``FAULT_KINDS``.
 * ``POST /__sim__/holes`` ``{"pool", "start", "end"}`` drops ``[start, end)`` from candles
   (a change of the world through the control plane empties the CDN cache, so it shows at once).
+* ``POST /__sim__/gone`` ``{"pool", "at"?}``: the pool answers 404 from ``at`` (default now).
+* ``POST /__sim__/implausible`` ``{"pool", "start", "end", "kind"}``: its candles meeting
+  ``[start, end)`` are served wrong; kinds ``high_below_low``, ``negative_volume``,
+  ``price_1e6``. ``GET`` on either lists every pool's fate.
+* The world holds odd pools by seed (DEX ``lifinity_v2``; see ``odd_pools.py``): null
+  ``pool_created_at``, h1/h24-only stats, a pool waking to 1,000 trades/h, one created mid-run,
+  one disappearing, one with implausible candles. ``/__sim__/world`` names their oddities.
 * ``POST /__sim__/clock`` ``{"now": ts}`` freezes, ``{"advance": s}`` shifts, ``{"speed": n}``
   runs from the current instant at n × real time, ``{"real": true}`` returns to wall time.
 * ``POST /__sim__/config`` ``{"rate_per_min"?, "fault_rate"?, "cache_seconds"?}``.

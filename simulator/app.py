@@ -21,6 +21,7 @@ from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
 from .edge import DEFAULT_MAX_AGE, EdgeCache, cache_key
+from .fates import Fates
 from .faults import Fault, FaultBook
 from .holes import HoleBook
 from .limits import RateLimiter
@@ -93,10 +94,13 @@ class Simulator:
         self.world = build_world(seed, self.epoch)
         self.model = MarketModel(self.world)
         self.hole_book = HoleBook()
+        self.fates = Fates(self.world)
         self.stats_book = StatsBook(self.model)
         self.trades = TradeBook(self.model)
-        self.candles = CandleEngine(self.model, self.hole_book, self.trades)
-        self.api = Api(self.world, self.stats_book, self.candles, self.trades, self.clock)
+        self.candles = CandleEngine(self.model, self.hole_book, self.trades, self.fates)
+        self.api = Api(
+            self.world, self.stats_book, self.candles, self.trades, self.clock, self.fates
+        )
         self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
         if rate_per_min is None:
             rate_per_min = self.gate.plan.rate_per_min if self.gate.keyed else 30
@@ -135,6 +139,25 @@ class Simulator:
     def holes(self) -> dict:
         return self.hole_book.as_dict()
 
+    def disappear(self, pool: str, at: int | None = None) -> None:
+        """``pool`` answers 404 from ``at`` (default: now) on, as a delisted pool does."""
+        self._known(pool)
+        self.fates.disappear(pool, int(self.clock()) if at is None else at)
+        self.edge.clear()
+
+    def garble(self, pool: str, start: int, end: int, kind: str) -> None:
+        """Serve ``pool``'s candles meeting ``[start, end)`` implausible (see ``IMPLAUSIBLE``)."""
+        self._known(pool)
+        self.fates.garble(pool, start, end, kind)
+        self.edge.clear()
+
+    def fates_now(self) -> dict:
+        return self.fates.as_dict()
+
+    def _known(self, pool: str) -> None:
+        if pool not in self.world.pool_by_address:
+            raise ValueError(f"unknown pool {pool}")
+
     def configure(
         self,
         rate_per_min: int | None = None,
@@ -159,6 +182,7 @@ class Simulator:
         """Forget faults, holes, counters, credits, rate windows, clock changes; keep the world."""
         self.faults.reset()
         self.hole_book.clear()
+        self.fates.reset()
         self.candles.clear()
         self.edge.clear()
         self.limiter.reset()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .cache import Lru
+from .fates import Fates
 from .holes import HoleBook
 from .market import DAY, MINUTES, MarketModel, MinuteSeries, sol_price
 from .trades import TradeBook
@@ -87,10 +88,13 @@ def aggregate(first_ts: int, series: tuple[np.ndarray, ...], mask: np.ndarray, k
 class CandleEngine:
     """Answers OHLCV queries for a pool at a given "now"."""
 
-    def __init__(self, model: MarketModel, holes: HoleBook, trades: TradeBook) -> None:
+    def __init__(
+        self, model: MarketModel, holes: HoleBook, trades: TradeBook, fates: Fates
+    ) -> None:
         self.model = model
         self.holes = holes
         self.trades = trades
+        self.fates = fates
         self._cache: Lru[Rows] = Lru(8192)
 
     def _open_minute(self, pool: Pool, block: MinuteSeries, now: int) -> MinuteSeries | None:
@@ -181,7 +185,7 @@ class CandleEngine:
         if q.include_empty:
             table = self._fill(pool, q, table, bottom, top, lo_m, hi_m, now_i)
         table.reverse()
-        return table[: q.limit]
+        return self.fates.spoil(pool.address, table[: q.limit], bucket)
 
     def _fill(
         self,
