@@ -26,6 +26,7 @@ Control plane (JSON in and out, never rate limited or faulted, not counted in st
 * ``POST /__sim__/implausible`` ``{"pool", "start", "end", "kind"}``: its candles meeting
   ``[start, end)`` are served wrong; kinds ``high_below_low``, ``negative_volume``,
   ``price_1e6``. ``GET`` on either lists every pool's fate.
+* ``Simulator(network="polygon_pos")`` serves the world under a network id containing ``_``.
 * The world holds odd pools by seed (DEX ``lifinity_v2``; see ``odd_pools.py``): null
   ``pool_created_at``, h1/h24-only stats, a pool waking to 1,000 trades/h, one created mid-run,
   one disappearing, one with implausible candles. ``/__sim__/world`` names their oddities.

@@ -31,9 +31,10 @@ from .poolstats import StatsBook
 from .responses import COINGECKO_429, RATE_LIMITED, ApiError, Reply, api_headers, error_body
 from .routes import Route, resolve
 from .trades import TradeBook
-from .world import build_world, summary
+from .world import NETWORK, build_world, summary
 
 logger = logging.getLogger("simulator")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _KEY_PARAM = re.compile(r"(x_cg_\w+_api_key)=[^&]*")
 StartResponse = Callable[..., Any]
 
@@ -87,11 +88,15 @@ class Simulator:
         plan: str = "demo",
         monthly_credit: int | None = None,
         cache_seconds: float = DEFAULT_MAX_AGE,
+        network: str = NETWORK,
     ) -> None:
+        if not _SLUG.fullmatch(network):
+            raise ValueError(f"network {network!r}: give a slug like solana or polygon_pos")
         self.seed = seed
         self.clock = SimClock(clock, speed=clock_speed)
         self.epoch = epoch if epoch is not None else int(self.clock() // 3600 * 3600)
         self.world = build_world(seed, self.epoch)
+        self.world.network = network
         self.model = MarketModel(self.world)
         self.hole_book = HoleBook()
         self.fates = Fates(self.world)

@@ -11,8 +11,11 @@ from collectors.gecko.errors import NotFound
 from collectors.services.ohlcv import collect_ohlcv
 from collectors.services.pools import collect_top_pools
 from collectors.services.trades import collect_trades
-from marketdata.models import Candle, CandleCoverage, Pool, PoolSnapshot
+from marketdata.models import Candle, CandleCoverage, Pool, PoolSnapshot, Trade
+from tests.marketdata import factories
 from tests.marketdata.factories import pool as make_pool
+
+from .clients import make_client
 
 pytestmark = pytest.mark.django_db
 ODD_DEX = "lifinity_v2"
@@ -67,3 +70,18 @@ def test_a_pool_that_disappeared_answers_not_found(simulator, gecko):
 
     with pytest.raises(NotFound):
         collect_trades(gecko, pool.pk, min_usd=0)
+
+
+def test_a_network_id_with_an_underscore_is_stripped_not_split(simulator_factory, key_prefix):
+    running = simulator_factory(network="polygon_pos")
+    address = max(running.simulator.world.pools, key=lambda p: p.activity).address
+    pool = Pool.objects.create(network=factories.network("polygon_pos"), address=address)
+    client = make_client(running.base_url, prefix=key_prefix, network="polygon_pos")
+
+    report = collect_trades(client, pool.pk, min_usd=0)
+    client.close()
+
+    assert report.written > 0
+    trade = Trade.objects.filter(pool=pool).first()
+    assert trade.trade_id.startswith("polygon_pos_")
+    assert trade.block_number > 0

@@ -60,6 +60,12 @@ class Command(BaseCommand):
             help="serve an answer again for the same URL for this many simulated seconds, like "
             "the API's CDN (s-maxage=60); 0 turns it off",
         )
+        parser.add_argument(
+            "--network",
+            default="solana",
+            help="the network id the world is served under (e.g. polygon_pos, to test ids "
+            "containing _)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         _check(options)
@@ -73,6 +79,7 @@ class Command(BaseCommand):
             plan=options["plan"],
             monthly_credit=options["monthly_credit"],
             cache_seconds=options["cache_seconds"],
+            network=options["network"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
 
