@@ -2,8 +2,9 @@
 
 Without a key the simulator is the keyless public API. With one, every API request must carry
 it in the plan's header (``x-cg-demo-api-key`` / ``x-cg-pro-api-key``) or query parameter,
-else 401 with CoinGecko's error codes; every admitted request, failed ones included, spends one
-credit of the current UTC month (by the simulator's clock, so a fast clock rolls months over).
+else 401 with CoinGecko's error codes; every request with the key, failed and rate-limited
+(429) ones included, spends one credit of the current UTC month (by the simulator's clock, so a
+fast clock rolls months over).
 """
 
 from __future__ import annotations

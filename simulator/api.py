@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .candles import DEFAULT_LIMIT, MAX_LIMIT, TIMEFRAMES, CandleEngine, CandleQuery
+from .fates import Fates
 from .poolstats import StatsBook
 from .resources import (
     dex_resource,
@@ -70,8 +71,10 @@ class Api:
         candles: CandleEngine,
         trades: TradeBook,
         clock: Callable[[], float],
+        fates: Fates,
     ) -> None:
         self.world = world
+        self.fates = fates
         self.stats = stats
         self.candles = candles
         self.trade_book = trades
@@ -97,8 +100,9 @@ class Api:
 
     # --- helpers -------------------------------------------------------------------------
     def _pool(self, address: str) -> Pool:
+        """The pool, if it exists now (not before its creation, nor after it disappeared)."""
         pool = self.world.pool_by_address.get(address)
-        if pool is None:
+        if pool is None or not self.fates.exists(pool, self.clock()):
             raise ApiError(404, "Not Found")
         return pool
 
@@ -151,7 +155,7 @@ class Api:
             raise ApiError(400, "Bad Request", f"page must be between 1 and {MAX_PAGE}")
         now = self.clock()
         stats = self.stats
-        pools = list(self.world.pools_by_dex[dex_id])
+        pools = [p for p in self.world.pools_by_dex[dex_id] if self.fates.exists(p, now)]
         if req.query.get("sort") == "h24_volume_usd_desc":
             pools.sort(key=lambda p: (-stats.get(p, now).windows["h24"].volume_usd, p.address))
         else:
@@ -162,8 +166,10 @@ class Api:
         wanted = list(dict.fromkeys(a.strip() for a in req.args[1].split(",") if a.strip()))
         if len(wanted) > MAX_MULTI:
             raise ApiError(400, "Bad Request", f"at most {MAX_MULTI} addresses per request")
-        pools = [self.world.pool_by_address[a] for a in wanted if a in self.world.pool_by_address]
-        return self._pool_list(pools, req.query, self.clock())
+        now = self.clock()
+        known = self.world.pool_by_address
+        pools = [known[a] for a in wanted if a in known and self.fates.exists(known[a], now)]
+        return self._pool_list(pools, req.query, now)
 
     def pool(self, req: Request) -> dict:
         pool = self._pool(req.args[1])
@@ -173,7 +179,11 @@ class Api:
 
     def _top_pools(self, token: Token, now: float) -> list:
         pools = sorted(
-            self.world.pools_by_token.get(token.address, ()),
+            (
+                p
+                for p in self.world.pools_by_token.get(token.address, ())
+                if self.fates.exists(p, now)
+            ),
             key=lambda p: (-p.reserve_usd, p.address),
         )[:TOP_POOLS]
         return [(p, self.stats.get(p, now)) for p in pools]

@@ -21,6 +21,8 @@ from .api import Api, Request
 from .candles import CandleEngine
 from .clock import SimClock
 from .control import handle_control
+from .edge import DEFAULT_MAX_AGE, EdgeCache, cache_key
+from .fates import Fates
 from .faults import Fault, FaultBook, implausible
 from .history import HistoryRules
 from .holes import HoleBook
@@ -32,9 +34,10 @@ from .quiet import QuietBook
 from .responses import COINGECKO_429, RATE_LIMITED, ApiError, Reply, api_headers, error_body
 from .routes import Route, resolve
 from .trades import TradeBook
-from .world import build_world, summary
+from .world import NETWORK, build_world, summary
 
 logger = logging.getLogger("simulator")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _KEY_PARAM = re.compile(r"(x_cg_\w+_api_key)=[^&]*")
 StartResponse = Callable[..., Any]
 
@@ -91,25 +94,34 @@ class Simulator:
         plan: str = "demo",
         monthly_credit: int | None = None,
         limit_counts: str = "intervals",
+        cache_seconds: float = DEFAULT_MAX_AGE,
+        network: str = NETWORK,
     ) -> None:
+        if not _SLUG.fullmatch(network):
+            raise ValueError(f"network {network!r}: give a slug like solana or polygon_pos")
         self.seed = seed
         self.clock = SimClock(clock, speed=clock_speed)
         self.epoch = epoch if epoch is not None else int(self.clock() // 3600 * 3600)
         self.world = build_world(seed, self.epoch)
+        self.world.network = network
         self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
         self.quiet_book = QuietBook(self.world)
         self.model = MarketModel(self.world, quiet=self.quiet_book)
         self.hole_book = HoleBook()
+        self.fates = Fates(self.world)
         self.stats_book = StatsBook(self.model)
+        self.trades = TradeBook(self.model)
         paid = self.gate.keyed and plan == "pro"
         rules = HistoryRules(paid=paid, limit_counts=limit_counts)
-        self.candles = CandleEngine(self.model, self.hole_book, rules)
-        self.trades = TradeBook(self.model)
-        self.api = Api(self.world, self.stats_book, self.candles, self.trades, self.clock)
+        self.candles = CandleEngine(self.model, self.hole_book, self.trades, self.fates, rules)
+        self.api = Api(
+            self.world, self.stats_book, self.candles, self.trades, self.clock, self.fates
+        )
         if rate_per_min is None:
             rate_per_min = self.gate.plan.rate_per_min if self.gate.keyed else 30
         self.limiter = RateLimiter(rate_per_min)
         self.faults = FaultBook(seed, fault_rate)
+        self.edge = EdgeCache(cache_seconds)
         self.metrics = Metrics()
         self.stopping = threading.Event()
 
@@ -137,6 +149,7 @@ class Simulator:
             raise ValueError(f"unknown pool {pool}")
         self.hole_book.add(pool, start, end)
         self.candles.clear()
+        self.edge.clear()
 
     def holes(self) -> dict:
         return self.hole_book.as_dict()
@@ -157,12 +170,33 @@ class Simulator:
         self.candles.clear()
         self.trades.clear()
         self.stats_book.clear()
+        self.edge.clear()
+
+    def disappear(self, pool: str, at: int | None = None) -> None:
+        """``pool`` answers 404 from ``at`` (default: now) on, as a delisted pool does."""
+        self._known(pool)
+        self.fates.disappear(pool, int(self.clock()) if at is None else at)
+        self.edge.clear()
+
+    def garble(self, pool: str, start: int, end: int, kind: str) -> None:
+        """Serve ``pool``'s candles meeting ``[start, end)`` implausible (see ``IMPLAUSIBLE``)."""
+        self._known(pool)
+        self.fates.garble(pool, start, end, kind)
+        self.edge.clear()
+
+    def fates_now(self) -> dict:
+        return self.fates.as_dict()
+
+    def _known(self, pool: str) -> None:
+        if pool not in self.world.pool_by_address:
+            raise ValueError(f"unknown pool {pool}")
 
     def configure(
         self,
         rate_per_min: int | None = None,
         fault_rate: float | None = None,
         limit_counts: str | None = None,
+        cache_seconds: float | None = None,
     ) -> None:
         if rate_per_min is not None:
             self.limiter.per_min = int(rate_per_min)
@@ -170,12 +204,15 @@ class Simulator:
             self.faults.rate = float(fault_rate)
         if limit_counts is not None:
             self.candles.rules = replace(self.candles.rules, limit_counts=limit_counts)
+        if cache_seconds is not None:
+            self.edge.configure(cache_seconds)
 
     def config(self) -> dict:
         return {
             "rate_per_min": self.limiter.per_min,
             "fault_rate": self.faults.rate,
             **self.candles.rules.describe(),
+            "cache_seconds": self.edge.max_age,
         }
 
     def reset(self) -> None:
@@ -185,7 +222,9 @@ class Simulator:
         self.hole_book.clear()
         if self.quiet_book.clear():
             self._forget_computed()
+        self.fates.reset()
         self.candles.clear()
+        self.edge.clear()
         self.limiter.reset()
         self.metrics.reset()
         self.gate.reset()
@@ -221,14 +260,17 @@ class Simulator:
         self.metrics.received(route.kind, client)
         fault: Fault | None = None
         refusal = self.gate.refusal(_headers(environ), query)
-        retry = None if refusal else self.limiter.check("key" if self.gate.keyed else client)
+        # Every request with the right key spends credit, a refused one included (the plans
+        # count failed calls too), so a client hammering the minute's limit burns its month.
+        in_credit = refusal is None and self.gate.spend()
+        retry = self.limiter.check("key" if self.gate.keyed else client) if in_credit else None
         if refusal is not None:
             reply = Reply(401, refusal)
+        elif not in_credit:
+            reply = Reply(429, coingecko_error(429, "You've used up this month's call credit."))
         elif retry is not None:
             self.metrics.limited()
             reply = Reply(429, RATE_LIMITED, [("Retry-After", str(retry))])
-        elif not self.gate.spend():
-            reply = Reply(429, coingecko_error(429, "You've used up this month's call credit."))
         else:
             self.metrics.admitted()
             fault = self.faults.take(f"{path}?{qs}")
@@ -239,7 +281,8 @@ class Simulator:
         runtime = time.perf_counter() - started
         self.metrics.status(reply.status)
         _log(environ, reply.status, runtime, f" fault={fault.kind}" if fault else "")
-        start_response(reply.status_line(), api_headers(reply, payload, request_id, runtime))
+        headers = api_headers(reply, payload, reply.request_id or request_id, runtime)
+        start_response(reply.status_line(), headers)
         if fault is not None and fault.kind == "truncated":
             return [payload[: len(payload) // 2]]
         return [payload]
@@ -274,22 +317,39 @@ class Simulator:
             if not self.gate.keyed:
                 return Reply(401, coingecko_error(MISSING, "API Key Missing"))
             return Reply(200, self.gate.usage(self.limiter.per_min))
-        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        req = Request(
-            args=route.args, query=query, root=f"http://{host}{route.base}", request_id=request_id
-        )
-        try:
-            reply = Reply(200, self.api.handle(route.kind, req))
-        except ApiError as exc:
-            return Reply(exc.status, exc.body)
-        except Exception:
-            logger.exception("simulator handler failed for %s", route.kind)
-            return Reply(500, error_body(500, "Internal Server Error"))
+        key = cache_key(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        now = self.clock()
+        hit = self.edge.get(key, now)
+        if hit is not None:
+            kept, age = hit
+            self.metrics.cache_hit()
+            headers = [*kept.reply.headers, ("Age", str(int(age))), ("CF-Cache-Status", "HIT")]
+            reply = Reply(kept.reply.status, kept.reply.body, headers, kept.request_id)
+        else:
+            reply = self._fresh(environ, route, query, request_id)
+            if reply.status != 200:
+                return reply
+            self.edge.put(key, now, reply, request_id)
+            reply = Reply(reply.status, reply.body, [*reply.headers, ("CF-Cache-Status", "MISS")])
         if fault is not None and fault.kind == "bad_json":
             return _BrokenReply(reply)
         if fault is not None and fault.kind == "implausible":
             return Reply(reply.status, implausible(reply.body), reply.headers)
         return reply
+
+    def _fresh(self, environ: dict, route: Route, query: dict[str, str], request_id: str) -> Reply:
+        """The answer computed now (what the CDN fetches from the origin on a miss)."""
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        req = Request(
+            args=route.args, query=query, root=f"http://{host}{route.base}", request_id=request_id
+        )
+        try:
+            return Reply(200, self.api.handle(route.kind, req))
+        except ApiError as exc:
+            return Reply(exc.status, exc.body)
+        except Exception:
+            logger.exception("simulator handler failed for %s", route.kind)
+            return Reply(500, error_body(500, "Internal Server Error"))
 
     def _fault_reply(self, fault: Fault) -> Reply | None:
         """The canned answer for a fault, or None to continue (after any stall)."""
@@ -313,7 +373,7 @@ class _BrokenReply(Reply):
     """A 200 whose body is cut mid-document (with a matching Content-Length)."""
 
     def __init__(self, reply: Reply) -> None:
-        super().__init__(reply.status, reply.body, reply.headers)
+        super().__init__(reply.status, reply.body, reply.headers, reply.request_id)
 
     def encode(self) -> bytes:
         full = super().encode()

@@ -4,6 +4,11 @@ A bucket's open is its first traded minute's open, high/low the extremes, close 
 traded minute's close and volume the sum, so a 1h candle always equals the aggregation of
 its 1m candles (and a 4h candle that of its 1h candles). All bucket sizes divide a UTC day,
 so a bucket never spans two day blocks.
+
+The minute "now" falls in is still open, like the API's newest candle: it holds only the
+trades made so far (the ``/trades`` endpoint's), its high and low reach their final wicks in
+proportion to the time passed, and at the minute's end it becomes the settled minute. Every
+bucket containing it is therefore open too, and settles when its own interval ends.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .cache import Lru
+from .fates import Fates
 from .history import HistoryRules
 from .holes import HoleBook
 from .market import DAY, MINUTES, MarketModel, MinuteSeries, sol_price
+from .trades import TradeBook
 from .world import Pool
 
 # timeframe -> (minutes per unit, allowed aggregates)
@@ -82,25 +89,63 @@ class CandleEngine:
     """Answers OHLCV queries for a pool at a given "now", by the plan's ``rules``."""
 
     def __init__(
-        self, model: MarketModel, holes: HoleBook, rules: HistoryRules | None = None
+        self,
+        model: MarketModel,
+        holes: HoleBook,
+        trades: TradeBook,
+        fates: Fates,
+        rules: HistoryRules | None = None,
     ) -> None:
         self.model = model
         self.holes = holes
+        self.trades = trades
+        self.fates = fates
         self.rules = rules or HistoryRules()
         self._cache: Lru[Rows] = Lru(8192)
 
-    def _day_rows(self, pool: Pool, day: int, q: CandleQuery, lo_m: int, hi_m: int) -> Rows:
+    def _open_minute(self, pool: Pool, block: MinuteSeries, now: int) -> MinuteSeries | None:
+        """``block`` with the minute of ``now`` as far as it has traded (None: no trade yet)."""
+        minute = now // 60
+        count, volume, last, top, bottom = self.trades.so_far(pool, minute, now)
+        if not count:
+            return None
+        i = minute - block.first_minute
+        o, c = block.open[i], block.close[i]
+        passed = (now - minute * 60) / 60
+        up = block.high[i] / max(o, c) - 1.0
+        down = min(o, c) / block.low[i] - 1.0
+        high, low, close, vol = (
+            block.high.copy(),
+            block.low.copy(),
+            block.close.copy(),
+            block.volume.copy(),
+        )
+        high[i] = max(o, top, last) * (1.0 + up * passed)
+        low[i] = min(o, bottom, last) / (1.0 + down * passed)
+        close[i] = last
+        vol[i] = volume
+        return replace(block, high=high, low=low, close=close, volume=vol)
+
+    def _day_rows(
+        self, pool: Pool, day: int, q: CandleQuery, lo_m: int, hi_m: int, now: int
+    ) -> Rows:
         first_m = day * MINUTES
+        now_m = now // 60
         holes = [
             (s, e)
             for s, e in self.holes.for_pool(pool.address)
             if s < (first_m + MINUTES) * 60 and e > first_m * 60
         ]
-        whole = lo_m <= first_m and hi_m >= first_m + MINUTES - 1 and not holes
+        settled = now_m >= first_m + MINUTES
+        whole = lo_m <= first_m and hi_m >= first_m + MINUTES - 1 and settled and not holes
 
         def make() -> Rows:
             block = self.model.day_block(pool, day)
             mask = block.active.copy()
+            if first_m <= now_m <= hi_m and not settled:
+                opened = self._open_minute(pool, block, now)
+                mask[now_m - first_m] = opened is not None
+                block = opened or block
             mask[: max(0, lo_m - first_m)] = False
             mask[max(0, hi_m - first_m + 1) :] = False
             for s, e in holes:
@@ -134,7 +179,7 @@ class CandleEngine:
         count = 0
         day = top // DAY
         while day >= lo_m // MINUTES:
-            rows = self._day_rows(pool, day, q, lo_m, hi_m)
+            rows = self._day_rows(pool, day, q, lo_m, hi_m, now_i)
             keep = rows[0] <= top
             if windowed:
                 keep &= rows[0] >= bottom
@@ -149,9 +194,9 @@ class CandleEngine:
         cols = [np.concatenate([p[i] for p in reversed(parts)]) for i in range(6)]
         table = [[int(r[0]), *r[1:]] for r in zip(*(c.tolist() for c in cols), strict=True)]
         if q.include_empty:
-            table = self._fill(pool, q, table, bottom, top, lo_m, hi_m)
+            table = self._fill(pool, q, table, bottom, top, lo_m, hi_m, now_i)
         table.reverse()
-        return table[: q.limit]
+        return self.fates.spoil(pool.address, table[: q.limit], bucket)
 
     def _fill(
         self,
@@ -162,10 +207,11 @@ class CandleEngine:
         top: int,
         lo_m: int,
         hi_m: int,
+        now: int,
     ) -> list[list[float]]:
         """Insert O=H=L=C=previous close, V=0 candles for quiet buckets after the first trade."""
         by_ts = {int(r[0]): r for r in table}
-        prev = self._close_before(pool, q, bottom, lo_m, hi_m)
+        prev = self._close_before(pool, q, bottom, lo_m, hi_m, now)
         out: list[list[float]] = []
         for ts in range(bottom, top + 1, q.minutes * 60):
             row = by_ts.get(ts)
@@ -177,13 +223,13 @@ class CandleEngine:
         return out
 
     def _close_before(
-        self, pool: Pool, q: CandleQuery, ts: int, lo_m: int, hi_m: int
+        self, pool: Pool, q: CandleQuery, ts: int, lo_m: int, hi_m: int, now: int
     ) -> float | None:
         """Close of the last visible traded minute strictly before ``ts``."""
         minute_q = replace(q, minutes=1)
         end_m = min(hi_m, ts // 60 - 1)
         for day in range(end_m // MINUTES, lo_m // MINUTES - 1, -1):
-            rows = self._day_rows(pool, day, minute_q, lo_m, end_m)
+            rows = self._day_rows(pool, day, minute_q, lo_m, end_m, now)
             if rows[0].size:
                 return float(rows[4][-1])
         return None

@@ -1,5 +1,5 @@
-"""The ``/__sim__/`` control plane: faults, holes, quiet spells, clock, config, stats and the
-world listing.
+"""The ``/__sim__/`` control plane: faults, holes, quiet spells, pool fates, clock, config, stats,
+the world.
 
 It drives whatever satisfies :class:`Controls` (the :class:`~simulator.app.Simulator` does), so
 this module depends on the operations, not on the object that composes the simulator.
@@ -42,11 +42,18 @@ class Controls(Protocol):
 
     def quiet(self) -> dict: ...
 
+    def disappear(self, pool: str, at: int | None = None) -> None: ...
+
+    def garble(self, pool: str, start: int, end: int, kind: str) -> None: ...
+
+    def fates_now(self) -> dict: ...
+
     def configure(
         self,
         rate_per_min: int | None = None,
         fault_rate: float | None = None,
         limit_counts: str | None = None,
+        cache_seconds: float | None = None,
     ) -> None: ...
 
     def config(self) -> dict: ...
@@ -112,6 +119,16 @@ def _dispatch(sim: Controls, method: str, name: str, body: dict, query: dict) ->
         if method == "POST":
             sim.add_quiet(body["pool"], int(body["start"]), int(body["end"]))
         return Reply(200, {"quiet": sim.quiet()})
+    if name == "gone":
+        if method == "POST":
+            at = body.get("at")
+            sim.disappear(body["pool"], None if at is None else int(at))
+        return Reply(200, sim.fates_now())
+    if name == "implausible":
+        if method == "POST":
+            start, end = int(body["start"]), int(body["end"])
+            sim.garble(body["pool"], start, end, body["kind"])
+        return Reply(200, sim.fates_now())
     if name == "clock":
         return _clock(sim, body) if method == "POST" else _clock(sim, {})
     if name == "config":

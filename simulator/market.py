@@ -121,7 +121,7 @@ class MarketModel:
         trades = g.poisson(intensity).astype(np.int64)
         spread = np.sqrt(trades * (buy_p * (1 - buy_p))) * (3.4 * c[0])
         buys = np.minimum(np.maximum(np.rint(trades * buy_p + spread), 0), trades).astype(np.int64)
-        born = pool.created_at // 60 - day * MINUTES
+        born = max(pool.created_at, pool.busy_from or 0) // 60 - day * MINUTES
         if born > 0:
             trades[: min(born, MINUTES)] = 0
             buys[: min(born, MINUTES)] = 0

@@ -39,6 +39,7 @@ class Metrics:
             self.by_client: Counter[str] = Counter()
             self.faults: Counter[str] = Counter()
             self.rate_limited = 0
+            self.cache_hits = 0
             self.per_second: Counter[int] = Counter()
             self._received = _Window()
             self._admitted = _Window()
@@ -64,6 +65,10 @@ class Metrics:
         with self._lock:
             self.rate_limited += 1
 
+    def cache_hit(self) -> None:
+        with self._lock:
+            self.cache_hits += 1
+
     def fault(self, kind: str) -> None:
         with self._lock:
             self.faults[kind] += 1
@@ -80,6 +85,7 @@ class Metrics:
                 "by_status": dict(self.by_status),
                 "by_client": dict(self.by_client),
                 "rate_limited": self.rate_limited,
+                "cache_hits": self.cache_hits,
                 "status_429": self.by_status.get("429", 0),
                 "faults_served": sum(self.faults.values()),
                 "faults_by_kind": dict(self.faults),

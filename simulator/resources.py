@@ -62,6 +62,8 @@ def pool_resource(network: str, pool: Pool, stats: PoolStats, now: float) -> dic
     sol_str = sig_decimal(sol, 5) if pool.short_prices else long_decimal(sol)
     ratio_null = pool.fresh or pool.ratio_null
     w = stats.windows
+    keys = pool.windows or tuple(k for k, _ in WINDOWS)
+    legacy = pool.windows is not None
     attributes = {
         "base_token_price_usd": price_str,
         "base_token_price_native_currency": "NaN" if pool.fresh else sig_decimal(price / sol, 15),
@@ -71,20 +73,22 @@ def pool_resource(network: str, pool: Pool, stats: PoolStats, now: float) -> dic
         "quote_token_price_base_token": None if ratio_null else sig_decimal(sol / price, 15),
         "address": pool.address,
         "name": pool.name,
-        "pool_created_at": iso(pool.created_at),
+        "pool_created_at": iso(pool.created_at) if pool.created_known else None,
         "fdv_usd": None if pool.fresh else sig_decimal(fdv, 15),
         "market_cap_usd": sig_decimal(fdv * pool.circulating, 15) if pool.has_market_cap else None,
-        "price_change_percentage": {k: percent(w[k].price_change) for k, _ in WINDOWS},
+        "price_change_percentage": {k: percent(w[k].price_change) for k in keys},
         "transactions": {
-            k: {
+            k: {"buys": w[k].buys, "sells": w[k].sells}
+            if legacy
+            else {
                 "buys": w[k].buys,
                 "sells": w[k].sells,
                 "buyers": w[k].buyers,
                 "sellers": w[k].sellers,
             }
-            for k, _ in WINDOWS
+            for k in keys
         },
-        "volume_usd": {k: sig_decimal(w[k].volume_usd, 15) for k, _ in WINDOWS},
+        "volume_usd": {k: sig_decimal(w[k].volume_usd, 15) for k in keys},
         "reserve_in_usd": fixed(reserve_usd(pool, price), 4),
     }
     return {

@@ -49,6 +49,7 @@ class Reply:
     status: int
     body: dict | list | None
     headers: list[tuple[str, str]] = field(default_factory=list)
+    request_id: str | None = None  # set on an answer the CDN kept: its first request's id
 
     def encode(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":")).encode()

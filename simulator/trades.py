@@ -47,7 +47,7 @@ class TradeBook:
 
     def __init__(self, model: MarketModel) -> None:
         self.model = model
-        self._hours: Lru[HourTrades] = Lru(48)
+        self._hours: Lru[HourTrades] = Lru(512)
         self._rendered: Lru[dict] = Lru(30000)
 
     def _hour(self, pool: Pool, hour: int) -> HourTrades:
@@ -98,6 +98,23 @@ class TradeBook:
                         break
             hour -= 1
         return out
+
+    def so_far(self, pool: Pool, minute: int, now: int) -> tuple[int, float, float, float, float]:
+        """Trades of ``minute`` made by ``now``: count, USD volume, last, highest, lowest price
+        (the open candle of the OHLCV endpoint is built from these, so both agree)."""
+        batch = self._hour(pool, minute // 60)
+        start = minute * 60
+        picks = np.flatnonzero((batch.ts >= start) & (batch.ts < start + 60) & (batch.ts <= now))
+        if not picks.size:
+            return 0, 0.0, 0.0, 0.0, 0.0
+        prices = batch.price[picks]
+        return (
+            int(picks.size),
+            float(batch.usd[picks].sum()),
+            float(prices[-1]),
+            float(prices.max()),
+            float(prices.min()),
+        )
 
     def count(self, pool: Pool, start: int, end: int, min_usd: float = 0.0) -> int:
         """How many trades happen in ``[start, end)`` above ``min_usd``, seen or not."""

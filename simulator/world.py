@@ -126,6 +126,12 @@ class Pool:
     ratio_null: bool
     buy_share: float
     unique_share: float
+    # The API's rarer shapes and fates (see ``odd_pools.py``); ordinary pools keep the defaults.
+    created_known: bool = True  # False: ``pool_created_at`` is served as null
+    windows: tuple[str, ...] | None = None  # only these stats windows, no buyers/sellers
+    busy_from: int | None = None  # no trade before this instant, ``activity`` after it
+    gone_at: int | None = None  # answers 404 from this instant on
+    implausible: tuple[tuple[int, int, str], ...] = ()  # (start, end, kind) candles served wrong
 
     @property
     def trades_per_day(self) -> float:
@@ -270,11 +276,15 @@ def build_world(seed: int, epoch: int) -> World:
             if dex_id == "pumpswap":
                 pumpswap_bases.append(token)
             pools.append(_make_pool(seed, epoch, rnd, dex_id, i, token, rates[dex_id, i]))
+    # Drawn from their own random stream after everything else, so they shift no other pool.
+    from .odd_pools import odd_pools  # it builds on this module's pools and tokens
+
+    odd_dex, odd = odd_pools(seed, epoch)
     return World(
         seed=seed,
         epoch=epoch,
-        dexes=dexes,
-        pools=tuple(pools),
+        dexes=(*dexes, odd_dex),
+        pools=(*pools, *odd),
         quiet_spells=_quiet_spells(seed, epoch, pools),
     )
 
@@ -300,6 +310,22 @@ def _quiet_spells(
     return spells
 
 
+def oddities(pool: Pool) -> dict:
+    """What sets an odd pool apart, for tests to find it (nothing for an ordinary pool)."""
+    odd: dict = {}
+    if not pool.created_known:
+        odd["pool_created_at_served"] = None
+    if pool.windows is not None:
+        odd["windows"] = list(pool.windows)
+    if pool.busy_from is not None:
+        odd["busy_from"] = pool.busy_from
+    if pool.gone_at is not None:
+        odd["gone_at"] = pool.gone_at
+    if pool.implausible:
+        odd["implausible"] = [list(r) for r in pool.implausible]
+    return odd
+
+
 def summary(world: World, now: float) -> dict:
     """Dexes and their pools (address, tokens, name, trade rate) for tests and benchmarks."""
     quiet = world.quiet_spells
@@ -323,6 +349,7 @@ def summary(world: World, now: float) -> dict:
                     "pool_created_at": p.created_at,
                     "trades_per_day": round(p.trades_per_day, 3),
                     "mean_trade_usd": round(p.trade_usd, 2),
+                    **oddities(p),
                 }
                 for p in world.pools_by_dex[d.id]
             ]

@@ -40,6 +40,7 @@ def no_serving(monkeypatch):
         (["--port", "-1"], "--port -1: give a TCP port, 0..65535"),
         (["--clock-speed", "0"], "--clock-speed must be > 0"),
         (["--epoch", "-5"], "--epoch -5: give epoch seconds, 0 or more"),
+        (["--cache-seconds", "-1"], "--cache-seconds -1.0: give 0 \\(no cache\\) or more"),
         (["--seed", "x"], "argument --seed: invalid int value"),
         (["--plan", "gold"], "argument --plan: invalid choice: 'gold'"),
     ],

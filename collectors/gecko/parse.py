@@ -296,6 +296,33 @@ def _implausible(item: list, now: float) -> tuple[int | None, str] | None:
     return None
 
 
+# A candle whose close is this many times above (or below) both its neighbours' is a glitch: a
+# real move does not reverse within one interval. Memecoins move 100x in a day, never 10,000x
+# and back.
+PRICE_GLITCH = 1e4
+
+
+def _glitches(candles: list[CandleRecord]) -> list[tuple[int, str]]:
+    """(position, problem) of each candle priced ``PRICE_GLITCH`` times off both neighbours.
+    The newest and oldest of a page have one neighbour, so which of two is wrong is unknown:
+    they are not judged."""
+    out = []
+    closes = [c.close for c in candles]
+    for i in range(1, len(closes) - 1):
+        price, low, high = (
+            closes[i],
+            min(closes[i - 1], closes[i + 1]),
+            max(closes[i - 1], closes[i + 1]),
+        )
+        if price <= 0 or low <= 0:
+            continue
+        if price >= PRICE_GLITCH * high:
+            out.append((i, f"close {price!r} is {price / high:.3g}x both neighbours' closes"))
+        elif price * PRICE_GLITCH <= low:
+            out.append((i, f"close {price!r} is 1/{low / price:.3g} of both neighbours' closes"))
+    return out
+
+
 def describe_list(item: list) -> str:
     return "[" + ", ".join(repr(x) for x in item) + "]"
 
@@ -317,6 +344,7 @@ def _candles(node: Node, endpoint: str) -> tuple[list[CandleRecord], tuple[Candl
     if not isinstance(node.value, list):
         return [_candle(c) for c in node.elements()], ()
     candles: list[CandleRecord] = []
+    indices: list[int] = []
     rejected: list[CandleReject] = []
     now = time.time()
     isfinite, fromtimestamp = math.isfinite, datetime.fromtimestamp
@@ -335,6 +363,7 @@ def _candles(node: Node, endpoint: str) -> tuple[list[CandleRecord], tuple[Candl
                 and h >= low
             ):
                 candles.append(CandleRecord(fromtimestamp(ts, UTC), o, h, low, c, v))
+                indices.append(index)
                 continue
             fault = _implausible(item, now)
             if fault is not None:
@@ -343,6 +372,16 @@ def _candles(node: Node, endpoint: str) -> tuple[list[CandleRecord], tuple[Candl
                 rejected.append(CandleReject(index, stamp, problem, endpoint))
                 continue
         candles.append(_candle(node._child(item, index)))
+        indices.append(index)
+    glitches = _glitches(candles)
+    for position, problem in glitches:
+        rejected.append(
+            CandleReject(indices[position], candles[position].timestamp, problem, endpoint)
+        )
+    if glitches:
+        dropped = {position for position, _ in glitches}
+        candles = [c for i, c in enumerate(candles) if i not in dropped]
+        rejected.sort(key=lambda r: r.index)
     return candles, tuple(rejected)
 
 

@@ -76,6 +76,14 @@ def proven_end(
     return min(asked_end, max(settled, newest))
 
 
+def moving_from(candles: list[CandleRecord], now: datetime, timeframe: str) -> datetime:
+    """The open time from which a served candle may still have been open when the answer was
+    made: the CDN may serve it up to ``CDN_MAX_AGE`` old, so an interval that has ended by now
+    is final only if it ended before then, or if a newer candle was served after it."""
+    settled = Timeframe(timeframe).floor(now - CDN_MAX_AGE)
+    return max(settled, candles[0].timestamp) if candles else settled
+
+
 def proven_start(
     candles: list[CandleRecord], limit: int, top: datetime, timeframe: str, *, rejected: int = 0
 ) -> datetime | None:
@@ -129,7 +137,7 @@ def store_page(
     asked_end = now if before is None else top + step
     candles = page.candles
     rows = candle_rows(
-        pool.pk, timeframe, candles, now, moving_from=Timeframe(timeframe).floor(now)
+        pool.pk, timeframe, candles, now, moving_from=moving_from(candles, now, timeframe)
     )
     oldest = candles[-1].timestamp if candles else None
     end = proven_end(candles, asked_end, now, timeframe)

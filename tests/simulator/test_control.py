@@ -128,6 +128,7 @@ def test_clock_and_world_control_endpoints(simulator):
         "history": "public: 183 days back",
         "call_span_days": 183,
         "limit_counts": "intervals",
+        "cache_seconds": 60,
     }
     world = simulator.control("world")
     assert [d["id"] for d in world["dexes"]][:1] == ["raydium"]

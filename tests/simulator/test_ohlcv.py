@@ -37,7 +37,9 @@ def pick(running, *, older_than: float = 0, busiest: bool = True, younger_than: 
     pools = [
         p
         for p in running.simulator.world.pools
-        if NOW - older_than > p.created_at > NOW - younger_than and not p.fresh
+        if NOW - older_than > p.created_at > NOW - younger_than
+        and not p.fresh
+        and p.busy_from is None  # a quiet pool that turns busy later has no candles yet
     ]
     return max(pools, key=lambda p: p.activity if busiest else -p.activity)
 

@@ -60,6 +60,20 @@ class Command(BaseCommand):
             "the intervals looked at (default) or the candles returned",
         )
 
+        parser.add_argument(
+            "--cache-seconds",
+            type=float,
+            default=60.0,
+            help="serve an answer again for the same URL for this many simulated seconds, like "
+            "the API's CDN (s-maxage=60); 0 turns it off",
+        )
+        parser.add_argument(
+            "--network",
+            default="solana",
+            help="the network id the world is served under (e.g. polygon_pos, to test ids "
+            "containing _)",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
         _check(options)
         simulator = Simulator(
@@ -72,6 +86,8 @@ class Command(BaseCommand):
             plan=options["plan"],
             monthly_credit=options["monthly_credit"],
             limit_counts=options["limit_counts"],
+            cache_seconds=options["cache_seconds"],
+            network=options["network"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
 
@@ -86,6 +102,8 @@ def _check(options: dict) -> None:
         raise CommandError(f"--rate-per-min {options['rate_per_min']}: give 0 (no limit) or more")
     if options["monthly_credit"] is not None and options["monthly_credit"] < 0:
         raise CommandError(f"--monthly-credit {options['monthly_credit']}: give 0 or more")
+    if options["cache_seconds"] < 0:
+        raise CommandError(f"--cache-seconds {options['cache_seconds']}: give 0 (no cache) or more")
     if not 0 <= options["port"] <= 65535:
         raise CommandError(f"--port {options['port']}: give a TCP port, 0..65535")
     if options["epoch"] is not None and options["epoch"] < 0:
