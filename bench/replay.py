@@ -73,6 +73,7 @@ def main() -> int:
     ensure_database()
     from django.core.management import call_command
 
+    from bench.month.driver import WorldTooSmall
     from bench.month.report import goals, render
     from bench.month.setups import SETUPS
     from bench.month.simulate import simulate
@@ -85,7 +86,12 @@ def main() -> int:
         if not full:
             setup = setup.shorter(days=args.days, pools=args.pools)
         call_command("flush", interactive=False, verbosity=0)
-        run, losses = simulate(setup, progress=lambda line: print(f"  {line}", flush=True))  # noqa: T201
+        try:
+            run, losses = simulate(setup, progress=lambda line: print(f"  {line}", flush=True))  # noqa: T201
+        except WorldTooSmall as exc:
+            print(f"== {setup.name}: NOT RUN: {exc}\n", flush=True)  # noqa: T201
+            all_met = False
+            continue
         print(render(run, losses, full_length=full), flush=True)  # noqa: T201
         print(flush=True)  # noqa: T201
         all_met &= all(g.met for g in goals(run, losses, full_length=full))

@@ -279,6 +279,10 @@ def overdue_after(kind: str, timeframe: str | None, freshness: dict[str, float])
 def audit_stuck(run: Run, losses: Losses, addresses: dict[int, str]) -> None:
     config = CollectorConfig.current()
     freshness = config.freshness_seconds()
+    for address in WatchlistEntry.objects.filter(active=True, pool__isnull=True).values_list(
+        "pool_address", flat=True
+    ):
+        losses.stuck.append(f"details of watchlist pool {address}: never linked, nothing collected")
     for pool_id, address in sorted(addresses.items()):
         units = [("trades", None)] + [("ohlcv", tf) for tf in config.ohlcv_timeframes]
         for kind, tf in units:

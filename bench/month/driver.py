@@ -74,13 +74,18 @@ class Run:
     gaps_seen: dict[int, float] = field(default_factory=dict)  # candle gap → first scan open
     ticks: int = 0
     wall_seconds: float = 0.0
+    phases: Counter = field(default_factory=Counter)  # wall seconds by phase of the loop
+
+
+class WorldTooSmall(ValueError):
+    """The set-up asks for more pools than the simulator's world holds."""
 
 
 def choose_pools(sim: Simulator, count: int, seed: int) -> list[str]:
     """``count`` pools of the world, a seeded sample (the world's busy and quiet alike)."""
     world = list(sim.world.pools)
     if count > len(world):
-        raise ValueError(
+        raise WorldTooSmall(
             f"{count} pools asked for; the simulator's world (seed {seed}) holds {len(world)}"
         )
     return [p.address for p in random.Random(seed).sample(world, count)]
@@ -144,19 +149,24 @@ class Driver:
                 self._key_figures()
                 next_figures = t + KEY_FIGURES_EVERY
             queued: list[Unit] = []
+            mark = time.perf_counter()
             planner.tick(self.config, send=lambda unit, _expires, out=queued: out.append(unit))
+            mark = self._phase("planner ticks", mark)
             live_before = self.live.stats.calls
             for index, unit in enumerate(queued):
                 self.move_to(t + tick * index / (len(queued) + 1))
                 self._run_unit(unit)
             self.move_to(t + tick * len(queued) / (len(queued) + 1))
+            mark = self._phase("live units", mark)
             if self.pending_backfill:
                 self._request_backfill()
             if t >= next_scan:
                 self._scan()
                 next_scan += SCAN_EVERY
+            mark = self._phase("gap scans", mark)
             spent = self.live.stats.calls - live_before
             self._backfill_lane(tick, spent)
+            self._phase("backfill lane", mark)
             self.run.ticks += 1
             t += tick
             if (t - self.run.start) // 86_400 > day:
@@ -173,6 +183,11 @@ class Driver:
         self.run.calls["live"] = self.live.stats.calls
         self.run.calls["backfill"] = self.lane.stats.calls
         return self.run
+
+    def _phase(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.run.phases[name] += now - since
+        return now
 
     def _key_figures(self) -> None:
         try:

@@ -55,6 +55,8 @@ def goals(run: Run, losses: Losses, *, full_length: bool) -> list[Goal]:
 def render(run: Run, losses: Losses, *, full_length: bool) -> str:
     setup = run.setup
     calls = ", ".join(f"{k} {v:,}" for k, v in sorted(run.calls.items()))
+    phases = ", ".join(f"{k} {v:.0f} s" for k, v in run.phases.most_common())
+    per_day = run.wall_seconds / setup.days
     errors = ", ".join(f"{k} {v:,}" for k, v in sorted(run.errors.items())) or "none"
     lines = [
         f"== {setup.name}: {setup.pools} pools, {setup.days:g} simulated days, plan {setup.plan} "
@@ -63,6 +65,8 @@ def render(run: Run, losses: Losses, *, full_length: bool) -> str:
         + ")",
         f"{run.ticks:,} planner ticks in {run.wall_seconds:.0f} s wall; calls: {calls}; "
         f"errors: {errors}",
+        f"wall by phase: {phases}; {per_day:.0f} s wall a simulated day "
+        f"(30 days at this size: ~{per_day * 30 / 60:.0f} min)",
         "",
         f"  {'loss by cause':<44} {'count':>12}",
         f"  {'trades made (audited windows)':<44} {losses.trades_made:>12,}",
