@@ -5,8 +5,9 @@ is stored, or lies in a trades Gap (flagged), or is an unflagged loss. Candles: 
 the API serves inside a (pool, timeframe)'s span, from its oldest coverage (or the backfill's
 start) to its newest, is stored, or lies in an open or unfillable Gap, or is an unflagged loss.
 A history start is wrong when the API serves a candle older than it. A unit is stuck when it
-was never served, or not for three of its intervals (two days at least); a gap when it stayed
-open a day and was never tried; a backfill when it never finished.
+went unserved (from the start, or since it last ran) for three of its intervals and two days at
+least; a watchlist pool when it was never linked; a gap when it stayed open a day and was never
+tried; a backfill when it never finished.
 """
 
 from __future__ import annotations
@@ -287,11 +288,11 @@ def audit_stuck(run: Run, losses: Losses, addresses: dict[int, str]) -> None:
         units = [("trades", None)] + [("ohlcv", tf) for tf in config.ohlcv_timeframes]
         for kind, tf in units:
             last = run.served.get((kind, pool_id, tf))
-            if last is None:
-                losses.stuck.append(f"{kind} {tf or ''} of pool {address}: never served")
-            elif run.end - last > overdue_after(kind, tf, freshness):
-                idle = (run.end - last) / 3600
-                losses.stuck.append(f"{kind} {tf or ''} of pool {address}: idle {idle:.0f} h")
+            idle = run.end - (run.start if last is None else last)
+            if idle > overdue_after(kind, tf, freshness):
+                when = "never served" if last is None else "last served"
+                hours = f"{idle / 3600:.0f} h"
+                losses.stuck.append(f"{kind} {tf or ''} of pool {address}: {when}, idle {hours}")
     day = 86_400
     for gap_id, first in run.gaps_seen.items():
         if first > run.end - day:
