@@ -98,6 +98,8 @@ class GeckoClient:
     ``lane`` picks the bucket lane (``live`` or ``backfill``). ``max_wait`` is how long one
     call may sleep for a token or a breaker; past it the call raises MustWait so a Celery task
     can retry later with a countdown. ``max_wait=None`` blocks (management commands).
+    ``transport`` replaces the HTTP transport only (bench/replay.py serves the simulator
+    in-process with it); everything above the socket stays the same.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class GeckoClient:
         backoff: float | None = None,
         backoff_max: float | None = None,
         max_wait: float | None = 5.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = (base_url or settings.GECKO_API_URL).rstrip("/")
         self.network = network or settings.GECKO_NETWORK
@@ -128,7 +131,7 @@ class GeckoClient:
         self._trial: str | None = None
         # The SDK's session carries its Accept/version header; its wrappers return DataFrames
         # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
-        self._sdk = GeckoTerminalSyncClient()
+        self._sdk = GeckoTerminalSyncClient(transport)
         self._sdk.base_url = self.base_url
         self._sdk.client.timeout = httpx.Timeout(timeout or settings.GECKO_HTTP_TIMEOUT)
         self._auth = auth_headers(self.base_url)

@@ -1,0 +1,33 @@
+"""The simulated month's short form (bench/replay.py): collection on a virtual clock against the
+simulator, audited against its ground truth. No loss may go unflagged, no history start may be
+wrong and nothing may be stuck, whatever the budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.month.report import render
+from bench.month.setups import SETUPS
+from bench.month.simulate import simulate
+
+# Issue 15's short form is 3 days x 100 pools; on this 2-core machine that takes too long for
+# make test at the free tier's ~100,000 calls, so it runs 3 days of 20 pools on the demo plan
+# (a unit is stuck after two days unserved: a shorter run could not tell).
+SHORT = SETUPS["demo"].shorter(days=3, pools=20)
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 15 defect 5: on demo a new pool's candles are never fetched (a tick's "
+    "capacity is 1 call, a first OHLCV fetch costs 2), so its OHLCV units are stuck",
+)
+def test_a_short_month_loses_nothing_unflagged():
+    run, losses = simulate(SHORT)
+    print(render(run, losses, full_length=False))  # noqa: T201
+    assert run.calls["live"] > 0, "the planner queued work"
+    assert losses.trades_made > 0, "some trades were audited"
+    assert losses.trades_lost_unflagged == 0
+    assert losses.candles_missing_no_gap == 0
+    assert losses.wrong_history_starts == 0
+    assert losses.stuck == []
