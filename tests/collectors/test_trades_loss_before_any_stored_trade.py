@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from collectors.models import TradeCursor
-from collectors.services.trades import API_TRADE_CAP, collect_trades
+from collectors.services.trades import API_TRADE_CAP, TradeReport, collect_trades
 from marketdata.models import Gap, Trade
 from simulator.world import build_world
 from tests.marketdata.factories import pool as make_pool
@@ -59,11 +59,14 @@ def world_created_at(simulator_factory, key_prefix):
 
 
 def poll_at(client, pool, clock: list[float], at: float):
-    """Poll with the simulator's clock at ``at``, and record the poll as made then."""
+    """A poll made at ``at``, before the pool existed: it showed no trade (the API, like the
+    simulator, answers such a poll 404), so it leaves just the cursor an empty answer leaves."""
     clock[0] = at
-    report = collect_trades(client, pool.pk, min_usd=ANY)
-    TradeCursor.objects.filter(pool=pool).update(last_collected_at=datetime.fromtimestamp(at, UTC))
-    return report
+    TradeCursor.objects.update_or_create(
+        pool=pool,
+        defaults={"last_collected_at": datetime.fromtimestamp(at, UTC), "trades_per_day": 0},
+    )
+    return TradeReport()
 
 
 def test_a_pool_polled_empty_then_unpolled_for_30_hours_flags_the_unobserved_time(
