@@ -111,7 +111,9 @@ def test_a_task_whose_work_is_already_running_is_skipped_and_leaves_no_run(live_
 
     assert skipped == {"skipped": True}
     assert other is None
-    assert live_api.stats()["by_kind"] == {"ohlcv": 1}, "only the other timeframe was fetched"
+    calls = live_api.stats()["by_kind"]
+    # The 4h walk may take a second page: a short page proves only as far back as it looked.
+    assert set(calls) == {"ohlcv"}, "only the other timeframe was fetched"
     assert not Candle.objects.filter(timeframe="1h").exists()
     assert Candle.objects.filter(pool=pool, timeframe="4h").exists()
     run = CollectionRun.objects.get()
@@ -120,7 +122,7 @@ def test_a_task_whose_work_is_already_running_is_skipped_and_leaves_no_run(live_
         {"pool_id": pool.pk, "timeframe": "4h"},
         CollectionRun.Status.OK,
     )
-    assert run.items_written > 0 and run.api_calls == 1 and run.finished_at is not None
+    assert run.items_written > 0 and run.api_calls == calls["ohlcv"] and run.finished_at
     assert not redis_client().exists(lock_key(FETCH_OHLCV, held))
 
     again = tasks.fetch_ohlcv.apply(kwargs=held).get()
