@@ -71,6 +71,16 @@ def repeats_within(times_by_key: dict, seconds: float) -> list[str]:
     return found
 
 
+def peak_in_60s(times: list[float]) -> int:
+    """The most of ``times`` inside any 60 s window."""
+    times, peak, first = sorted(times), 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 60:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
 def overlapping_runs(runs) -> list[str]:
     """OK runs of the same task and arguments whose [started, finished] intervals overlap."""
     by_unit = defaultdict(list)
@@ -98,7 +108,7 @@ def request_log():
 
 @pytest.mark.timeout(240)
 def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
-    simulator_factory, redis_client, request_log, tmp_path: Path
+    simulator_factory, redis_client, request_log, tmp_path: Path, settings
 ):
     sim = simulator_factory(rate_per_min=SIM_RATE)
     world = [p for pools in sim.world()["pools"].values() for p in pools][:POOLS]
@@ -135,7 +145,7 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
             # An operator's backfill on top of the planner's share: more than one bucket's
             # worth of demand, so only a bucket shared by both hosts keeps the limit.
             call_command(
-                "backfill_ohlcv", "--async", "--timeframe", "5m", "--days", "7", verbosity=0
+                "backfill_ohlcv", "--async", "--timeframe", "5m", "--days", "14", verbosity=0
             )
             wait_for_runs(PLAN, CYCLES, since, timeout=120)
         drained(redis_client, timeout=60)
@@ -161,7 +171,11 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
     # One budget: the shared bucket bound the fleet, and kept it under the simulator's limit.
     assert stats["rate_limited"] == 0, stats
     assert stats["peak_rate_60s"] <= RATE + BURST, stats["peak_rate_60s"]
-    assert stats["peak_rate_60s"] >= 0.8 * RATE, "the bucket, not the demand, set the pace"
+    # The backfill (the only 5m calls) asked for more than its lane, and the lane is one for the
+    # fleet: a bucket per host would let each host's lane run at the full share.
+    lane = (1 - settings.GECKO_RATE_LIMIT_LIVE_SHARE) * RATE
+    backfill_peak = peak_in_60s([at for at, url, _ in request_log.requests if "aggregate=5" in url])
+    assert 0.8 * lane <= backfill_peak <= lane + BURST, (backfill_peak, lane)
 
     # Nothing twice. The planner never plans a unit again within a minute (MIN_REFRESH), so
     # any unit or URL repeated within a tick was done twice.

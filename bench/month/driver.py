@@ -92,9 +92,10 @@ def choose_pools(sim: Simulator, count: int, seed: int) -> list[str]:
 
 
 def forget_coordination() -> None:
-    """Planner carry, in-flight claims and breaker state of an earlier run."""
+    """Planner carry, in-flight claims, the month's call count and breaker state of an
+    earlier run."""
     client = redis_client()
-    for pattern in ("gecko:plan:*", "gecko:inflight:*"):
+    for pattern in ("gecko:plan:*", "gecko:inflight:*", "gecko:credit:*"):
         keys = list(client.scan_iter(pattern))
         if keys:
             client.delete(*keys)

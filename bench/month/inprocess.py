@@ -12,6 +12,7 @@ from __future__ import annotations
 import httpx
 
 from collectors.gecko.client import GeckoClient
+from collectors.locks import redis_client
 from collectors.ratelimit import Grant
 
 # What a refused backfill call is told to wait: the next tick tops the allowance up again.
@@ -19,7 +20,12 @@ NEXT_TICK = 60.0
 
 
 class Unlimited:
-    """A bucket that always grants: live calls are paced by the planner alone."""
+    """A bucket that always grants: live calls are paced by the planner alone. Its Redis is
+    the real one: the client counts the month's calls there, as the credit guard reads them."""
+
+    @property
+    def client(self):
+        return redis_client()
 
     def acquire(self, lane: str = "live") -> Grant:
         return Grant(True, lane=lane)
@@ -35,6 +41,10 @@ class Allowance:
     def __init__(self) -> None:
         self.left = 0.0
         self.spent = 0
+
+    @property
+    def client(self):
+        return redis_client()
 
     def top_up(self, calls: float, *, ceiling: float) -> None:
         self.left = min(ceiling, self.left + calls)

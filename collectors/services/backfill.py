@@ -34,7 +34,7 @@ from ..gecko.errors import GeckoError, MustWait, NotFound
 from ..gecko.records import CandleReject, OhlcvPage
 from ..planner.credit import backfill_credit
 from .gaps import note_answer
-from .ohlcv import store_page
+from .ohlcv import settled_until, store_page
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,12 @@ def _unit(
 def plan_backfill(
     pool_ids: list[int], timeframes: list[str], *, since: datetime | None, until: datetime
 ) -> Plan:
-    """What to fetch for every (pool, timeframe): three queries whatever the number of pools."""
+    """What to fetch for every (pool, timeframe): three queries whatever the number of pools.
+
+    Nothing newer than a timeframe's settled edge: no answer can prove it yet, so a walk that
+    asked for it would ask again at its every retry; live collection reads it as it settles."""
     plan = Plan(since, until, list(timeframes), len(pool_ids))
+    now = timezone.now()
     addresses = dict(Pool.objects.filter(pk__in=pool_ids).values_list("pk", "address"))
     spans: dict[tuple[int, str], list[Span]] = {}
     rows = CandleCoverage.objects.filter(
@@ -151,8 +155,9 @@ def plan_backfill(
     for pool_id in pool_ids:
         for tf in timeframes:
             key = (pool_id, tf)
+            end = min(until, settled_until(tf, now))
             unit = _unit(
-                pool_id, addresses[pool_id], tf, spans.get(key, []), starts.get(key), since, until
+                pool_id, addresses[pool_id], tf, spans.get(key, []), starts.get(key), since, end
             )
             plan.units.append(unit)
     return plan

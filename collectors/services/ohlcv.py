@@ -60,6 +60,12 @@ class PageResult:
     proven: datetime | None = None
 
 
+def settled_until(timeframe: str, now: datetime) -> datetime:
+    """Where every answer is final: the open time of the interval that was open ``CDN_MAX_AGE``
+    ago. Newer intervals may still change, or be served stale; they are live collection's."""
+    return Timeframe(timeframe).floor(now - CDN_MAX_AGE)
+
+
 def proven_end(
     candles: list[CandleRecord], asked_end: datetime, now: datetime, timeframe: str
 ) -> datetime:
@@ -71,7 +77,7 @@ def proven_end(
     """
     if asked_end <= now - CDN_MAX_AGE:
         return asked_end
-    settled = Timeframe(timeframe).floor(now - CDN_MAX_AGE)
+    settled = settled_until(timeframe, now)
     newest = candles[0].timestamp if candles else settled
     return min(asked_end, max(settled, newest))
 
@@ -80,7 +86,7 @@ def moving_from(candles: list[CandleRecord], now: datetime, timeframe: str) -> d
     """The open time from which a served candle may still have been open when the answer was
     made: the CDN may serve it up to ``CDN_MAX_AGE`` old, so an interval that has ended by now
     is final only if it ended before then, or if a newer candle was served after it."""
-    settled = Timeframe(timeframe).floor(now - CDN_MAX_AGE)
+    settled = settled_until(timeframe, now)
     return max(settled, candles[0].timestamp) if candles else settled
 
 

@@ -323,3 +323,23 @@ def test_without_a_span_it_reaches_back_as_far_as_the_plan_keeps_history(api, wa
 
     # As --days 30 above: the plan's depth (GECKO_HISTORY_DAYS), not a fixed 180 days.
     assert "~94 pages = ~94 API calls" in out
+
+
+def test_a_backfill_to_now_leaves_the_unsettled_intervals_to_live_collection(api, watched):
+    """The newest interval is open, and an answer may be a minute stale: no answer can prove it
+    yet. A backfill to "now" that asked for it would ask again on every retry of its task (the
+    same URL, twice within seconds, seen in the two-hosts run), so it stops where answers can
+    be final: the interval open a minute ago."""
+    before_first = Timeframe.H1.floor(timezone.now() - timedelta(seconds=60))
+    run("--timeframe", "1h", "--days", "2")
+    calls = ohlcv_calls(api)
+
+    run("--timeframe", "1h", "--days", "2")
+
+    if Timeframe.H1.floor(timezone.now() - timedelta(seconds=60)) == before_first:
+        assert ohlcv_calls(api) == calls, "nothing settled was left to ask for"
+    for pool in watched:
+        newest = max(s.end for s in covered_spans(pool.pk, "1h"))
+        assert newest <= Timeframe.H1.floor(timezone.now() - timedelta(seconds=60)) + timedelta(
+            hours=1
+        )
