@@ -17,11 +17,6 @@ SHORT = SETUPS["demo"].shorter(days=3, pools=20)
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 15 defect 5: on demo a new pool's candles are never fetched (a tick's "
-    "capacity is 1 call, a first OHLCV fetch costs 2), so its OHLCV units are stuck",
-)
 def test_a_short_month_loses_nothing_unflagged():
     run, losses = simulate(SHORT)
     print(render(run, losses, full_length=False))  # noqa: T201
