@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 # Virtual time starts at a fixed instant, so two runs of a set-up are the same run. A month
 # that starts on the 1st keeps a monthly credit to one month.
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -46,6 +48,8 @@ class Setup:
             "GECKO_API_URL": URLS[self.plan],
             "GECKO_RATE_LIMIT_PER_MIN": self.rate_per_min,
             "GECKO_MONTHLY_CREDIT": self.monthly_credit,
+            # The deployment's depth follows its plan, as GECKO_API_PLAN's defaults set it.
+            "GECKO_HISTORY_DAYS": settings.GECKO_API_PLANS[self.plan]["history_days"],
         }
 
     def shorter(self, *, days: float | None = None, pools: int | None = None) -> Setup:

@@ -108,6 +108,10 @@ def proven_start(
     return looked if oldest is None else min(oldest, looked)
 
 
+# How far past the plan's depth an answer must look before its silence ends the history.
+DEPTH_MARGIN = timedelta(days=7)
+
+
 def plan_depth(now: datetime) -> datetime:
     """The oldest time the plan serves (GECKO_HISTORY_DAYS back): an empty answer older than
     this proves nothing about the candles, only that the API no longer keeps them."""
@@ -115,12 +119,17 @@ def plan_depth(now: datetime) -> datetime:
 
 
 def history_floor(pool: Pool, timeframe: str, now: datetime) -> datetime:
-    """Nothing older can be served: the pool's creation, or the plan's depth. A short page whose
-    proof reaches this far shows the start of history; one that does not may be a quiet spell,
-    and the walk goes on."""
+    """Nothing older can be served: the pool's creation, or a little past the plan's depth. A
+    short page whose proof reaches this far shows the start of history; one that does not may
+    be a quiet spell, and the walk goes on.
+
+    The depth is "about six months" (the API keeps 183 days where GECKO_HISTORY_DAYS says
+    180), so a walk that looked back only to the depth has not seen where the API stops: it
+    must look ``DEPTH_MARGIN`` further before an empty answer says so."""
+    depth = plan_depth(now) - DEPTH_MARGIN
     if pool.pool_created_at is None:
-        return plan_depth(now)
-    return max(plan_depth(now), Timeframe(timeframe).floor(pool.pool_created_at))
+        return depth
+    return max(depth, Timeframe(timeframe).floor(pool.pool_created_at))
 
 
 def _history_start(pool: Pool, timeframe: str, oldest: datetime | None, asked_end: datetime):

@@ -343,3 +343,29 @@ def test_a_backfill_to_now_leaves_the_unsettled_intervals_to_live_collection(api
         assert newest <= Timeframe.H1.floor(timezone.now() - timedelta(seconds=60)) + timedelta(
             hours=1
         )
+
+
+def test_a_walk_that_stops_at_the_plans_depth_claims_no_history_start(api, settings):
+    """The plan's depth is "about six months" (GECKO_HISTORY_DAYS 180; the API keeps 183 days).
+    A --days 180 walk looks back exactly that far and no further, so its last short page shows
+    nothing about older candles: a history start recorded there would be wrong (the replay's
+    pro run found six), and would mark the days the API still keeps unfillable."""
+    world = api.world()
+    old = max(
+        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
+        key=lambda p: p["trades_per_day"],
+    )
+    pool = make_pool(address=old["address"])
+    settings.GECKO_HISTORY_DAYS = 180
+
+    run("--pool", pool.address, "--timeframe", "1h", "4h", "--days", "180")
+
+    for start in HistoryStart.objects.filter(pool=pool):
+        older = served(
+            api,
+            pool.address,
+            start.timeframe,
+            start.starts_at - timedelta(days=30),
+            start.starts_at,
+        )
+        assert not older, f"{start.timeframe}: start {start.starts_at}, yet {min(older)} is served"
