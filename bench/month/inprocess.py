@@ -19,13 +19,17 @@ from collectors.ratelimit import Grant
 NEXT_TICK = 60.0
 
 
-class Unlimited:
-    """A bucket that always grants: live calls are paced by the planner alone. Its Redis is
-    the real one: the client counts the month's calls there, as the credit guard reads them."""
+class RealRedis:
+    """The bench's buckets keep the real Redis: the client counts the month's calls there, and
+    the credit guard reads them."""
 
     @property
     def client(self):
         return redis_client()
+
+
+class Unlimited(RealRedis):
+    """A bucket that always grants: live calls are paced by the planner alone."""
 
     def acquire(self, lane: str = "live") -> Grant:
         return Grant(True, lane=lane)
@@ -34,17 +38,13 @@ class Unlimited:
         return 0.0
 
 
-class Allowance:
+class Allowance(RealRedis):
     """The backfill lane's calls for the current tick; past them a call raises MustWait, the
     same answer a Celery backfill task gets from an empty bucket (it retries later)."""
 
     def __init__(self) -> None:
         self.left = 0.0
         self.spent = 0
-
-    @property
-    def client(self):
-        return redis_client()
 
     def top_up(self, calls: float, *, ceiling: float) -> None:
         self.left = min(ceiling, self.left + calls)
