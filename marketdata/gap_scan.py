@@ -18,10 +18,11 @@ it would be had sync_gaps run just before it.
 from __future__ import annotations
 
 from django.db import connection
+from psycopg import sql
 
 from .models import CandleCoverage, Gap
 
-_SQL = """
+_QUERY = """
 WITH cov AS (
     SELECT pool_id, timeframe, start, "end",
            LAG("end") OVER (PARTITION BY pool_id, timeframe ORDER BY start) AS prev_end
@@ -63,7 +64,10 @@ def out_of_sync(pool_ids: list[int], timeframes: list[str]) -> set[tuple[int, st
     sync_gaps would change."""
     if not pool_ids or not timeframes:
         return set()
-    sql = _SQL.format(coverage=CandleCoverage._meta.db_table, gap=Gap._meta.db_table)
+    query = sql.SQL(_QUERY).format(
+        coverage=sql.Identifier(CandleCoverage._meta.db_table),
+        gap=sql.Identifier(Gap._meta.db_table),
+    )
     params = {
         "pools": list(pool_ids),
         "timeframes": list(timeframes),
@@ -72,5 +76,5 @@ def out_of_sync(pool_ids: list[int], timeframes: list[str]) -> set[tuple[int, st
         "unfillable": Gap.Status.UNFILLABLE.value,
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         return {(pool_id, timeframe) for pool_id, timeframe in cursor.fetchall()}
