@@ -26,9 +26,9 @@ from collectors.planner import limits
 from collectors.planner.budget import sustained_rate
 from collectors.planner.demand import (
     MIN_REFRESH,
+    OHLCV_PAGE,
     TRADE_CAP,
     TRADE_WINDOW,
-    minimum_per_day,
     ohlcv_interval,
     page_span,
 )
@@ -126,31 +126,47 @@ def audit_trades(run: Run, losses: Losses, addresses: dict[int, str]) -> dict[in
     return windows
 
 
+def candle_pages_per_day(timeframes) -> float:
+    """The fewest OHLCV calls a day that keep one pool's timeframes whole: a page per 1,000
+    intervals. Not rounded up per day: a 1d series needs one call in 1,000 days, not one a day
+    (rounding had the free budget of trades polls negative on the demo key, and the minimum
+    loss ten times what the planner lost)."""
+    return sum(86_400 / TIMEFRAME_SECONDS[tf] / OHLCV_PAGE for tf in timeframes)
+
+
 def trade_polls_per_day(run: Run, pools: int) -> float:
     """Trade polls a day the budget allows once every pool's candles have their minimum."""
     config = CollectorConfig.current()
     start = datetime.fromtimestamp(run.start, UTC)
     sustained, _ = sustained_rate(limits.current(), start)
     plannable = sustained * (1.0 - config.reserve_share) * 1440
-    candles = minimum_per_day(0, config.ohlcv_timeframes) - 1
-    return plannable - pools * candles
+    return plannable - pools * candle_pages_per_day(config.ohlcv_timeframes)
 
 
 def allowed_polls(rates: dict[int, float], budget: float) -> dict[int, float]:
-    """Polls a day per pool: one each, then by need (trades a day / 300), then any surplus in
-    proportion to the trade rate, never more often than the API's cache refreshes."""
+    """Polls a day per pool that keep the most trades with ``budget`` polls a day. A poll keeps
+    at most 300 trades and none older than 24 h: each of a busy pool's polls up to its rate/300
+    keeps 300 (these come first); a quiet pool's one poll a day keeps its day's trades (next,
+    busiest first); any surplus goes in proportion to the trade rate. Never more often than
+    the API's cache refreshes. (Spreading a short budget evenly had the minimum ten times the
+    planner's own loss on the demo key.)"""
     ceiling = TRADE_WINDOW / MIN_REFRESH
-    if budget <= len(rates):
-        return dict.fromkeys(rates, max(budget, 1e-9) / max(1, len(rates)))
-    need = {p: min(ceiling, max(1.0, r / TRADE_CAP)) for p, r in rates.items()}
-    total = sum(need.values())
-    if budget <= total:
-        extra = budget - len(rates)
-        wanted = total - len(rates)
-        return {p: 1.0 + (n - 1.0) * extra / wanted if wanted else 1.0 for p, n in need.items()}
-    surplus = budget - total
+    left = max(0.0, budget)
+    busy = {p: min(ceiling, r / TRADE_CAP) for p, r in rates.items() if r > TRADE_CAP}
+    wanted = sum(busy.values())
+    share = min(1.0, left / wanted) if wanted else 0.0
+    polls = {p: n * share for p, n in busy.items()}
+    left -= wanted * share
+    for pool_id, _ in sorted(
+        ((p, r) for p, r in rates.items() if r <= TRADE_CAP), key=lambda item: -item[1]
+    ):
+        polls[pool_id] = min(1.0, left)
+        left -= polls[pool_id]
     weight = sum(rates.values()) or 1.0
-    return {p: min(ceiling, n + surplus * rates[p] / weight) for p, n in need.items()}
+    return {
+        p: min(ceiling, polls[p] + left * rates[p] / weight) if left > 0 else polls[p]
+        for p in rates
+    }
 
 
 def minimum_loss(run: Run, windows: dict[int, tuple[int, int]], addresses: dict[int, str]) -> int:
@@ -164,7 +180,7 @@ def minimum_loss(run: Run, windows: dict[int, tuple[int, int]], addresses: dict[
     polls = allowed_polls(rates, trade_polls_per_day(run, len(rates)))
     lost = 0
     for pool_id, (a, b) in windows.items():
-        interval = max(MIN_REFRESH, 86_400 / polls[pool_id])
+        interval = max(MIN_REFRESH, 86_400 / polls[pool_id]) if polls[pool_id] else math.inf
         t = float(a)
         while t < b:
             stop = min(float(b), t + interval)
