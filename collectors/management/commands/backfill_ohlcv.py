@@ -62,7 +62,11 @@ class Command(BaseCommand):
             "--full-history", action="store_true", help="until the API says there is no more"
         )
         parser.add_argument("--until", metavar="ISO", help="to this UTC date/time (with --since)")
-        parser.add_argument("--gaps", action="store_true", help="fill every open candle gap")
+        parser.add_argument(
+            "--gaps",
+            action="store_true",
+            help="scan for candle gaps now, then fill every open one",
+        )
         parser.add_argument("--async", action="store_true", dest="run_async", help="queue tasks")
         parser.add_argument("--dry-run", action="store_true", help="print the plan only")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -163,6 +167,8 @@ class Command(BaseCommand):
         )
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
+            # The periodic scan runs every 15 min: scan now, so a hole since then is planned too.
+            gaps.scan_gaps(network, list(dict.fromkeys([*config.ohlcv_timeframes, *timeframes])))
             return self._gaps(
                 pool_ids if explicit else None,
                 timeframes if options["timeframe"] else None,
