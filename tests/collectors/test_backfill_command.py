@@ -229,6 +229,10 @@ def test_gaps_scans_first_so_a_hole_since_the_last_periodic_scan_is_in_the_plan(
     client.close()
     assert not Gap.objects.exists(), "no periodic scan has run since the hole appeared"
 
+    dry = run("--gaps", "--dry-run")
+    assert "Plan: 1 open candle gaps" in dry
+    assert not Gap.objects.exists(), "a dry run writes nothing, not even the scan's gaps"
+
     out = run("--gaps")
 
     assert "Plan: 1 open candle gaps" in out

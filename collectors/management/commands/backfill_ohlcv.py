@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from collectors import inflight, tasks
 from collectors.gecko.client import GeckoClient
@@ -168,12 +169,17 @@ class Command(BaseCommand):
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
             # The periodic scan runs every 15 min: scan now, so a hole since then is planned too.
-            gaps.scan_gaps(network, list(dict.fromkeys([*config.ohlcv_timeframes, *timeframes])))
-            return self._gaps(
-                pool_ids if explicit else None,
-                timeframes if options["timeframe"] else None,
-                options,
-            )
+            # A dry run scans in a transaction it rolls back: the plan is current, nothing written.
+            scanned = list(dict.fromkeys([*config.ohlcv_timeframes, *timeframes]))
+            chosen = (pool_ids if explicit else None, timeframes if options["timeframe"] else None)
+            if options["dry_run"]:
+                with transaction.atomic():
+                    gaps.scan_gaps(network, scanned)
+                    self._gaps(*chosen, options)
+                    transaction.set_rollback(True)
+                return None
+            gaps.scan_gaps(network, scanned)
+            return self._gaps(*chosen, options)
         plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
         for line in plan_lines(plan):
             self.stdout.write(line)
