@@ -8,7 +8,8 @@ again it prints the same token.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 
@@ -20,7 +21,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         username = options["username"]
-        users = get_user_model().objects
+        model = get_user_model()
+        if not username:
+            raise CommandError("give a user name, e.g. `manage.py create_api_user analyst`")
+        try:
+            model.username_validator(username)
+        except ValidationError:
+            raise CommandError(
+                f"{username!r} is not a valid user name: letters, digits and @ . + - _ only"
+            ) from None
+        users = model.objects
         user = users.filter(username=username).first()
         if user is None:
             user = users.create_user(username=username)
