@@ -5,9 +5,10 @@ is stored, or lies in a trades Gap (flagged), or is an unflagged loss. Candles: 
 the API serves inside a (pool, timeframe)'s span, from its oldest coverage (or the backfill's
 start) to its newest, is stored, or lies in an open or unfillable Gap, or is an unflagged loss.
 A history start is wrong when the API serves a candle older than it. A unit is stuck when it
-went unserved (from the start, or since it last ran) for three of its intervals and two days at
-least; a watchlist pool when it was never linked; a gap when it stayed open a day and was never
-tried; a backfill when it never finished.
+went unserved since it last ran for three of its intervals and two days at least (on a budget
+short of demand, a timeframe's interval is its page span), or was never served two days after
+the budget could first have reached every unit; a watchlist pool when it was never linked; a
+gap when it stayed open a day and was never tried; a backfill when it never finished.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collectors.planner.demand import (
     TRADE_WINDOW,
     minimum_per_day,
     ohlcv_interval,
+    page_span,
 )
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, Pool, Trade
 from marketdata.timeframes import TIMEFRAME_SECONDS
@@ -267,29 +269,53 @@ def audit_history_starts(run: Run, losses: Losses, client: httpx.Client) -> None
         del pool_id
 
 
-def overdue_after(kind: str, timeframe: str | None, freshness: dict[str, float]) -> float:
+def overdue_after(
+    kind: str, timeframe: str | None, freshness: dict[str, float], short: bool
+) -> float:
     """How long a unit may go unserved before it counts as stuck: three of its intervals and
-    at least two days (a budget short of demand delays units; it must not forget them)."""
+    at least two days (a budget short of demand delays units; it must not forget them). On a
+    ``short`` budget, one that cannot meet the freshness targets, a timeframe's interval is
+    its page span: the planner then fetches each when one page is due (CONTINUITY), the
+    fewest calls that keep it whole."""
     if kind == "trades":
         interval = TRADE_WINDOW
+    elif short:
+        interval = page_span(timeframe)
     else:
         interval = ohlcv_interval(timeframe, freshness[timeframe])
     return max(3 * interval, 2 * 86_400)
 
 
+def first_fetch_days(run: Run, units: int) -> float:
+    """Days the run's budget needs to serve every unit once: sooner than that no planner can
+    have reached the last of them."""
+    days = (run.end - run.start) / 86_400
+    per_day = run.plannable_calls / days if days > 0 else 0.0
+    return units / per_day if per_day > 0 else math.inf
+
+
 def audit_stuck(run: Run, losses: Losses, addresses: dict[int, str]) -> None:
     config = CollectorConfig.current()
     freshness = config.freshness_seconds()
+    short = run.degraded_ticks > 0
     for address in WatchlistEntry.objects.filter(active=True, pool__isnull=True).values_list(
         "pool_address", flat=True
     ):
         losses.stuck.append(f"details of watchlist pool {address}: never linked, nothing collected")
+    kinds = [("trades", None)] + [("ohlcv", tf) for tf in config.ohlcv_timeframes]
+    # A unit never served is stuck two days after the budget could have reached it.
+    never_after = 2 * 86_400 + (
+        first_fetch_days(run, len(addresses) * len(kinds)) * 86_400 if short else 0
+    )
     for pool_id, address in sorted(addresses.items()):
-        units = [("trades", None)] + [("ohlcv", tf) for tf in config.ohlcv_timeframes]
-        for kind, tf in units:
+        for kind, tf in kinds:
             last = run.served.get((kind, pool_id, tf))
             idle = run.end - (run.start if last is None else last)
-            if idle > overdue_after(kind, tf, freshness):
+            if last is None:
+                overdue = max(never_after, overdue_after(kind, tf, freshness, False))
+            else:
+                overdue = overdue_after(kind, tf, freshness, short)
+            if idle > overdue:
                 when = "never served" if last is None else "last served"
                 hours = f"{idle / 3600:.0f} h"
                 losses.stuck.append(f"{kind} {tf or ''} of pool {address}: {when}, idle {hours}")

@@ -73,6 +73,8 @@ class Run:
     backfills: list[Backfill] = field(default_factory=list)
     gaps_seen: dict[int, float] = field(default_factory=dict)  # candle gap → first scan open
     ticks: int = 0
+    degraded_ticks: int = 0  # ticks whose demand exceeded the budget (the planner said so)
+    plannable_calls: float = 0.0  # what the planner's budgets allowed, summed over the ticks
     wall_seconds: float = 0.0
     phases: Counter = field(default_factory=Counter)  # wall seconds by phase of the loop
 
@@ -151,7 +153,11 @@ class Driver:
                 next_figures = t + KEY_FIGURES_EVERY
             queued: list[Unit] = []
             mark = time.perf_counter()
-            planner.tick(self.config, send=lambda unit, _expires, out=queued: out.append(unit))
+            result = planner.tick(
+                self.config, send=lambda unit, _expires, out=queued: out.append(unit)
+            )
+            self.run.degraded_ticks += result.report.degraded
+            self.run.plannable_calls += result.budget.plannable_per_min * tick / 60.0
             mark = self._phase("planner ticks", mark)
             live_before = self.live.stats.calls
             for index, unit in enumerate(queued):

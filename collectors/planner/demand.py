@@ -37,6 +37,8 @@ DETAILS_MAX_AGE = 86_400.0
 MULTI_MAX = 30
 # Outscores any candle unit that is merely behind (its score is its age in intervals).
 FIRST_DATA_SCORE = 1e6
+# How long a never-fetched timeframe yields to candles about to leave a gap.
+FIRST_FETCH_PATIENCE = 2 * 86_400.0
 TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
 TIERS = tuple(TIER_WEIGHT)
 
@@ -50,9 +52,13 @@ class Priority:
     """Order of service: what is lost for good first, what merely ages next, niceties last."""
 
     PERISHABLE = 0  # trades near their loss point; details that unlock a new watchlist pool
-    FRESHNESS = 1  # candles past their freshness target
-    METADATA = 2  # token info, pool details
-    EARLY = 3  # not due yet; served from leftover budget, stalest first
+    # Candles about to outrun one page (a later fetch costs more, then leaves a gap), and a new
+    # pool's first candles. On a budget short of the freshness targets this is the schedule
+    # that still keeps every timeframe whole, at the fewest calls.
+    CONTINUITY = 1
+    FRESHNESS = 2  # candles past their freshness target
+    METADATA = 3  # token info, pool details
+    EARLY = 4  # not due yet; served from leftover budget, stalest first
 
 
 @dataclass(slots=True)
@@ -106,6 +112,7 @@ class PoolState:
     # Trades above the filter that the candles since the last trades poll may hold (0: none
     # seen, or not looked at: only quiet pools', below TRADE_CAP a day, are).
     activity_since_poll: float = 0.0
+    since: float | None = None  # when the pool joined collection; None: unknown
 
 
 @dataclass(frozen=True)
@@ -147,11 +154,15 @@ def trade_interval(per_day: float | None) -> float:
     return max(MIN_REFRESH, SAFETY * horizon)
 
 
+def page_span(timeframe: str) -> float:
+    """Seconds one page of 1,000 candles reaches back, with the safety margin."""
+    return SAFETY * OHLCV_PAGE * TIMEFRAME_SECONDS[timeframe]
+
+
 def ohlcv_interval(timeframe: str, target: float) -> float:
     """Seconds between fetches: the freshness target, but never so long that one page of
     1,000 candles no longer reaches back to the last fetch (that would leave a gap)."""
-    page_span = SAFETY * OHLCV_PAGE * TIMEFRAME_SECONDS[timeframe]
-    return max(MIN_REFRESH, min(target, page_span))
+    return max(MIN_REFRESH, min(target, page_span(timeframe)))
 
 
 def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
@@ -200,13 +211,21 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
         if until is None and tf == finest:
             # A new pool's first candles: one page of its finest timeframe, before any slower
             # timeframe of any pool (however far behind), so every new pool has data soonest.
-            priority, score = Priority.FRESHNESS, weight * FIRST_DATA_SCORE
+            priority, score = Priority.CONTINUITY, weight * FIRST_DATA_SCORE
             cost, due_in, lag, limit = 1, 0.0, 0.0, OHLCV_PAGE
         elif until is None:
-            # Never fetched: shorter timeframes first, since their history runs out soonest. It
-            # reads the pages a live fetch may (ohlcv_pages_per_fetch); older is the backfill's.
-            priority, score = Priority.FRESHNESS, weight * (10 - rank * 0.1)
-            cost, due_in, lag, limit = targets.max_pages, 0.0, 0.0, OHLCV_PAGE
+            # Never fetched: one page (older is the backfill's), shorter timeframes first since
+            # their history runs out soonest. Ranked among candles at their page's edge as one
+            # page behind plus one a day it has waited; for FIRST_FETCH_PATIENCE never before a
+            # unit about to outrun what one fetch reads (a gap), since waiting here loses
+            # nothing; after that, a budget short of demand cannot leave it waiting for ever.
+            waited = 0.0 if state.since is None else max(0.0, now - state.since)
+            claim = 1 + waited / 86_400.0
+            if waited < FIRST_FETCH_PATIENCE:
+                claim = min(claim, targets.max_pages)
+            claim -= rank * 1e-3
+            priority, score = Priority.CONTINUITY, weight * claim
+            cost, due_in, lag, limit = 1, 0.0, 0.0, OHLCV_PAGE
         else:
             age = now - until
             missing = math.ceil(age / seconds) + 1  # the bars since, and the one still moving
@@ -214,8 +233,11 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
             cost = max(1, min(targets.max_pages, math.ceil(missing / OHLCV_PAGE)))
             due_in, lag, score = interval - age, max(0.0, age - target), weight * age / interval
             settled = (now + tick - CDN_MAX_AGE) // seconds * seconds
+            edge = page_span(tf)
             if settled <= until:
                 priority = -1  # no interval will have settled since the last answer's proof
+            elif age + tick >= edge:
+                priority, score = Priority.CONTINUITY, weight * age / edge
             elif due_in <= tick:
                 priority = Priority.FRESHNESS
             elif age >= seconds and age >= MIN_REFRESH:

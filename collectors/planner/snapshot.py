@@ -1,6 +1,6 @@
 """The collection state the planner needs, read in a handful of aggregate queries.
 
-Nothing here loops over pools in SQL: at 5,000 pools a tick is seven queries, each an index or
+Nothing here loops over pools in SQL: at 5,000 pools a tick is a few queries, each an index or
 small-table scan (coverage ranges are merged, so that table holds a few rows per pool and
 timeframe; trade rates live on TradeCursor, one row per pool; a quiet pool's candles since its
 last trades poll are an index range, short unless it woke up). Times come back as epoch
@@ -114,13 +114,26 @@ def load(config: CollectorConfig, now: datetime) -> Snapshot:
         if pool_id in tier_of
     }
     activity = activity_since_poll(config)
+    # When each pool joined collection (its row is made when its details first arrive): how
+    # long its never-fetched timeframes have waited.
+    joined = dict(
+        _rows(
+            "SELECT id, EXTRACT(EPOCH FROM first_seen_at)::float8 "  # noqa: S608
+            f"FROM {Pool._meta.db_table} WHERE id = ANY(%s)",
+            (list(tier_of),),
+        )
+    )
     pools = []
     counts = {"watchlist": 0, "top": 0}
     for pool_id, tier in tier_of.items():
         polled, rate = cursors.get(pool_id, (None, None))
         counts[tier] += 1
         since = activity.get(pool_id, 0.0)
-        pools.append(PoolState(pool_id, tier, rate, polled, fetched.get(pool_id, {}), since))
+        pools.append(
+            PoolState(
+                pool_id, tier, rate, polled, fetched.get(pool_id, {}), since, joined.get(pool_id)
+            )
+        )
     # Tokens never asked about are few once collection runs: filter those, then by tier here.
     tokens = (
         Pool.objects.filter(base_token__isnull=False, base_token__info__isnull=True)

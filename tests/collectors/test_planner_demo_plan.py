@@ -45,14 +45,20 @@ def finish(units, now: datetime) -> None:
     inflight.release([u.key for u in units])
 
 
-def test_a_never_fetched_unit_of_two_pages_is_served_within_a_few_ticks(demo, redis_client):
+def behind(p, timeframe: str, days: float) -> None:
+    end = START - timedelta(days=days)
+    CandleCoverage.objects.create(
+        pool=p, timeframe=timeframe, start=end - timedelta(days=1), end=end
+    )
+
+
+def test_a_unit_of_two_pages_is_served_within_a_few_ticks(demo, redis_client):
     p = pool("D" * 32, last_seen_at=START)
     WatchlistEntry.objects.create(pool_address=p.address, pool=p)
     TradeCursor.objects.create(pool=p, last_collected_at=START, trades_per_day=0)
-    CandleCoverage.objects.create(
-        pool=p, timeframe="1m", start=START - timedelta(days=1), end=START - timedelta(minutes=1)
-    )
-    first = unit_key("ohlcv", p.pk, "5m")  # never fetched: a first fetch reads two pages
+    behind(p, "1m", 1 / 1440)
+    behind(p, "5m", 4)  # 1,152 candles behind: its fetch reads two pages
+    first = unit_key("ohlcv", p.pk, "5m")
     served, calls = None, []
     for minute in range(30):
         now = START + timedelta(minutes=minute)
@@ -73,6 +79,7 @@ def test_a_unit_bigger_than_a_tick_is_paid_back_by_the_ticks_after_it(demo, redi
     p = pool("E" * 32, last_seen_at=START)
     WatchlistEntry.objects.create(pool_address=p.address, pool=p)
     TradeCursor.objects.create(pool=p, last_collected_at=START, trades_per_day=0)
+    behind(p, "5m", 4)  # a fetch of two pages, when one tick may queue one call
     spent = 0
     for minute in range(120):
         now = START + timedelta(minutes=minute)

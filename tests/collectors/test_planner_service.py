@@ -94,16 +94,15 @@ def test_a_tick_queues_with_expiry_and_a_second_tick_queues_nothing_twice(
     assert all(m["headers"]["expires"] for m in messages), "stale copies never run"
     ohlcv = [m for m in messages if m["headers"]["task"].endswith("fetch_ohlcv")]
     assert {m["headers"]["argsrepr"] for m in ohlcv} == {"()"}
-    # Never fetched: one page of the finest timeframe (a new pool's first data), then
-    # ohlcv_pages_per_fetch pages of each slower one.
+    # Never fetched: one page of each timeframe; what lies before it is the backfill's.
     pages = sorted(m["headers"]["kwargsrepr"].split("'pages': ")[1][0] for m in ohlcv)
-    assert pages == ["1"] * 3 + ["2"] * 3 * 6
+    assert pages == ["1"] * 3 * 7
     assert all("'limit': 1000" in m["headers"]["kwargsrepr"] for m in ohlcv)
 
     second = planner.tick(config, send=tasks._send)
 
     assert second.queued == 0 and len(api_queue(redis_client)) == len(messages)
-    assert second.budget.in_flight == first.selection.spent == 3 + 3 * (1 + 6 * 2) + 1
+    assert second.budget.in_flight == first.selection.spent == 3 + 3 * 7 + 1
 
 
 def test_the_queue_holds_at_most_two_ticks_of_budget(config, redis_client, settings):
