@@ -11,6 +11,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from rest_framework.authtoken.models import Token
 
 from marketdata.models import Network
 from tests.marketdata import factories
@@ -96,6 +97,20 @@ def test_export_qlib_refuses(args, message):
     factories.pool()
     with pytest.raises(CommandError, match=message):
         call_command("export_qlib", *args, stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "the following arguments are required: username"),
+        ([""], "give a user name"),
+        (["two words"], "'two words' is not a valid user name"),
+    ],
+)
+def test_create_api_user_refuses(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_api_user", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    assert not Token.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if k not in ("DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
     }
-    clean.update(GECKO_DOTENV="", DJANGO_SETTINGS_MODULE="geckoproject.settings", **env)
+    clean.update({"GECKO_DOTENV": "", "DJANGO_SETTINGS_MODULE": "geckoproject.settings", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True
     )
@@ -33,6 +34,25 @@ def test_models_and_migrations_are_in_step():
 def test_deploy_check_passes_with_debug_unset_and_a_real_secret():
     result = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="x" * 64 + "Yz9!")
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_deploy_check_passes_when_going_live_over_a_development_env(tmp_path):
+    """Going live as the README says: DEBUG=0, a real key and host, over the `.env` that
+    `make run` wrote (DEBUG=1); the environment wins and every deploy warning is off."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\n")
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="gecko.example.com",
+        GECKO_DOTENV=str(dotenv),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
 
 
 def test_a_missing_secret_key_fails_at_start():

@@ -216,6 +216,30 @@ def test_gaps_fills_the_holes_downtime_left(api, watched, key_prefix):
     assert scan_gaps("solana", ["1m"]) == 0
 
 
+def test_gaps_scans_first_so_a_hole_since_the_last_periodic_scan_is_in_the_plan(
+    api, watched, key_prefix
+):
+    pool = watched[0]
+    client = make_client(api.base_url, prefix=key_prefix)
+    collect_ohlcv(client, pool.pk, "1m", max_pages=2, include_empty=False)
+    last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
+    Candle.objects.filter(pool=pool, ts__gte=last_run).delete()
+    CandleCoverage.objects.filter(pool=pool).update(end=last_run)
+    collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
+    client.close()
+    assert not Gap.objects.exists(), "no periodic scan has run since the hole appeared"
+
+    dry = run("--gaps", "--dry-run")
+    assert "Plan: 1 open candle gaps" in dry
+    assert not Gap.objects.exists(), "a dry run writes nothing, not even the scan's gaps"
+
+    out = run("--gaps")
+
+    assert "Plan: 1 open candle gaps" in out
+    assert "1 backfilled" in out and "1 filled, 0 open, 0 unfillable" in out
+    assert Gap.objects.get().status == Gap.Status.FILLED
+
+
 # --- bad arguments: a clear message, a non-zero exit, nothing written -----------------------
 
 

@@ -31,7 +31,11 @@ def pool():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--timeframe", "1h", "60min"], "unknown timeframe 60min"),
+        (
+            ["--timeframe", "1h", "2h"],
+            "unknown timeframe 2h; use 1m 5m 15m 1h 4h 12h 1d or QLib's names "
+            "1min 5min 15min 60min 240min 720min day",
+        ),
         (["--pools", A, B], f"unknown pool\\(s\\) on solana: {B}"),
         (["--pools", A.lower()], "unknown pool.*case-sensitive"),
         (["--all", "--timeframe", "1d"], "no final candles to export for timeframe 1d"),

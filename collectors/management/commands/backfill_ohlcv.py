@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from collectors import inflight, tasks
 from collectors.gecko.client import GeckoClient
@@ -62,7 +63,11 @@ class Command(BaseCommand):
             "--full-history", action="store_true", help="until the API says there is no more"
         )
         parser.add_argument("--until", metavar="ISO", help="to this UTC date/time (with --since)")
-        parser.add_argument("--gaps", action="store_true", help="fill every open candle gap")
+        parser.add_argument(
+            "--gaps",
+            action="store_true",
+            help="scan for candle gaps now, then fill every open one",
+        )
         parser.add_argument("--async", action="store_true", dest="run_async", help="queue tasks")
         parser.add_argument("--dry-run", action="store_true", help="print the plan only")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -163,11 +168,18 @@ class Command(BaseCommand):
         )
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
-            return self._gaps(
-                pool_ids if explicit else None,
-                timeframes if options["timeframe"] else None,
-                options,
-            )
+            # The periodic scan runs every 15 min: scan now, so a hole since then is planned too.
+            # A dry run scans in a transaction it rolls back: the plan is current, nothing written.
+            scanned = list(dict.fromkeys([*config.ohlcv_timeframes, *timeframes]))
+            chosen = (pool_ids if explicit else None, timeframes if options["timeframe"] else None)
+            if options["dry_run"]:
+                with transaction.atomic():
+                    gaps.scan_gaps(network, scanned)
+                    self._gaps(*chosen, options)
+                    transaction.set_rollback(True)
+                return None
+            gaps.scan_gaps(network, scanned)
+            return self._gaps(*chosen, options)
         plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
         for line in plan_lines(plan):
             self.stdout.write(line)

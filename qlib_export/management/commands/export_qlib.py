@@ -11,6 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketdata.timeframes import ALL_TIMEFRAMES
 from qlib_export import export, source
+from qlib_export.calendar import QLIB_FREQ
+
+# QLib's frequency names, accepted as aliases: QLib users write `--timeframe 60min`.
+FROM_QLIB = {freq: timeframe for timeframe, freq in QLIB_FREQ.items()}
+NAMES = f"{' '.join(ALL_TIMEFRAMES)} or QLib's names {' '.join(FROM_QLIB)}"
 
 
 class Command(BaseCommand):
@@ -29,7 +34,7 @@ class Command(BaseCommand):
             nargs="+",
             default=["1d", "1h"],
             metavar="TF",
-            help=f"one or more of {' '.join(ALL_TIMEFRAMES)} (default: 1d 1h)",
+            help=f"one or more of {NAMES} (default: 1d 1h)",
         )
         which = parser.add_mutually_exclusive_group()
         which.add_argument("--pools", nargs="+", metavar="ADDRESS", help="these pool addresses")
@@ -53,12 +58,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
-        timeframes = list(dict.fromkeys(options["timeframe"]))
+        timeframes = list(dict.fromkeys(FROM_QLIB.get(tf, tf) for tf in options["timeframe"]))
         unknown = [tf for tf in timeframes if tf not in ALL_TIMEFRAMES]
         if unknown:
-            raise CommandError(
-                f"unknown timeframe {', '.join(unknown)}; use {' '.join(ALL_TIMEFRAMES)}"
-            )
+            raise CommandError(f"unknown timeframe {', '.join(unknown)}; use {NAMES}")
         request = export.Request(
             out=options["out"],
             network=options["network"],
