@@ -212,9 +212,10 @@ def served(client: httpx.Client, address: str, tf: str, start: int, end: int) ->
         page = parse.parse_ohlcv(parse.loads(resp.content, "ohlcv"))
         stamps = [int(c.timestamp.timestamp()) for c in page.candles]
         out.update(ts for ts in stamps if start <= ts < end)
-        if len(stamps) < 1000:
-            break
-        before = min(stamps) - step
+        # A full page: go on from its oldest candle. A short one proves nothing older is gone
+        # when ``limit`` counts intervals (the quiet ones are simply not listed): step back the
+        # 1,000 intervals it spanned and go on, until the span's start.
+        before = min(stamps) - step if len(stamps) == 1000 else before - 1000 * step
     return out
 
 
