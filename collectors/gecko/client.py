@@ -120,8 +120,8 @@ class GeckoClient:
         self.base_url = (base_url or settings.GECKO_API_URL).rstrip("/")
         self.network = network or settings.GECKO_NETWORK
         self.lane = lane
-        self.limiter = limiter or RateLimiter()
-        self.breaker = breaker or CircuitBreaker()
+        self.limiter = limiter or RateLimiter(target=self.base_url)
+        self.breaker = breaker or CircuitBreaker(target=self.base_url)
         self.attempts = attempts or settings.GECKO_RETRY_ATTEMPTS
         self.backoff = settings.GECKO_RETRY_BACKOFF if backoff is None else backoff
         self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
