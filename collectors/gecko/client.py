@@ -45,6 +45,7 @@ from .errors import (
     RateLimited,
     ServerError,
     TransportError,
+    Unreachable,
 )
 from .records import DexRecord, OhlcvPage, PoolPage, TokenInfoRecord, TokenRecord, TradeRecord
 
@@ -87,7 +88,7 @@ class CallStats:
     errors: int = 0  # calls that went out and failed, whatever the error
     last_errors: list[str] = field(default_factory=list)  # the texts of the last few
 
-    def failed(self, error: GeckoError) -> None:
+    def failed(self, error: Exception) -> None:
         self.errors += 1
         self.last_errors = [*self.last_errors, str(error)][-LAST_ERRORS:]
 
@@ -99,7 +100,9 @@ class GeckoClient:
     call may sleep for a token or a breaker; past it the call raises MustWait so a Celery task
     can retry later with a countdown. ``max_wait=None`` blocks (management commands).
     ``transport`` replaces the HTTP transport only (bench/replay.py serves the simulator
-    in-process with it); everything above the socket stays the same.
+    in-process with it); everything above the socket stays the same. ``fail_fast``
+    (management commands) raises Unreachable, unretried, when the target cannot be resolved
+    or connected to before it has answered once: a wrong target ends the command in seconds.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class GeckoClient:
         backoff_max: float | None = None,
         max_wait: float | None = 5.0,
         transport: httpx.BaseTransport | None = None,
+        fail_fast: bool = False,
     ) -> None:
         self.base_url = (base_url or settings.GECKO_API_URL).rstrip("/")
         self.network = network or settings.GECKO_NETWORK
@@ -126,6 +130,8 @@ class GeckoClient:
         self.backoff = settings.GECKO_RETRY_BACKOFF if backoff is None else backoff
         self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
         self.max_wait = max_wait
+        self.fail_fast = fail_fast
+        self._answered = False  # the target has answered a request of this client
         self.stats = CallStats()
         self.month = MonthlyCalls(self.limiter.client)
         self._trial: str | None = None
@@ -288,21 +294,22 @@ class GeckoClient:
         self.month.count()  # every request spends monthly credit, a refused one too
         try:
             return self._send(endpoint, path, params, base)
-        except GeckoError as exc:
+        except (GeckoError, Unreachable) as exc:
             self.stats.failed(exc)
             raise
 
     def _send(self, endpoint: str, path: str, params: dict[str, Any] | None, base: str) -> Any:
         try:
             response = self._sdk.client.get(f"{base}/{path}", params=params, headers=self._auth)
-        except httpx.TimeoutException as exc:
-            self.breaker.record_failure()
-            raise TransportError(f"{endpoint}: timed out ({exc})", endpoint=endpoint) from exc
         except httpx.TransportError as exc:
+            connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if connect and self.fail_fast and not self._answered:
+                # One failed connect of one command is no evidence for the fleet's breaker.
+                raise Unreachable(self.base_url, str(exc) or type(exc).__name__) from exc
             self.breaker.record_failure()
-            raise TransportError(
-                f"{endpoint}: connection failed ({exc})", endpoint=endpoint
-            ) from exc
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+            raise TransportError(f"{endpoint}: {what} ({exc})", endpoint=endpoint) from exc
+        self._answered = True
         try:
             body = self._check(endpoint, response)
         except (ServerError, InvalidJSON):
