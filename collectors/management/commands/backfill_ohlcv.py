@@ -33,10 +33,7 @@ from watchlist.models import WatchlistEntry
 
 logger = logging.getLogger(__name__)
 # The options a run's row keeps, to tell one command run from another in the admin.
-RECORDED = (
-    *("pool", "watchlist", "all", "timeframe", "gaps"),
-    *("days", "since", "until", "full_history"),
-)
+RECORDED = "pool watchlist all timeframe gaps days since until full_history".split()
 
 
 def _moment(value: str, option: str) -> datetime:
