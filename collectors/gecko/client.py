@@ -5,7 +5,8 @@ circuit breaker (collectors.breaker), sends the request with the geckoterminal-p
 session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/connection
 errors are retried with exponential backoff and full jitter (tenacity); a 429 puts the whole
 fleet's bucket on cooldown. Only ``base_url`` (settings.GECKO_API_URL) decides whether this
-talks to the real API or to the simulator.
+talks to the real API or to the simulator; the bucket and breaker are that target's own
+(collectors.target), so a client for another API never touches the fleet's.
 
 On CoinGecko's keyed plans (settings.GECKO_API_PLAN demo or pro) every request carries the key
 in the plan's header, and only requests to settings.GECKO_API_URL do: a client built for any
@@ -34,6 +35,7 @@ from tenacity import (
 from ..breaker import CircuitBreaker
 from ..credit import MonthlyCalls
 from ..ratelimit import Lane, RateLimiter
+from ..target import target_id
 from . import parse
 from .errors import (
     ApiErrorBody,
@@ -134,6 +136,8 @@ class GeckoClient:
         self._answered = False  # the target has answered a request of this client
         self.stats = CallStats()
         self.month = MonthlyCalls(self.limiter.client)
+        # Only calls to the configured API spend its monthly credit (and carry its key).
+        self._counted = target_id(self.base_url) == target_id(settings.GECKO_API_URL)
         self._trial: str | None = None
         # The SDK's session carries its Accept/version header; its wrappers return DataFrames
         # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
@@ -291,7 +295,8 @@ class GeckoClient:
                 self.breaker.release_trial(self._trial)
             raise
         self.stats.calls += 1
-        self.month.count()  # every request spends monthly credit, a refused one too
+        if self._counted:
+            self.month.count()  # every request spends monthly credit, a refused one too
         try:
             return self._send(endpoint, path, params, base)
         except (GeckoError, Unreachable) as exc:

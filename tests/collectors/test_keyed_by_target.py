@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from collectors.breaker import CircuitBreaker
+from collectors.credit import MonthlyCalls
 from collectors.gecko.client import GeckoClient
 from collectors.gecko.errors import GeckoError
 from collectors.ratelimit import RateLimiter
@@ -70,3 +71,18 @@ def test_a_client_for_another_target_never_opens_the_fleets_breaker(settings, re
     assert CircuitBreaker().state().state == "closed"
     assert CircuitBreaker().state().failures == 0
     assert RateLimiter().status().tokens == pytest.approx(settings.GECKO_RATE_LIMIT_BURST, abs=0.1)
+
+
+def test_only_calls_to_the_configured_target_count_against_its_monthly_credit(
+    settings, redis_client, simulator
+):
+    settings.GECKO_API_URL = simulator.base_url
+    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
+    other = f"http://127.0.0.1:{closed_port()}/api/v2"
+    with GeckoClient(base_url=other, attempts=1) as client:
+        with pytest.raises(GeckoError):
+            client.dexes()
+    assert MonthlyCalls().spent() == 0
+    with GeckoClient(attempts=1) as client:
+        client.dexes()
+    assert MonthlyCalls().spent() == client.stats.calls > 0
