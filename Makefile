@@ -45,14 +45,16 @@ preflight: $(VENV)/.installed
 migrate: preflight
 	$(PY) manage.py migrate --noinput
 
-# Without GECKO_API_URL (or with it on 127.0.0.1:8765) the simulator starts too: no internet needed.
+# The API target (GECKO_API_URL from the environment, else .env's, else the simulator's) is
+# written into .env first, so every process and any command from another shell calls one API.
+# With the simulator's target (127.0.0.1:8765) the simulator starts too: no internet needed.
 run: .env migrate
+	$(PY) -m geckoproject.api_target .env
 	set -a && . ./.env && set +a && $(PY) manage.py ensure_admin && $(PY) manage.py seed_schedules
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Admin: http://127.0.0.1:$${WEB_PORT:-8000}/admin/  Flower: http://127.0.0.1:$${FLOWER_PORT:-5555}/"
 	set -a && . ./.env && set +a && procs="web worker_default worker_api beat flower" && \
-	case "$${GECKO_API_URL:-}" in ""|*127.0.0.1:8765*) procs="simulator $$procs"; \
-	  export GECKO_API_URL=http://127.0.0.1:8765/api/v2;; esac && \
+	case "$$GECKO_API_URL" in *127.0.0.1:8765*) procs="simulator $$procs";; esac && \
 	$(VENV)/bin/honcho start -f Procfile $$procs
 
 # Debian's headless Chromium and its driver, for the admin's browser test (never a browser

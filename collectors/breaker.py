@@ -9,6 +9,8 @@ Design:
   another caller may try once the lease runs out, so the breaker cannot stay half-open forever.
   A caller that claimed the trial but will not make the call (it must wait for a token) gives
   it back with ``release_trial``, so the fleet is not refused for the whole lease.
+- State is kept per API target (collectors.target): calls to another API never open the
+  fleet's breaker. The key is ``<prefix><name>@<target>``.
 - A success reported while open is ignored: it comes from a call started before the trip and
   proves nothing about recovery. Closed with no failures is stored as no key at all, and other
   states carry a TTL, so nothing lingers.
@@ -22,6 +24,8 @@ from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
+
+from .target import target_id
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -130,12 +134,15 @@ class BreakerState:
 
 
 class CircuitBreaker:
-    """Redis-backed breaker shared by all workers; see the module docstring for the design."""
+    """Redis-backed breaker shared by all workers; see the module docstring for the design.
+
+    ``target`` is the API base URL whose calls it guards (default: settings.GECKO_API_URL)."""
 
     def __init__(
         self,
         name: str = "gecko",
         *,
+        target: str | None = None,
         failures: int | None = None,
         cooloff: float | None = None,
         trial_timeout: float | None = None,
@@ -152,7 +159,8 @@ class CircuitBreaker:
         # The key must outlive the cool-off and the trial lease, or an open breaker would close.
         self._ttl_ms = int(max(ttl, self.cooloff + self.trial_timeout + 60) * 1000)
         self.client = client or redis.Redis.from_url(settings.REDIS_URL)
-        self.key = f"{key_prefix}{name}"
+        self.target = target_id(target)
+        self.key = f"{key_prefix}{name}@{self.target}"
         self._allow = self.client.register_script(_ALLOW)
         self._success = self.client.register_script(_SUCCESS)
         self._failure = self.client.register_script(_FAILURE)

@@ -2,7 +2,9 @@
 
 The same service functions the Celery tasks call, with a client that blocks for tokens instead
 of handing the wait back to Celery. Each step is one CollectionRun row; a step returns the rows
-it wrote and its summary, so that row holds the same counts a Celery run of the work would.
+it wrote and its summary, so that row holds the same counts a Celery run of the work would,
+its failed calls included. The clients fail fast: a target that cannot be reached raises
+Unreachable at the first call instead of being retried for minutes (issue 16).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def step_trades(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int,
 
 def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
     open_count = gaps.scan_gaps(config.network, config.ohlcv_timeframes)
-    backfill = GeckoClient(lane="backfill", max_wait=None)
+    backfill = GeckoClient(lane="backfill", max_wait=None, fail_fast=True)
     filled = 0
     try:
         for gap_id in gaps.gaps_to_backfill(config.backfill_tasks_per_run):
@@ -86,6 +88,9 @@ def step_gaps(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, s
             filled += report.written if report else 0
     finally:
         client.stats.calls += backfill.stats.calls
+        client.stats.errors += backfill.stats.errors
+        client.stats.throttled += backfill.stats.throttled
+        client.stats.last_errors += backfill.stats.last_errors
         backfill.close()
     return filled, f"{open_count} open gaps; backfill wrote {filled} candles"
 
@@ -104,9 +109,14 @@ def run_step(name: str, *, csv: str | None = None) -> str:
     """Run one step, recorded as CollectionRun ``collect.<name>``; exceptions propagate."""
     config = CollectorConfig.current()
     arguments = {"csv": csv} if name == "watchlist" and csv else {}
-    with track_run(f"collect.{name}", arguments) as tally, GeckoClient(max_wait=None) as client:
+    with (
+        track_run(f"collect.{name}", arguments) as tally,
+        GeckoClient(max_wait=None, fail_fast=True) as client,
+    ):
         try:
             tally.items_written, tally.detail = STEPS[name](client, config, csv=csv)
         finally:
-            tally.api_calls = client.stats.calls
+            stats = client.stats
+            tally.api_calls, tally.errors = stats.calls, stats.errors
+            tally.throttled, tally.last_errors = stats.throttled, stats.last_errors
     return tally.detail

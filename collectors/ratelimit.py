@@ -18,6 +18,8 @@ Design:
   once a minute at saturation). So grants are also logged in a sorted set and refused while
   the last 62 s (60 s plus a margin for delivery jitter) already hold ``rate_per_min`` of them:
   the burst smooths short spikes, the window keeps every minute within the limit.
+- One bucket per API target (collectors.target): keys are ``<prefix><name>@<target>``, so
+  calls to another API never spend the fleet's tokens.
 - Keys carry TTLs of "time until full again": an expired bucket is the same as a full one, so
   nothing lingers and nothing is lost.
 - A Redis that restarts without persistence forgets a cooldown in force, and a fresh bucket
@@ -36,6 +38,8 @@ from typing import Literal
 
 import redis
 from django.conf import settings
+
+from .target import target_id
 
 Lane = Literal["live", "backfill"]
 # The API's window is 60 s, counted at its end; a grant reaches it after a variable network and
@@ -161,11 +165,14 @@ class BucketStatus:
 
 
 class RateLimiter:
-    """Redis token bucket with a reserved live share; see the module docstring for the design."""
+    """Redis token bucket with a reserved live share; see the module docstring for the design.
+
+    ``target`` is the API base URL whose budget it keeps (default: settings.GECKO_API_URL)."""
 
     def __init__(
         self,
         *,
+        target: str | None = None,
         rate_per_min: float | None = None,
         burst: float | None = None,
         live_share: float | None = None,
@@ -192,11 +199,10 @@ class RateLimiter:
             raise ValueError("cooldown_floor must be >= 0")
         self.window_seconds = float(window_seconds)
         self.client = client or redis.Redis.from_url(settings.REDIS_URL)
+        self.target = target_id(target)
         self.keys = [
-            f"{key_prefix}global",
-            f"{key_prefix}backfill",
-            f"{key_prefix}window",
-            f"{key_prefix}window:seq",
+            f"{key_prefix}{name}@{self.target}"
+            for name in ("global", "backfill", "window", "window:seq")
         ]
         self._acquire = self.client.register_script(_ACQUIRE)
         self._penalize = self.client.register_script(_PENALIZE)

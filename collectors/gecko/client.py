@@ -5,7 +5,8 @@ circuit breaker (collectors.breaker), sends the request with the geckoterminal-p
 session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/connection
 errors are retried with exponential backoff and full jitter (tenacity); a 429 puts the whole
 fleet's bucket on cooldown. Only ``base_url`` (settings.GECKO_API_URL) decides whether this
-talks to the real API or to the simulator.
+talks to the real API or to the simulator; the bucket and breaker are that target's own
+(collectors.target), so a client for another API never touches the fleet's.
 
 On CoinGecko's keyed plans (settings.GECKO_API_PLAN demo or pro) every request carries the key
 in the plan's header, and only requests to settings.GECKO_API_URL do: a client built for any
@@ -34,6 +35,7 @@ from tenacity import (
 from ..breaker import CircuitBreaker
 from ..credit import MonthlyCalls
 from ..ratelimit import Lane, RateLimiter
+from ..target import target_id
 from . import parse
 from .errors import (
     ApiErrorBody,
@@ -45,6 +47,7 @@ from .errors import (
     RateLimited,
     ServerError,
     TransportError,
+    Unreachable,
 )
 from .records import DexRecord, OhlcvPage, PoolPage, TokenInfoRecord, TokenRecord, TradeRecord
 
@@ -87,7 +90,7 @@ class CallStats:
     errors: int = 0  # calls that went out and failed, whatever the error
     last_errors: list[str] = field(default_factory=list)  # the texts of the last few
 
-    def failed(self, error: GeckoError) -> None:
+    def failed(self, error: Exception) -> None:
         self.errors += 1
         self.last_errors = [*self.last_errors, str(error)][-LAST_ERRORS:]
 
@@ -99,7 +102,9 @@ class GeckoClient:
     call may sleep for a token or a breaker; past it the call raises MustWait so a Celery task
     can retry later with a countdown. ``max_wait=None`` blocks (management commands).
     ``transport`` replaces the HTTP transport only (bench/replay.py serves the simulator
-    in-process with it); everything above the socket stays the same.
+    in-process with it); everything above the socket stays the same. ``fail_fast``
+    (management commands) raises Unreachable, unretried, when the target cannot be resolved
+    or connected to before it has answered once: a wrong target ends the command in seconds.
     """
 
     def __init__(
@@ -116,18 +121,23 @@ class GeckoClient:
         backoff_max: float | None = None,
         max_wait: float | None = 5.0,
         transport: httpx.BaseTransport | None = None,
+        fail_fast: bool = False,
     ) -> None:
         self.base_url = (base_url or settings.GECKO_API_URL).rstrip("/")
         self.network = network or settings.GECKO_NETWORK
         self.lane = lane
-        self.limiter = limiter or RateLimiter()
-        self.breaker = breaker or CircuitBreaker()
+        self.limiter = limiter or RateLimiter(target=self.base_url)
+        self.breaker = breaker or CircuitBreaker(target=self.base_url)
         self.attempts = attempts or settings.GECKO_RETRY_ATTEMPTS
         self.backoff = settings.GECKO_RETRY_BACKOFF if backoff is None else backoff
         self.backoff_max = settings.GECKO_RETRY_BACKOFF_MAX if backoff_max is None else backoff_max
         self.max_wait = max_wait
+        self.fail_fast = fail_fast
+        self._answered = False  # the target has answered a request of this client
         self.stats = CallStats()
         self.month = MonthlyCalls(self.limiter.client)
+        # Only calls to the configured API spend its monthly credit (and carry its key).
+        self._counted = target_id(self.base_url) == target_id(settings.GECKO_API_URL)
         self._trial: str | None = None
         # The SDK's session carries its Accept/version header; its wrappers return DataFrames
         # that drop fields we store (meta, windows, included), so we parse raw JSON ourselves.
@@ -285,24 +295,26 @@ class GeckoClient:
                 self.breaker.release_trial(self._trial)
             raise
         self.stats.calls += 1
-        self.month.count()  # every request spends monthly credit, a refused one too
+        if self._counted:
+            self.month.count()  # every request spends monthly credit, a refused one too
         try:
             return self._send(endpoint, path, params, base)
-        except GeckoError as exc:
+        except (GeckoError, Unreachable) as exc:
             self.stats.failed(exc)
             raise
 
     def _send(self, endpoint: str, path: str, params: dict[str, Any] | None, base: str) -> Any:
         try:
             response = self._sdk.client.get(f"{base}/{path}", params=params, headers=self._auth)
-        except httpx.TimeoutException as exc:
-            self.breaker.record_failure()
-            raise TransportError(f"{endpoint}: timed out ({exc})", endpoint=endpoint) from exc
         except httpx.TransportError as exc:
+            connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if connect and self.fail_fast and not self._answered:
+                # One failed connect of one command is no evidence for the fleet's breaker.
+                raise Unreachable(self.base_url, str(exc) or type(exc).__name__) from exc
             self.breaker.record_failure()
-            raise TransportError(
-                f"{endpoint}: connection failed ({exc})", endpoint=endpoint
-            ) from exc
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+            raise TransportError(f"{endpoint}: {what} ({exc})", endpoint=endpoint) from exc
+        self._answered = True
         try:
             body = self._check(endpoint, response)
         except (ServerError, InvalidJSON):

@@ -155,3 +155,16 @@ class MustWait(GeckoError):
         super().__init__(f"{endpoint}: {why}; wait {seconds:.1f}s", endpoint=endpoint)
         self.seconds = seconds
         self.why = why
+
+
+class Unreachable(Exception):
+    """A command's target could not be resolved or connected to before it ever answered.
+
+    Not a GeckoError on purpose: the walks catch GeckoError per unit and go on to the next one,
+    but a target that never answered will not answer the next unit either; the command stops
+    with this one line instead of retrying for minutes (issue 16)."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the API at {base_url}: {reason}")
+        self.base_url = base_url
+        self.reason = reason

@@ -12,6 +12,7 @@ import redis
 from django.conf import settings
 
 from collectors.breaker import CircuitBreaker, CircuitOpenError
+from collectors.target import target_id
 
 COOLOFF = 0.3
 
@@ -43,7 +44,7 @@ def test_opens_after_n_consecutive_failures(redis_client):
     assert (state.state, state.failures) == ("open", 3)
     assert abs(state.opened_at - datetime.now(tz=UTC)) < timedelta(seconds=5)
     assert 0 < state.retry_in <= COOLOFF
-    assert 0 < redis_client.pttl("test:cb:api") <= 86_400_000
+    assert 0 < redis_client.pttl(breaker.key) <= 86_400_000
 
 
 def test_a_success_resets_the_consecutive_count(redis_client):
@@ -159,7 +160,7 @@ def test_defaults_come_from_settings(redis_client):
     breaker = CircuitBreaker(client=redis_client)
     assert breaker.failures == settings.GECKO_BREAKER_FAILURES
     assert breaker.cooloff == settings.GECKO_BREAKER_COOLOFF
-    assert breaker.key == "gecko:cb:gecko"
+    assert breaker.key == f"gecko:cb:gecko@{target_id(settings.GECKO_API_URL)}"
 
 
 def test_reset_closes(redis_client):

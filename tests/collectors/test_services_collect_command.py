@@ -8,7 +8,9 @@ import pytest
 import redis
 from django.core.management import CommandError, call_command
 
+from collectors.breaker import CircuitBreaker
 from collectors.models import CollectionRun, CollectorConfig
+from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from simulator import WSOL
@@ -35,7 +37,7 @@ def api(settings, simulator):
     settings.GECKO_BREAKER_FAILURES = 1000
     settings.GECKO_HTTP_TIMEOUT = 10
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("gecko:rl:global", "gecko:rl:backfill", "gecko:cb:gecko")
+    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
     client.close()
     dex("pumpswap", is_target=True)
     config = CollectorConfig.current()

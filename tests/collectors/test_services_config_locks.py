@@ -10,8 +10,10 @@ import redis
 from django.core.exceptions import ValidationError
 
 from collectors import tasks
+from collectors.breaker import CircuitBreaker
 from collectors.locks import lock_key, redis_client, task_lock
 from collectors.models import CollectionRun, CollectorConfig
+from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle
 from marketdata.timeframes import ALL_TIMEFRAMES
 from tests.marketdata.factories import pool as make_pool
@@ -95,7 +97,7 @@ def live_api(settings, simulator):
     settings.GECKO_RATE_LIMIT_BURST = 20
     settings.GECKO_RETRY_BACKOFF = 0.01
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("gecko:rl:global", "gecko:rl:backfill", "gecko:cb:gecko")  # default keys
+    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
     client.close()
     return simulator
 

@@ -19,7 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from alerts import conditions
 from alerts.engine import evaluate
 from alerts.models import Incident
+from collectors.breaker import CircuitBreaker
 from collectors.models import CollectionRun, CollectorConfig
+from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle
 from tests.marketdata.factories import dex
 
@@ -49,7 +51,7 @@ def keyed_api(settings, simulator_factory, key, tmp_path):
     settings.ALERT_EMAILS = ["ops@example.com"]
     settings.GECKO_ALERT_FAILED_RUNS = 1
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("gecko:rl:global", "gecko:rl:backfill", "gecko:cb:gecko")
+    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
     client.close()
     dex("pumpswap", is_target=True)
     config = CollectorConfig.current()

@@ -3,6 +3,8 @@
 Thin: options are checked here (a bad one writes nothing), the work is
 collectors.services.backfill. Inline runs wait for tokens from the shared bucket's backfill
 lane, so live collection keeps its share; ``--async`` queues one task per (pool, timeframe).
+The first line names the API target; the command's own calls are one CollectionRun
+``command:backfill_ohlcv``, and a target it cannot reach ends it at once (issue 16).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from collectors import inflight, tasks
-from collectors.gecko.client import GeckoClient
-from collectors.gecko.errors import GeckoError, MustWait, NotFound
+from collectors.command_runs import command_run
+from collectors.gecko.errors import GeckoError, MustWait, NotFound, Unreachable
 from collectors.management.backfill_output import Progress, Totals, duration, plan_lines
 from collectors.models import CollectorConfig
 from collectors.services import backfill, gaps
@@ -31,6 +33,8 @@ from marketdata.timeframes import ALL_TIMEFRAMES
 from watchlist.models import WatchlistEntry
 
 logger = logging.getLogger(__name__)
+# The options a run's row keeps, to tell one command run from another in the admin.
+RECORDED = "pool watchlist all timeframe gaps days since until full_history".split()
 
 
 def _moment(value: str, option: str) -> datetime:
@@ -129,7 +133,7 @@ class Command(BaseCommand):
     def _unknown(self, addresses: list[str], network: str) -> str:
         """Say whether each unknown pool is unknown to the API too (one call each)."""
         lines = []
-        with GeckoClient(network=network, lane="live", max_wait=None) as client:
+        with self.run.client(network=network, lane="live", max_wait=None) as client:
             for address in addresses:
                 try:
                     client.pool(address)
@@ -145,6 +149,15 @@ class Command(BaseCommand):
     # --- run ------------------------------------------------------------------------------
 
     def handle(self, *args, **options):
+        self.stdout.write(f"API: {settings.GECKO_API_URL}")
+        arguments = {k: options[k] for k in RECORDED if options.get(k)}
+        try:
+            with command_run("backfill_ohlcv", arguments) as self.run:
+                self._handle(options)
+        except Unreachable as exc:
+            raise CommandError(str(exc)) from None
+
+    def _handle(self, options) -> None:
         now = datetime.now(tz=UTC)
         # Read, not get_or_create: a dry run or a bad option writes nothing.
         network = settings.GECKO_NETWORK
@@ -220,7 +233,7 @@ class Command(BaseCommand):
         self.stop_requested = False
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         totals = Totals(started=time.monotonic())
-        client = GeckoClient(lane="backfill", max_wait=1.0)
+        client = self.run.client(lane="backfill", max_wait=1.0)
         walk = backfill.Walk(
             client,
             include_empty=self.include_empty,
@@ -294,6 +307,7 @@ class Command(BaseCommand):
         if totals.failed:
             line += f"; failed: {len(totals.failed)} ({totals.failed[0]})"
         self.stdout.write(line)
+        self.run.items_written, self.run.detail = totals.written, line
         if totals.credit_stop:
             self.stdout.write(totals.credit_stop[0].upper() + totals.credit_stop[1:])
         if left:
@@ -362,12 +376,14 @@ class Command(BaseCommand):
             "status", flat=True
         ):
             states[status] += 1
-        self.stdout.write(
+        line = (
             f"Gaps: {done} backfilled, {skipped} already queued or running elsewhere; now "
             f"{states['filled']} filled, {states['open']} open, {states['unfillable']} unfillable; "
             f"{totals.written:,} candles written, {totals.calls} API calls, "
             f"{time.monotonic() - totals.started:.1f} s"
         )
+        self.stdout.write(line)
+        self.run.items_written, self.run.detail = totals.written, line
         if self.stop_requested:
             self.stdout.write(
                 f"Stopped: {len(chosen) - done - skipped} gaps left. Run the same command again."

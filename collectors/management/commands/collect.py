@@ -1,10 +1,15 @@
-"""Run a collection step now (``--sync``, in this process) or enqueue it for the workers."""
+"""Run a collection step now (``--sync``, in this process) or enqueue it for the workers.
+
+``--sync`` names its API target first and stops at once, with one line, when the target cannot
+be reached (issue 16); the other steps would only fail the same way."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from collectors import tasks
+from collectors.gecko.errors import Unreachable
 from collectors.inprocess import run_step
 from collectors.models import CollectorConfig
 from collectors.planner import service as planner
@@ -37,6 +42,8 @@ class Command(BaseCommand):
             self.stdout.write(render(planner.tick(CollectorConfig.current(), send=None)))
             return
         steps = ORDER if step == "all" else (step,)
+        if sync:
+            self.stdout.write(f"API: {settings.GECKO_API_URL}")
         failed = []
         for name in steps:
             if not sync:
@@ -46,6 +53,8 @@ class Command(BaseCommand):
                 continue
             try:
                 self.stdout.write(f"{name}: {run_step(name, csv=csv)}")
+            except Unreachable as exc:
+                raise CommandError(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 — one failed step must not hide the others
                 self.stderr.write(f"{name}: FAILED: {type(exc).__name__}: {exc}")
                 failed.append(name)
