@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -33,10 +34,11 @@ def write_target(dotenv: Path, **env: str) -> str:
 
 def test_without_a_target_the_simulators_goes_into_env_and_other_lines_stay(tmp_path):
     dotenv = tmp_path / ".env"
-    dotenv.write_text("DEBUG=1\n# a comment\nSECRET_KEY=abc=def\nADMIN_USER=admin")
+    key = f"{secrets.token_hex(4)}=x"  # a value holding "=": kept whole
+    dotenv.write_text(f"DEBUG=1\n# a comment\nSECRET_KEY={key}\nADMIN_USER=admin")
     out = write_target(dotenv)
     assert dotenv.read_text() == (
-        f"DEBUG=1\n# a comment\nSECRET_KEY=abc=def\nADMIN_USER=admin\nGECKO_API_URL={SIMULATOR}\n"
+        f"DEBUG=1\n# a comment\nSECRET_KEY={key}\nADMIN_USER=admin\nGECKO_API_URL={SIMULATOR}\n"
     )
     assert SIMULATOR in out and str(dotenv) in out
 

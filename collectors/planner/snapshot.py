@@ -72,11 +72,15 @@ def activity_since_poll(config: CollectorConfig) -> dict[int, float]:
     if not config.ohlcv_timeframes:
         return {}
     finest = min(config.ohlcv_timeframes, key=TIMEFRAME_SECONDS.__getitem__)
+    # One index range per quiet pool (LATERAL), whatever the table's statistics say: a hash
+    # join read every 1m candle of every pool (18 ms a tick at 26,000 candles, and growing).
     rows = _rows(
-        "SELECT c.pool_id, COUNT(*) FILTER (WHERE c.volume_usd > 0), SUM(c.volume_usd) "  # noqa: S608
-        f"FROM {Candle._meta.db_table} c JOIN {TradeCursor._meta.db_table} t "
-        "ON t.pool_id = c.pool_id AND c.timeframe = %s AND c.ts >= t.last_collected_at "
-        "WHERE COALESCE(t.trades_per_day, 0) < %s GROUP BY c.pool_id",
+        "SELECT t.pool_id, x.traded, x.volume FROM "  # noqa: S608
+        f"{TradeCursor._meta.db_table} t CROSS JOIN LATERAL ("
+        "SELECT COUNT(*) FILTER (WHERE c.volume_usd > 0) AS traded, SUM(c.volume_usd) AS volume,"
+        f" COUNT(*) AS candles FROM {Candle._meta.db_table} c WHERE c.pool_id = t.pool_id"
+        " AND c.timeframe = %s AND c.ts >= t.last_collected_at) x "
+        "WHERE COALESCE(t.trades_per_day, 0) < %s AND x.candles > 0",
         (finest, TRADE_CAP),
     )
     min_usd = float(config.min_trade_usd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -41,10 +42,11 @@ def test_run_again_it_prints_the_same_token_and_creates_nothing():
 
 
 def test_an_existing_user_keeps_its_password_and_gets_a_token():
-    user = get_user_model().objects.create_user("admin2", password="s3cret-admin-pw")
+    password = secrets.token_urlsafe(12)
+    user = get_user_model().objects.create_user("admin2", password=password)
 
     out, _ = create_api_user("admin2")
 
     user.refresh_from_db()
-    assert user.check_password("s3cret-admin-pw")
+    assert user.check_password(password)
     assert user.auth_token.key == out.strip()
