@@ -23,6 +23,7 @@ from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle, CandleCoverage, Gap, Pool
 from marketdata.store import upsert_candles, upsert_trades
 from marketdata.timeframes import Timeframe
+from tests.admin_rows import one_of_everything, wide_rows  # noqa: F401  (fixtures)
 from tests.marketdata.factories import dex, network, token
 from watchlist.models import WatchlistEntry
 
@@ -276,3 +277,60 @@ def test_an_operator_sees_the_chart_the_overview_and_a_csv_upload_preview(
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist")))
     active = WatchlistEntry.objects.filter(active=True).values_list("pool_address", flat=True)
     assert set(active) == {pool.address, WATCHED}
+
+
+OVERFLOW = """
+    const page = document.documentElement;
+    const results = document.querySelector('#changelist .results');
+    return {
+      page: page.scrollWidth, window: page.clientWidth,
+      list: results ? results.scrollWidth : 0, room: results ? results.clientWidth : 0,
+    };
+"""
+
+
+def overflow(driver, page: str) -> list[str]:
+    """Horizontal scrolling: the page wider than the window, or the result list than its room."""
+    widths = driver.execute_script(OVERFLOW)
+    too_wide = widths["page"] > widths["window"] or widths["list"] > widths["room"]
+    return [f"{page} scrolls sideways: {widths}"] if too_wide else []
+
+
+def admin_pages(request) -> list[tuple[str, str]]:
+    """(name, path) of every registered model's changelist, and of its add form where
+    ``request``'s user may add."""
+    from django.contrib import admin
+    from django.urls import reverse
+
+    pages = []
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda m: m[0]._meta.label):
+        name = f"{model._meta.app_label}_{model._meta.model_name}"
+        pages.append((f"changelist-{name}", reverse(f"admin:{name}_changelist")))
+        if model_admin.has_add_permission(request):
+            pages.append((f"add-{name}", reverse(f"admin:{name}_add")))
+    return pages
+
+
+@pytest.mark.usefixtures("wide_rows")
+def test_every_changelist_and_add_form_fits_1400px_with_the_sidebar_open(browser, live_server):
+    """A new operator's screen: 1,400 px, Django's navigation sidebar open (its default), rows
+    as long as production writes them (tests/admin_rows.py). One screenshot per page."""
+    from django.test import RequestFactory
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, live_server)
+    browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'true')")
+    request = RequestFactory().get("/admin/")
+    request.user = User.objects.get(username="operator")
+    problems = []
+    for name, path in admin_pages(request):
+        browser.get(f"{live_server.url}{path}")
+        assert browser.find_element(By.ID, "nav-sidebar").is_displayed(), name
+        problems += overflow(browser, name)
+        if name.startswith("add-"):
+            if "DatabaseDefault" in browser.page_source:
+                problems.append(f"{name} shows a DatabaseDefault object")
+            if not browser.find_elements(By.CSS_SELECTOR, "input[name=_save]"):
+                problems.append(f"{name} has no save button")
+        browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    assert not problems, "\n".join(problems)
