@@ -1,7 +1,10 @@
 """One row of every model registered in the admin, for tests that need something to show or
-to select (tests/test_admin.py, tests/test_admin_actions_need_permissions.py)."""
+to select (tests/test_admin.py, tests/test_admin_actions_need_permissions.py); and rows as long
+as production writes them, for the browser test's 1,400 px check (tests/test_admin_browser.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -76,6 +79,8 @@ WAITING_DETAIL = "waiting: circuit open after 5 consecutive failures; retry in 5
 def wide_rows(one_of_everything):
     """Rows as long as production writes them: what made list pages wider than the screen."""
     p = Candle.objects.select_related("pool").first().pool
+    p.name = "OFFICIAL TRUMP / Wrapped SOL 0.25%"
+    p.save(update_fields=["name"])
     now = timezone.now()
     Candle.objects.create(
         pool=p,
@@ -106,6 +111,7 @@ def wide_rows(one_of_everything):
             throttled=45,
             worker=WORKER,
             correlation_id="6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+            started_at=now - timedelta(seconds=73.4),
             finished_at=now,
         )
     WatchlistEntry.objects.create(pool_address="Eywh18GPyzjZgCLUuNpwYRhKWDR746VF3wQhkWZgHFuu")
