@@ -174,12 +174,15 @@ def seed_operations() -> None:
 
 def log_in(driver, live_server) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     User.objects.create_superuser("operator", "op@example.com", PASSWORD)
     driver.get(f"{live_server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys("operator")
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Logged in before the caller navigates: a get() at once could cut the login short.
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "user-tools"))
     # The navigation sidebar folded: the screenshots show the pages' own content.
     driver.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
