@@ -18,12 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from marketdata.admin import GapAdmin, PoolAdmin, utc_column
-from marketdata.display import utc
+from marketdata.admin import GapAdmin, PoolAdmin, pool_label, utc_column
 from marketdata.models import Gap, Pool
 from marketdata.paginators import EstimatedCountPaginator
 
-from . import inflight, tasks
+from . import inflight, run_columns, tasks
 from .breaker import CircuitBreaker
 from .management.backfill_output import plan_lines
 from .models import CollectionRun, CollectorConfig, TradeCursor
@@ -34,7 +33,6 @@ from .planner.text import render
 from .ratelimit import RateLimiter
 from .services import backfill, gaps
 
-FAULTS_LINE = "failed API call"  # collectors.runs writes it on a run that met API faults
 admin.site.index_template = "admin/collectors/index.html"
 
 
@@ -129,16 +127,14 @@ class CollectorConfigAdmin(admin.ModelAdmin):
 
 @admin.register(CollectionRun)
 class CollectionRunAdmin(admin.ModelAdmin):
+    """Columns from run_columns: each row fits a 1,400 px screen, long texts on hover."""
+
     list_display = (
         "task_name",
-        "status",
+        "status_word",
         "started",
-        "seconds",
-        "items_written",
-        "api_calls",
-        "errors",
-        "throttled",
-        "worker",
+        "rows",
+        "calls",
         "short_detail",
     )
     list_filter = ("status", "task")
@@ -149,32 +145,34 @@ class CollectionRunAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
-    @admin.display(description="task", ordering="task")
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        run_columns.label_units(changelist.result_list)
+        return changelist
+
+    @admin.display(description="task (for)", ordering="task")
     def task_name(self, obj):
-        return obj.task.rsplit(".", 1)[-1]
+        return run_columns.task_cell(obj)
+
+    @admin.display(description="status", ordering="status")
+    def status_word(self, obj):
+        return run_columns.status_cell(obj)
 
     @admin.display(description="started (UTC)", ordering="started_at")
     def started(self, obj):
-        return utc(obj.started_at)
+        return run_columns.started_cell(obj)
 
-    @admin.display(description="took")
-    def seconds(self, obj):
-        if obj.finished_at is None:
-            return "—"
-        return f"{(obj.finished_at - obj.started_at).total_seconds():.1f}s"
+    @admin.display(description="rows", ordering="items_written")
+    def rows(self, obj):
+        return f"{obj.items_written:,}"
+
+    @admin.display(description="API calls", ordering="api_calls")
+    def calls(self, obj):
+        return run_columns.calls_cell(obj)
 
     @admin.display(description="detail")
     def short_detail(self, obj):
-        """The summary line; for a warning, the rejected rows' reasons too (one per line); for a
-        run that met API faults, their count and last texts (retried faults hide otherwise)."""
-        if not obj.detail:
-            return ""
-        lines = obj.detail.splitlines()
-        if obj.status != CollectionRun.Status.WARNING:
-            faults = [line for line in lines[1:] if FAULTS_LINE in line][:1] if obj.errors else []
-            return " — ".join([lines[0][:160], *(line[:240] for line in faults)])
-        text = lines[0] + " — " + "; ".join(lines[1:])
-        return text if len(text) <= 400 else text[:399] + "…"
+        return run_columns.detail_cell(obj)
 
     def has_add_permission(self, request):
         return False
@@ -185,13 +183,17 @@ class CollectionRunAdmin(admin.ModelAdmin):
 
 @admin.register(TradeCursor)
 class TradeCursorAdmin(admin.ModelAdmin):
-    list_display = ("pool", "last_planned", "last_collected", "last_full_page")
+    list_display = ("pool_name", "last_planned", "last_collected", "last_full_page")
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
     search_fields = ("=pool__address",)
     last_planned = utc_column("last_planned_at", "last planned")
     last_collected = utc_column("last_collected_at", "last collected")
     last_full_page = utc_column("last_full_page_at", "last full page")
+
+    @admin.display(description="pool", ordering="pool__name")
+    def pool_name(self, obj):
+        return pool_label(obj.pool)
 
     def has_add_permission(self, request):
         return False

@@ -1,13 +1,22 @@
-"""Admin for market data. Collected rows are read-only: the API is their source of truth."""
+"""Admin for market data. Collected rows are read-only: the API is their source of truth.
+
+Nor are they deleted here: "Delete selected pools" took their candles and trades with them, a
+click from a list. No admin action or page deletes collected data (History start rows excepted:
+deleting one only makes the next backfill ask the API again). Lists fit a 1,400 px screen with
+the navigation sidebar open: long values are shortened, with the whole value on hover.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+
+from geckoproject.admin_defaults import DatabaseDefaultsAdmin
 
 from . import chart
-from .display import EMPTY, age, compact, utc
+from .display import EMPTY, age, compact, short_address, utc
 from .models import (
     Candle,
     CandleCoverage,
@@ -47,17 +56,34 @@ def utc_column(field: str, description: str | None = None):
 
 
 def pool_label(pool: Pool) -> str:
-    """A pool's name, or its shortened address: list columns have no room for 44 characters."""
-    return pool.name or f"{pool.address[:6]}…{pool.address[-4:]}"
+    """A pool's name, or its shortened address."""
+    return pool.name or short_address(pool.address)
+
+
+def address_column(field: str, description: str | None = None):
+    """A list column showing an address shortened, the whole of it on hover."""
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(self, obj):
+        address = getattr(obj, field)
+        if not address:
+            return EMPTY
+        return format_html('<span title="{}">{}</span>', address, short_address(address))
+
+    column.__name__ = f"{field}_short"
+    return column
 
 
 class CollectedAdmin(admin.ModelAdmin):
-    """Shows collected data without letting an operator edit it by hand."""
+    """Shows collected data without letting an operator edit or delete it by hand."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -71,13 +97,13 @@ class BigTableAdmin(CollectedAdmin):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(DatabaseDefaultsAdmin):
     list_display = ("slug", "name", "created_at")
     search_fields = ("slug", "name")
 
 
 @admin.register(Dex)
-class DexAdmin(admin.ModelAdmin):
+class DexAdmin(DatabaseDefaultsAdmin):
     list_display = ("slug", "name", "network", "is_target", "last_seen_at")
     list_filter = ("network", "is_target")
     list_editable = ("is_target",)
@@ -87,20 +113,25 @@ class DexAdmin(admin.ModelAdmin):
 
 
 class PoolColumnMixin:
-    """The pool as its name (shortened address when unnamed), linked to the pool's page."""
+    """The pool as its name (shortened address when unnamed), and the timeframe as its code."""
 
     @admin.display(description="pool", ordering="pool__name")
     def pool_name(self, obj):
         return pool_label(obj.pool)
 
+    @admin.display(description="tf", ordering="timeframe")
+    def tf(self, obj):
+        return obj.timeframe
+
 
 @admin.register(Token)
 class TokenAdmin(CollectedAdmin):
-    list_display = ("symbol", "name", "address", "network", "price", "first_seen")
+    list_display = ("symbol", "name", "address_short", "network", "price", "first_seen")
     list_filter = ("network",)
     search_fields = ("=address", "symbol", "name")
     list_select_related = ("network",)
 
+    address_short = address_column("address")
     price = compact_column("price_usd", "price USD")
     first_seen = utc_column("first_seen_at", "first seen")
 
@@ -113,13 +144,22 @@ class PoolAdmin(CollectedAdmin):
     marketdata imports nothing of the collectors.
     """
 
-    list_display = ("name", "address", "dex", "base_symbol", "reserve", "volume_h24", "last_seen")
+    list_display = (
+        "name",
+        "address_short",
+        "dex",
+        "base_symbol",
+        "reserve",
+        "volume_h24",
+        "last_seen",
+    )
     list_filter = ("network", "dex")
     search_fields = ("=address", "name", "base_token__symbol", "=base_token__address")
     list_select_related = ("dex", "base_token")
     raw_id_fields = ("dex", "base_token", "quote_token")
     show_full_result_count = False
 
+    address_short = address_column("address")
     reserve = compact_column("reserve_in_usd", "reserve USD")
     volume_h24 = compact_column("volume_usd_h24", "volume 24h USD")
     last_seen = utc_column("last_seen_at", "last seen")
@@ -215,13 +255,13 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     list_display = (
         "open_time",
         "pool_name",
-        "timeframe",
+        "tf",
         "open_",
         "high_",
         "low_",
         "close_",
         "volume",
-        "is_final",
+        "final",
     )
     list_filter = ("timeframe", "is_final")
     search_fields = ("=pool__address",)
@@ -235,6 +275,10 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     low_ = compact_column("low")
     close_ = compact_column("close")
     volume = compact_column("volume_usd", "volume USD")
+
+    @admin.display(description="final", boolean=True, ordering="is_final")
+    def final(self, obj):
+        return obj.is_final
 
 
 @admin.register(Trade)
@@ -261,11 +305,12 @@ class TradeAdmin(PoolColumnMixin, BigTableAdmin):
 
 @admin.register(Gap)
 class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
+    """Gaps are found by the scan and the collectors, never typed in: no add page."""
+
     list_display = (
         "pool_name",
-        "timeframe",
-        "start_utc",
-        "end_utc",
+        "tf",
+        "span",
         "status",
         "attempts",
         "reason",
@@ -292,15 +337,20 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
-    start_utc = utc_column("start")
-    end_utc = utc_column("end")
     detected = utc_column("detected_at", "detected")
-    next_attempt = utc_column("next_attempt_at", "backs off until")
+    next_attempt = utc_column("next_attempt_at", "next try")
+
+    @admin.display(description="from → to (UTC)", ordering="start")
+    def span(self, obj):
+        return f"{utc(obj.start)} → {utc(obj.end)}"
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(CandleCoverage)
 class CandleCoverageAdmin(PoolColumnMixin, BigTableAdmin):
-    list_display = ("pool_name", "timeframe", "start_utc", "end_utc")
+    list_display = ("pool_name", "tf", "start_utc", "end_utc")
     list_filter = ("timeframe",)
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
@@ -314,7 +364,7 @@ class CandleCoverageAdmin(PoolColumnMixin, BigTableAdmin):
 class HistoryStartAdmin(PoolColumnMixin, CollectedAdmin):
     """Read-only; delete a row to have the next backfill ask the API again (a new plan)."""
 
-    list_display = ("pool_name", "timeframe", "starts", "found")
+    list_display = ("pool_name", "tf", "starts", "found")
     list_filter = ("timeframe",)
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
@@ -322,3 +372,6 @@ class HistoryStartAdmin(PoolColumnMixin, CollectedAdmin):
 
     starts = utc_column("starts_at", "starts")
     found = utc_column("found_at", "found")
+
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)

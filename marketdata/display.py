@@ -26,6 +26,11 @@ def compact(value: float | Decimal | int | None, digits: int = 4) -> str:
     return f"{float(number):.{digits}g}"
 
 
+def short_address(address: str) -> str:
+    """``7bqJG2…L3NP``: a list column has no room for 44 characters."""
+    return address if len(address) <= 12 else f"{address[:6]}…{address[-4:]}"
+
+
 def utc(moment: datetime | None) -> str:
     """An aware time as ``2026-11-30 19:05:07`` (UTC); ``—`` when unset."""
     if moment is None:

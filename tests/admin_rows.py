@@ -1,7 +1,10 @@
 """One row of every model registered in the admin, for tests that need something to show or
-to select (tests/test_admin.py, tests/test_admin_actions_need_permissions.py)."""
+to select (tests/test_admin.py, tests/test_admin_actions_need_permissions.py); and rows as long
+as production writes them, for the browser test's 1,400 px check (tests/test_admin_browser.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -61,4 +64,60 @@ def one_of_everything(db):
     PeriodicTask.objects.create(name="demo", task="celery.backend_cleanup", interval=every_minute)
     Incident.objects.create(
         key="beat", title="beat is not ticking", first_seen_at=now, last_seen_at=now
+    )
+
+
+WORKER = "celery@gecko-worker-api-7f9c6d5b8-x2k4q.eu-central-1.compute.internal"
+WAITING_DETAIL = "waiting: circuit open after 5 consecutive failures; retry in 59.0s\n" + "\n".join(
+    f"failed API call {i}: HTTP 503 from https://api.geckoterminal.com/api/v2/networks/solana/"
+    f"pools/7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP/ohlcv/minute?aggregate=1&limit=1000"
+    for i in range(4)
+)
+
+
+@pytest.fixture
+def wide_rows(one_of_everything):
+    """Rows as long as production writes them: what made list pages wider than the screen."""
+    p = Candle.objects.select_related("pool").first().pool
+    p.name = "OFFICIAL TRUMP / Wrapped SOL 0.25%"
+    p.save(update_fields=["name"])
+    now = timezone.now()
+    Candle.objects.create(
+        pool=p,
+        timeframe="1m",
+        ts=now.replace(second=0, microsecond=0),
+        open=0.0000215349,
+        high=0.0000218812,
+        low=0.0000209911,
+        close=0.0000217003,
+        volume_usd=1234567.891234,
+        fetched_at=now,
+    )
+    for task, status, arguments, detail in (
+        ("fetch_ohlcv", "waiting", {"pool_id": p.pk, "timeframe": "1m"}, WAITING_DETAIL),
+        ("fetch_trades", "ok", {"pool_id": p.pk}, "417 received; possible gap"),
+        ("backfill_gap", "failed", {"gap_id": Gap.objects.first().pk}, WAITING_DETAIL),
+        ("sync_watchlist", "warning", {"csv": "/srv/gecko/watchlist.csv"}, WAITING_DETAIL),
+        ("fetch_pool_details", "expired", {"pool_ids": list(range(1, 40))}, "expired"),
+    ):
+        CollectionRun.objects.create(
+            task=f"collectors.tasks.{task}",
+            status=status,
+            arguments=arguments,
+            detail=detail,
+            items_written=123456,
+            api_calls=1234,
+            errors=123,
+            throttled=45,
+            worker=WORKER,
+            correlation_id="6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+            started_at=now - timedelta(seconds=73.4),
+            finished_at=now,
+        )
+    WatchlistEntry.objects.create(pool_address="Eywh18GPyzjZgCLUuNpwYRhKWDR746VF3wQhkWZgHFuu")
+    Incident.objects.create(
+        key="failing:collectors.tasks.fetch_ohlcv",
+        title="collectors.tasks.fetch_ohlcv failed 12 times in a row (circuit open; HTTP 503)",
+        first_seen_at=now,
+        last_seen_at=now,
     )

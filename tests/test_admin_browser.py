@@ -1,5 +1,7 @@
 """The admin in a real browser (Debian's headless Chromium through Selenium): log in, find the
-pool's chart drawn, see the operations overview, and preview a watchlist CSV upload.
+pool's chart drawn (at 1m and 1d: prices above zero, volume in its own pane, no marker labels),
+see the operations overview, preview a watchlist CSV upload, see the backfill plan's primary
+button, and open every changelist and add form at 1,400 px without sideways scrolling.
 
 Screenshots go to tests/artifacts/ (git-ignored). `make test` installs chromium and
 chromium-driver first (`make browser`); without them the test is skipped, except in CI.
@@ -23,6 +25,7 @@ from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle, CandleCoverage, Gap, Pool
 from marketdata.store import upsert_candles, upsert_trades
 from marketdata.timeframes import Timeframe
+from tests.admin_rows import one_of_everything, wide_rows  # noqa: F401  (fixtures)
 from tests.marketdata.factories import dex, network, token
 from watchlist.models import WatchlistEntry
 
@@ -171,12 +174,15 @@ def seed_operations() -> None:
 
 def log_in(driver, live_server) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     User.objects.create_superuser("operator", "op@example.com", PASSWORD)
     driver.get(f"{live_server.url}/admin/login/")
     driver.find_element(By.NAME, "username").send_keys("operator")
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Logged in before the caller navigates: a get() at once could cut the login short.
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "user-tools"))
     # The navigation sidebar folded: the screenshots show the pages' own content.
     driver.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
@@ -276,3 +282,158 @@ def test_an_operator_sees_the_chart_the_overview_and_a_csv_upload_preview(
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "ul.messagelist")))
     active = WatchlistEntry.objects.filter(active=True).values_list("pool_address", flat=True)
     assert set(active) == {pool.address, WATCHED}
+
+
+OVERFLOW = """
+    const page = document.documentElement;
+    const results = document.querySelector('#changelist .results');
+    return {
+      page: page.scrollWidth, window: page.clientWidth,
+      list: results ? results.scrollWidth : 0, room: results ? results.clientWidth : 0,
+    };
+"""
+
+
+def overflow(driver, page: str) -> list[str]:
+    """Horizontal scrolling: the page wider than the window, or the result list than its room."""
+    widths = driver.execute_script(OVERFLOW)
+    too_wide = widths["page"] > widths["window"] or widths["list"] > widths["room"]
+    return [f"{page} scrolls sideways: {widths}"] if too_wide else []
+
+
+def admin_pages(request) -> list[tuple[str, str]]:
+    """(name, path) of every registered model's changelist, and of its add form where
+    ``request``'s user may add."""
+    from django.contrib import admin
+    from django.urls import reverse
+
+    pages = []
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda m: m[0]._meta.label):
+        name = f"{model._meta.app_label}_{model._meta.model_name}"
+        pages.append((f"changelist-{name}", reverse(f"admin:{name}_changelist")))
+        if model_admin.has_add_permission(request):
+            pages.append((f"add-{name}", reverse(f"admin:{name}_add")))
+    return pages
+
+
+@pytest.mark.usefixtures("wide_rows")
+def test_every_changelist_and_add_form_fits_1400px_with_the_sidebar_open(browser, live_server):
+    """A new operator's screen: 1,400 px, Django's navigation sidebar open (its default), rows
+    as long as production writes them (tests/admin_rows.py). One screenshot per page."""
+    from django.test import RequestFactory
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, live_server)
+    browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'true')")
+    request = RequestFactory().get("/admin/")
+    request.user = User.objects.get(username="operator")
+    problems = []
+    for name, path in admin_pages(request):
+        browser.get(f"{live_server.url}{path}")
+        assert browser.find_element(By.ID, "nav-sidebar").is_displayed(), name
+        problems += overflow(browser, name)
+        if name.startswith("add-"):
+            if "DatabaseDefault" in browser.page_source:
+                problems.append(f"{name} shows a DatabaseDefault object")
+            if not browser.find_elements(By.CSS_SELECTOR, "input[name=_save]"):
+                problems.append(f"{name} has no save button")
+        browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    assert not problems, "\n".join(problems)
+
+
+def seed_minutes_and_days(pool: Pool) -> None:
+    """300 minute candles, and 8 daily candles of a memecoin that lost 99% of its price (the
+    1d chart whose price axis ran below zero, to -0.001)."""
+    now = timezone.now()
+    rows = []
+    for timeframe, count in (("1m", 300), ("1d", 8)):
+        tf = Timeframe(timeframe)
+        newest = tf.floor(now)
+        price = 0.0072 if timeframe == "1d" else 0.0000215
+        for i in range(count):
+            close = price * (0.55 if timeframe == "1d" else 1 + math.sin(i / 7) * 0.01)
+            rows.append(
+                {
+                    "pool_id": pool.pk,
+                    "timeframe": timeframe,
+                    "ts": newest - (count - 1 - i) * tf.delta,
+                    "open": price,
+                    "high": max(price, close) * 1.03,
+                    "low": min(price, close) * 0.97,
+                    "close": close,
+                    "volume_usd": 5_000 + 900 * i,
+                    "is_final": i < count - 1,
+                    "fetched_at": now,
+                }
+            )
+            price = close
+    upsert_candles(rows)
+
+
+CHART_STATE = """
+    const {chart, candles, volume, markers} = document.getElementById('pool-chart').poolChart;
+    const pane = candles.getPane();
+    return {
+      bottom: candles.coordinateToPrice(pane.getHeight() - 1),  // the pane's last pixel row
+      candlesPane: candles.getPane().paneIndex(),
+      volumePane: volume.getPane().paneIndex(),
+      labels: markers.markers().filter((m) => m.text).length,
+      markers: markers.markers().length,
+      legend: document.getElementById('pool-chart-legend').textContent,
+    };
+"""
+
+
+@pytest.mark.parametrize("timeframe", ["1m", "1d"])
+def test_the_chart_keeps_prices_above_zero_and_volume_off_the_candles(
+    browser, live_server, timeframe
+):
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    pool = seed_pool()
+    seed_minutes_and_days(pool)
+    log_in(browser, live_server)
+    browser.get(f"{live_server.url}/admin/marketdata/pool/{pool.pk}/change/")
+    chart = browser.find_element("id", "pool-chart")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: chart.get_attribute("data-candles"))
+    Select(browser.find_element("id", "pool-chart-timeframe")).select_by_value(timeframe)
+    candles = "300" if timeframe == "1m" else "8"
+    wait.until(lambda d: chart.get_attribute("data-candles") == candles)
+    wait.until(lambda d: up_colored_pixels(d) > 50 or timeframe == "1d")
+
+    state = browser.execute_script(CHART_STATE)
+    assert state["bottom"] is not None and state["bottom"] >= 0, state
+    assert state["volumePane"] != state["candlesPane"], "volume bars have a pane of their own"
+    assert state["labels"] == 0, "marker labels covered the candles and the last price"
+    assert "O " in state["legend"] and "vol $" in state["legend"], state
+    browser.execute_script(
+        "document.querySelector('#pool-chart').closest('fieldset').scrollIntoView()"
+    )
+    browser.save_screenshot(str(ARTIFACTS / f"pool-chart-{timeframe}.png"))
+
+
+BUTTON_COLORS = """
+    const color = (id) => getComputedStyle(document.getElementById(id)).backgroundColor;
+    return {queue: color('backfill-queue'), recalculate: color('backfill-recalculate')};
+"""
+
+
+def test_the_backfill_plan_page_makes_queueing_the_primary_button(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    pool = seed_pool()
+    log_in(browser, live_server)
+    browser.get(f"{live_server.url}/admin/marketdata/pool/")
+    browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{pool.pk}']").click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("backfill_selected")
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+
+    queue = browser.find_element(By.ID, "backfill-queue")
+    assert queue.text.startswith("Queue ") and queue.text.endswith(" backfill tasks")
+    colors = browser.execute_script(BUTTON_COLORS)
+    assert colors["queue"] == "rgb(32, 80, 103)", "the admin's default button (--default-button-bg)"
+    assert colors["recalculate"] == "rgb(116, 116, 116)", "a secondary one (--close-button-bg)"
+    assert not overflow(browser, "backfill plan")
+    browser.save_screenshot(str(ARTIFACTS / "backfill-plan.png"))

@@ -3,6 +3,10 @@
 Once an entry is linked to its Pool, its address and network are read-only: editing them
 would keep collecting the linked pool under a new name. Another pool is a new entry.
 
+The add form asks only for what an operator knows: the pool's address is enough (the source
+is "admin", the time the database's); until the pool's details arrive, the entry is listed by
+its short address.
+
 A CSV upload is previewed (added, reactivated, updated, deactivated, rejected with each row's
 reason) before it is applied; applied, it acts as a sync of that file would.
 """
@@ -17,8 +21,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from marketdata.admin import utc_column
+from geckoproject.admin_defaults import DatabaseDefaultsAdmin
+from marketdata.admin import address_column, utc_column
+from marketdata.display import short_address
 
 from .csv_format import WatchlistFormatError, content_hash
 from .models import WatchlistEntry, WatchlistFile
@@ -36,11 +43,10 @@ class UploadForm(forms.Form):
 
 
 @admin.register(WatchlistEntry)
-class WatchlistEntryAdmin(admin.ModelAdmin):
+class WatchlistEntryAdmin(DatabaseDefaultsAdmin):
     list_display = (
-        "symbol",
-        "pool_address",
-        "token_address",
+        "label",
+        "token_short",
         "dex",
         "network",
         "active",
@@ -55,12 +61,25 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
     list_select_related = ("pool",)
     actions = ("deactivate", "reactivate")
     linked_fields = ("network", "pool_address")
+    add_fields = ("pool_address", "network", "token_address", "symbol", "name", "dex", "active")
+    token_short = address_column("token_address", "token address")
     added = utc_column("added_at", "added")
     removed = utc_column("removed_at", "removed")
     linked_note = (
         "This entry collects the pool it is linked to, so its network and pool address are "
         "fixed. To collect another pool, add a new entry (and deactivate this one)."
     )
+
+    @admin.display(description="pool", ordering="symbol")
+    def label(self, obj):
+        """The symbol over the short pool address; the address alone until details arrive."""
+        address = format_html(
+            '<span title="{}">{}</span>', obj.pool_address, short_address(obj.pool_address)
+        )
+        return format_html("{}<br>{}", obj.symbol, address) if obj.symbol else address
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else super().get_fields(request, obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.upload_view)

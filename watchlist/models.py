@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from marketdata.display import short_address
+
 # Solana addresses: base58 (no 0, O, I, l). EVM networks would need their own pattern.
 ADDRESS_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 
@@ -90,8 +92,10 @@ class WatchlistEntry(models.Model):
         ]
 
     def __str__(self) -> str:
+        """The symbol and the short address; the address alone until the details arrive."""
         state = "" if self.active else " (inactive)"
-        return f"{self.symbol or '?'} {self.pool_address}{state}"
+        label = " ".join(filter(None, (self.symbol, short_address(self.pool_address))))
+        return f"{label}{state}"
 
     def clean(self) -> None:
         """Reject a token address typed where the pool address belongs (or vice versa)."""

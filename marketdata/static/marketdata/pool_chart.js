@@ -1,5 +1,10 @@
 // The pool page's chart: candles, volume bars, buy/sell markers and open gaps shaded.
 // Data comes from the admin's chart-data view; the library is vendored (no CDN).
+//
+// Volume has a pane of its own under the candles (the bars overlapped them), the price axis
+// never runs below zero (a 1d chart of a memecoin that fell 99% showed -0.001), and the trade
+// markers carry no text (labels covered candles and the last-price tag): the legend above
+// the chart reads the hovered bar, or the last one, with its trades.
 (function () {
   "use strict";
   const LC = window.LightweightCharts;
@@ -7,9 +12,10 @@
   if (!LC || !root) return;
   const url = root.dataset.url;
   const status = document.getElementById("pool-chart-status");
+  const legend = document.getElementById("pool-chart-legend");
   const tfSelect = document.getElementById("pool-chart-timeframe");
   const nInput = document.getElementById("pool-chart-n");
-  const LABELS = 3;
+  const PAD = 0.08; // of the price range, above and below it: room for the markers
 
   const chart = LC.createChart(root, {
     height: 420,
@@ -22,16 +28,34 @@
     priceLineVisible: false,
   });
   chart.priceScale("gaps").applyOptions({ scaleMargins: { top: 0, bottom: 0 }, visible: false });
+
+  // The candles' range padded here, not by the scale's margins or the markers' pixels, so
+  // that its bottom can stop at zero.
+  function nonNegative(original) {
+    const info = original();
+    if (!info || !info.priceRange) return info;
+    const { minValue, maxValue } = info.priceRange;
+    const span = maxValue - minValue || Math.abs(maxValue) * 0.1 || 1e-9;
+    return {
+      priceRange: { minValue: Math.max(0, minValue - span * PAD), maxValue: maxValue + span * PAD },
+      margins: { above: 0, below: 0 },
+    };
+  }
   const candles = chart.addSeries(LC.CandlestickSeries, {
     upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
-    wickUpColor: "#26a69a", wickDownColor: "#ef5350",
+    wickUpColor: "#26a69a", wickDownColor: "#ef5350", autoscaleInfoProvider: nonNegative,
   });
+  chart.priceScale("right").applyOptions({ scaleMargins: { top: 0, bottom: 0 } });
   const volume = chart.addSeries(LC.HistogramSeries, {
-    priceScaleId: "volume", priceFormat: { type: "volume" }, lastValueVisible: false,
-    priceLineVisible: false,
-  });
-  chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false,
+  }, 1);
+  chart.panes()[0].setStretchFactor(4);
+  chart.panes()[1].setStretchFactor(1);
+  volume.priceScale().applyOptions({ scaleMargins: { top: 0.1, bottom: 0 } });
   const markers = LC.createSeriesMarkers(candles, []);
+  root.poolChart = { chart, candles, volume, markers }; // for tests/test_admin_browser.py
+
+  let bars = new Map(); // time -> {candle, buy, sell}
 
   function usd(v) {
     if (v >= 1e6) return "$" + (v / 1e6).toFixed(1) + "M";
@@ -47,6 +71,10 @@
     return { type: "price", precision: precision, minMove: Math.pow(10, -precision) };
   }
 
+  function price(v) {
+    return Number(v.toPrecision(5)).toString();
+  }
+
   function gapBars(gaps, step) {
     const bars = [];
     for (const gap of gaps) {
@@ -55,6 +83,24 @@
       }
     }
     return bars;
+  }
+
+  function trades(m, arrow) {
+    return m ? ` · ${arrow} ${m.trades} ${m.side}${m.trades > 1 ? "s" : ""} ${usd(m.volume_usd)}` : "";
+  }
+
+  // The bar under the cursor (the last bar otherwise): time, OHLC, volume and its trades.
+  function showBar(time) {
+    const bar = bars.get(time);
+    if (!bar) {
+      legend.textContent = "";
+      return;
+    }
+    const c = bar.candle;
+    legend.textContent =
+      `${chart.options().localization.timeFormatter(c.time)} · O ${price(c.open)} H ${price(c.high)} ` +
+      `L ${price(c.low)} C ${price(c.close)} · vol ${usd(c.volume)}` +
+      trades(bar.buy, "▲") + trades(bar.sell, "▼");
   }
 
   async function load() {
@@ -76,25 +122,30 @@
     gapSeries.setData(gapBars(data.gaps, data.gap_step || data.step)
       .sort((a, b) => a.time - b.time)
       .filter((b, i, all) => i === 0 || all[i - 1].time !== b.time));
-    // Every (bar, side) with trades gets an arrow; only the largest are labelled, so the
-    // labels stay readable where trades cluster.
-    const labelled = new Set(
-      [...data.trades].sort((a, b) => b.volume_usd - a.volume_usd).slice(0, LABELS)
-    );
+    bars = new Map(data.candles.map((c) => [c.time, { candle: c }]));
+    for (const m of data.trades) {
+      const bar = bars.get(m.time);
+      if (bar) bar[m.side] = m;
+    }
     markers.setMarkers(data.trades.map((m) => ({
       time: m.time,
       position: m.side === "buy" ? "belowBar" : "aboveBar",
       color: m.side === "buy" ? "#2e7d32" : "#c62828",
       shape: m.side === "buy" ? "arrowUp" : "arrowDown",
-      text: labelled.has(m) ? m.trades + " " + m.side + (m.trades > 1 ? "s " : " ") + usd(m.volume_usd) : "",
     })));
     chart.timeScale().fitContent();
+    const last = data.candles.length ? data.candles[data.candles.length - 1].time : null;
+    showBar(last);
+    root.dataset.last = last === null ? "" : String(last);
     root.dataset.candles = String(ohlc.length);
     status.textContent = ohlc.length
       ? `${ohlc.length} candles, ${data.trades.length} trade markers, ${data.gaps.length} open gaps`
       : "no candles in this timeframe yet";
   }
 
+  chart.subscribeCrosshairMove((param) => {
+    showBar(param.time === undefined ? Number(root.dataset.last) : param.time);
+  });
   tfSelect.addEventListener("change", load);
   nInput.addEventListener("change", load);
   load();
