@@ -27,6 +27,8 @@ class Line:
 
 
 def manage(*args: str, env: dict[str, str], **popen) -> subprocess.Popen:
+    """The command as a user's shell runs it: Python's own buffering (no PYTHONUNBUFFERED)."""
+    env = {name: value for name, value in env.items() if name != "PYTHONUNBUFFERED"}
     return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
 
 
