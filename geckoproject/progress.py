@@ -110,6 +110,13 @@ class CommandProgress:
         self._live.close()
         self.bar.stop()
 
+    def note(self, text: str, stderr) -> None:
+        """A message for stderr (an interrupt noticed): above the bar while it is shown."""
+        if self.shown:
+            self.bar.console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        else:
+            stderr.write(text)
+
     def unit_done(self, text: str) -> None:
         if self.shown and self.stdout.isatty():
             self.bar.console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)

@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -64,8 +65,12 @@ class LineReader:
         return lines
 
 
-def on_terminal(*args: str, env: dict[str, str], timeout: float = 120) -> str:
-    """Run the command with stdout and stderr on a 300-column pseudo-terminal; what it wrote."""
+def on_terminal(
+    *args: str, env: dict[str, str], timeout: float = 120, interrupt_at: str | None = None
+) -> str:
+    """Run the command with stdout and stderr on a 300-column pseudo-terminal; what it wrote.
+
+    ``interrupt_at``: send SIGINT once this text has been written."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 300, 0, 0))
     attrs = termios.tcgetattr(slave)
@@ -87,6 +92,9 @@ def on_terminal(*args: str, env: dict[str, str], timeout: float = 120) -> str:
             if not chunk:
                 break
             written += chunk
+            if interrupt_at and interrupt_at.encode() in written:
+                process.send_signal(signal.SIGINT)
+                interrupt_at = None
     finally:
         os.close(master)
         process.wait(timeout=30)

@@ -79,3 +79,13 @@ def test_on_a_terminal_log_lines_pass_whole_above_the_bar(simulator, busy_pool):
     for line in logged:
         assert LOG_LINE.match(line) and re.search(r" back to \S+$", line), line
     assert any(re.search(r"1/1 \S+ 1m: \d+ pages", line) for line in shown), shown
+
+
+def test_on_a_terminal_the_interrupt_notice_stands_whole(simulator, busy_pool):
+    written = on_terminal(
+        *backfill_args(busy_pool, 5, "1m"), env=slow_env(simulator), interrupt_at="2/8 pages"
+    )
+
+    shown = shown_lines(written)
+    assert "SIGINT: finishing the current page…" in shown, shown
+    assert any(line.startswith("Stopped: 1 (pool × timeframe) left") for line in shown), shown

@@ -223,7 +223,11 @@ class Command(BaseCommand):
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if not self.stop_requested:
-            self.stderr.write(f"{signal.Signals(signum).name}: finishing the current page…")
+            text = f"{signal.Signals(signum).name}: finishing the current page…"
+            if self.progress is not None:
+                self.progress.output.note(text, self.stderr)
+            else:
+                self.stderr.write(text)
         self.stop_requested = True
 
     @contextmanager
@@ -231,6 +235,7 @@ class Command(BaseCommand):
         """A walk on the backfill lane that waits out the bucket and stops after the current
         page on SIGINT/SIGTERM; the signal handlers are restored and the calls counted after."""
         self.stop_requested = False
+        self.progress: Progress | None = None
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         totals = Totals(started=time.monotonic())
         client = self.run.client(lane="backfill", max_wait=1.0)
@@ -257,6 +262,7 @@ class Command(BaseCommand):
             ) as progress,
         ):
             walk.on_page = progress.page
+            self.progress = progress
             for index, unit in enumerate(plan.todo):
                 if self.stop_requested:
                     left = plan.todo[index:]
