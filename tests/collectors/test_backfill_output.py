@@ -56,10 +56,10 @@ def test_piped_the_plan_comes_first_then_a_line_per_unit_as_it_finishes(simulato
 
     assert process.returncode == 0, err
     texts = [line.text for line in lines]
-    assert texts[0].startswith("Plan: 1 pools × 2 timeframes"), texts
+    assert texts[0].startswith("API: ") and texts[1].startswith("Plan: 1 pools × 2 timeframes")
     units = [line for line in lines if re.search(r"\b[12]/2 \S+ (1m|1h): ", line.text)]
     assert len(units) == 2, texts
-    assert ended - lines[0].at > 2, "the plan is written when made, not at the end"
+    assert ended - lines[1].at > 2, "the plan is written when made, not at the end"
     assert ended - units[0].at > 0.5, "a finished unit is written when it finishes"
     assert "3 pages" in units[0].text and "candles written" in units[0].text
     assert "backfill " in err and " back to " in err, "INFO lines are on"
