@@ -67,10 +67,12 @@ def unbind_task(**_: Any) -> None:
 
 
 def logging_config(log_format: str, level: str) -> dict:
-    """The LOGGING setting: one console handler, ``plain`` or ``json``."""
+    """The LOGGING setting: one console handler, ``plain`` or ``json``; httpx's line per
+    request (and httpcore's) only at DEBUG, as every API call would add one."""
     if log_format not in ("plain", "json"):
         raise ValueError(f"LOG_FORMAT={log_format!r}: use 'plain' or 'json'")
-    return {
+    quiet = {} if level.upper() == "DEBUG" else {"level": "WARNING"}
+    config = {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"correlation": {"()": "geckoproject.logs.CorrelationIdFilter"}},
@@ -87,3 +89,6 @@ def logging_config(log_format: str, level: str) -> dict:
         },
         "root": {"handlers": ["console"], "level": level},
     }
+    if quiet:
+        config["loggers"] = {"httpx": quiet, "httpcore": quiet}
+    return config

@@ -104,6 +104,7 @@ def _run(request: Request, progress: Progress) -> Summary:
                 staged.append((directory, request.out / qlib_freq(tf)))
                 result = _write_full(directory, request, tf, spans[tf], pools, symbols, progress)
             summary.results.append(result)
+            progress.timeframe_written(result)
         # Every timeframe is written before any replaces its previous export.
         for directory, target in staged:
             staging.swap_in(directory, target)

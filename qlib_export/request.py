@@ -12,12 +12,16 @@ class ExportError(Exception):
 
 
 class Progress:
-    """Told how many pools a timeframe has and when each is done; the command draws a bar."""
+    """Told how many pools a timeframe has, when each is done and when the timeframe is
+    written; the command draws a bar or writes a line."""
 
     def start(self, label: str, total: int) -> None:
         pass
 
     def advance(self) -> None:
+        pass
+
+    def timeframe_written(self, result: TimeframeResult) -> None:
         pass
 
 

@@ -1,17 +1,15 @@
-"""What ``backfill_ohlcv`` prints: the plan, a progress bar (rich), the running totals."""
+"""What ``backfill_ohlcv`` prints: the plan, a progress bar or a line per unit, the totals."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from rich.console import Console
 from rich.progress import BarColumn, TextColumn
-from rich.progress import Progress as RichProgress
 
 from collectors.planner.credit import BackfillCredit, backfill_credit
 from collectors.services import backfill
+from geckoproject.progress import CommandProgress
 
 
 def duration(seconds: float) -> str:
@@ -72,33 +70,36 @@ class Totals:
 
 
 class Progress:
-    """Pages, candles and an ETA from the backfill lane's rate; silent when disabled."""
+    """Pages, candles and an ETA from the backfill lane's rate on a bar (geckoproject.progress),
+    and a line per finished (pool × timeframe)."""
 
-    def __init__(self, pages: int, *, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, stdout, pages: int, units: int, *, enabled: bool) -> None:
         self.rate = backfill.backfill_rate_per_min() / 60.0
         self.total = max(1, pages)
+        self.units = units
+        self.finished = 0
         self.done = 0
         self.unit_base = 0
         self.unit_pages = 0
         self.candles = 0
-        self._bar = RichProgress(
+        self.output = CommandProgress(
+            stdout,
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} pages"),
             TextColumn("{task.fields[candles]:,} candles"),
             TextColumn("ETA {task.fields[eta]}"),
-            console=Console(file=sys.stderr),
-            disable=not enabled,
+            enabled=enabled,
         )
+        self._bar = self.output.bar
         self._task = self._bar.add_task("backfill", total=self.total, candles=0, eta="?")
 
     def __enter__(self) -> Progress:
-        self._bar.start()
+        self.output.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+        self.output.__exit__(*exc)
 
     def _show(self, description: str | None = None) -> None:
         eta = duration((self.total - self.done) / self.rate)
@@ -117,7 +118,19 @@ class Progress:
         self.done = min(self.done + 1, self.unit_base + self.unit_pages)
         self._show()
 
-    def end_unit(self, unit: backfill.Unit) -> None:
+    def end_unit(self, unit: backfill.Unit, outcome: str) -> None:
         """A walk may end early (history starts, quiet intervals): its estimate is spent."""
         self.done = self.unit_base + unit.pages
+        self.finished += 1
         self._show()
+        self.output.unit_done(
+            f"  {self.finished}/{self.units} {unit.address} {unit.timeframe}: {outcome}"
+        )
+
+
+def outcome(report: backfill.UnitReport) -> str:
+    """One finished (pool × timeframe), as its line says it."""
+    if report.busy:
+        return "skipped (another backfill holds it)"
+    text = f"{report.pages} pages, {report.written:,} candles written"
+    return text + ("; stopped" if report.stopped else "")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +23,16 @@ from django.db import transaction
 from collectors import inflight, tasks
 from collectors.command_runs import command_run
 from collectors.gecko.errors import GeckoError, MustWait, NotFound, Unreachable
-from collectors.management.backfill_output import Progress, Totals, duration, plan_lines
+from collectors.management.backfill_output import (
+    Progress,
+    Totals,
+    duration,
+    outcome,
+    plan_lines,
+)
 from collectors.models import CollectorConfig
 from collectors.services import backfill, gaps
+from geckoproject.progress import bar_wanted, say
 from marketdata.coverage import Span
 from marketdata.models import Gap, Pool
 from marketdata.timeframes import ALL_TIMEFRAMES
@@ -149,7 +155,7 @@ class Command(BaseCommand):
     # --- run ------------------------------------------------------------------------------
 
     def handle(self, *args, **options):
-        self.stdout.write(f"API: {settings.GECKO_API_URL}")
+        say(self.stdout, f"API: {settings.GECKO_API_URL}")
         arguments = {k: options[k] for k in RECORDED if options.get(k)}
         try:
             with command_run("backfill_ohlcv", arguments) as self.run:
@@ -172,13 +178,7 @@ class Command(BaseCommand):
         since, until = self._range(options, now)
         explicit = bool(options["pool"] or options["all"] or options["watchlist"])
         pool_ids = self._pools(options, config)
-        verbose = options["verbosity"] > 0
-        self.show_progress = (
-            verbose
-            and not options["no_progress"]
-            and not options["run_async"]
-            and sys.stderr.isatty()
-        )
+        self.show_progress = bar_wanted(options) and not options["run_async"]
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
             # The periodic scan runs every 15 min: scan now, so a hole since then is planned too.
@@ -195,7 +195,7 @@ class Command(BaseCommand):
             return self._gaps(*chosen, options)
         plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
         for line in plan_lines(plan):
-            self.stdout.write(line)
+            say(self.stdout, line)
         if not plan.todo:
             self.stdout.write(
                 "Nothing to fetch: the range is covered, or older than the API keeps."
@@ -223,7 +223,11 @@ class Command(BaseCommand):
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if not self.stop_requested:
-            self.stderr.write(f"{signal.Signals(signum).name}: finishing the current page…")
+            text = f"{signal.Signals(signum).name}: finishing the current page…"
+            if self.progress is not None:
+                self.progress.output.note(text, self.stderr)
+            else:
+                self.stderr.write(text)
         self.stop_requested = True
 
     @contextmanager
@@ -231,6 +235,7 @@ class Command(BaseCommand):
         """A walk on the backfill lane that waits out the bucket and stops after the current
         page on SIGINT/SIGTERM; the signal handlers are restored and the calls counted after."""
         self.stop_requested = False
+        self.progress: Progress | None = None
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         totals = Totals(started=time.monotonic())
         client = self.run.client(lane="backfill", max_wait=1.0)
@@ -252,9 +257,12 @@ class Command(BaseCommand):
         left: list[backfill.Unit] = []
         with (
             self._walking() as (walk, totals),
-            Progress(plan.pages, enabled=self.show_progress) as progress,
+            Progress(
+                self.stdout, plan.pages, len(plan.todo), enabled=self.show_progress
+            ) as progress,
         ):
             walk.on_page = progress.page
+            self.progress = progress
             for index, unit in enumerate(plan.todo):
                 if self.stop_requested:
                     left = plan.todo[index:]
@@ -269,10 +277,10 @@ class Command(BaseCommand):
                     # One bad (pool, timeframe) never aborts the batch; its pages so far stay.
                     logger.exception("backfill %s %s failed", unit.address, unit.timeframe)
                     totals.failed.append(f"{unit.address} {unit.timeframe}: {exc}")
-                    progress.end_unit(unit)
+                    progress.end_unit(unit, f"failed: {exc}")
                     continue
                 totals.add(report)
-                progress.end_unit(unit)
+                progress.end_unit(unit, outcome(report))
                 if report.stopped:
                     left = plan.todo[index:]
                     totals.pages_left = report.pages_left
@@ -331,9 +339,10 @@ class Command(BaseCommand):
         chosen = list(chosen.select_related("pool").order_by("detected_at", "pk"))
         pages = sum(backfill.pages_for(Span(g.start, g.end), g.timeframe) for g in chosen)
         rate = backfill.backfill_rate_per_min()
-        self.stdout.write(
+        say(
+            self.stdout,
             f"Plan: {len(chosen)} open candle gaps, ~{pages} pages = ~{pages} API calls; "
-            f"at {rate:g} calls/min on the backfill lane: about {duration(pages / rate * 60)}"
+            f"at {rate:g} calls/min on the backfill lane: about {duration(pages / rate * 60)}",
         )
         if options["dry_run"] or not chosen:
             return
@@ -349,28 +358,19 @@ class Command(BaseCommand):
         self._inline_gaps(chosen)
 
     def _inline_gaps(self, chosen: list[Gap]) -> None:
-        skipped = done = 0
+        counts = {"done": 0, "skipped": 0, "failed": 0}
         with self._walking() as (walk, totals):
-            for gap in chosen:
+            for index, gap in enumerate(chosen, 1):
                 if self.stop_requested:
                     break
-                if not inflight.claim(gaps.GAP_BACKFILL, gap.pk):
-                    skipped += 1
-                    continue
-                try:
-                    report = backfill.backfill_gap(walk, gap.pk)
-                except MustWait:  # another backfill holds its pool: that one covers the range
-                    skipped += 1
-                    continue
-                except GeckoError as exc:
-                    logger.exception("backfill of gap %s failed", gap.pk)
-                    totals.failed.append(f"gap {gap.pk}: {exc}")
-                    continue
-                finally:
-                    gaps.release_gap(gap.pk)
-                if report is not None:
-                    totals.add(report)
-                done += 1
+                state, text = self._gap(walk, totals, gap)
+                counts[state] += 1
+                say(
+                    self.stdout,
+                    f"  {index}/{len(chosen)} gap {gap.pk} {gap.pool.address} {gap.timeframe} "
+                    f"{gap.start:%Y-%m-%d %H:%M} → {gap.end:%Y-%m-%d %H:%M}: {text}",
+                )
+        done, skipped = counts["done"], counts["skipped"]
         states = dict.fromkeys(Gap.Status.values, 0)
         for status in Gap.objects.filter(pk__in=[g.pk for g in chosen]).values_list(
             "status", flat=True
@@ -389,6 +389,26 @@ class Command(BaseCommand):
                 f"Stopped: {len(chosen) - done - skipped} gaps left. Run the same command again."
             )
         self._fail_if(totals)
+
+    def _gap(self, walk: backfill.Walk, totals: Totals, gap: Gap) -> tuple[str, str]:
+        """Backfill one gap: done, skipped (held elsewhere) or failed, and its line."""
+        busy = "skipped (already queued or running elsewhere)"
+        if not inflight.claim(gaps.GAP_BACKFILL, gap.pk):
+            return "skipped", busy
+        try:
+            report = backfill.backfill_gap(walk, gap.pk)
+        except MustWait:  # another backfill holds its pool: that one covers the range
+            return "skipped", busy
+        except GeckoError as exc:
+            logger.exception("backfill of gap %s failed", gap.pk)
+            totals.failed.append(f"gap {gap.pk}: {exc}")
+            return "failed", f"failed: {exc}"
+        finally:
+            gaps.release_gap(gap.pk)
+        if report is None:
+            return "done", "done"
+        totals.add(report)
+        return "done", outcome(report)
 
     def _fail_if(self, totals: Totals) -> None:
         if totals.failed:

@@ -14,6 +14,7 @@ from collectors.inprocess import run_step
 from collectors.models import CollectorConfig
 from collectors.planner import service as planner
 from collectors.planner.text import render
+from geckoproject.progress import say
 
 ORDER = ("dexes", "top_pools", "watchlist", "ohlcv", "trades", "gaps")
 PLANNERS = {
@@ -43,16 +44,16 @@ class Command(BaseCommand):
             return
         steps = ORDER if step == "all" else (step,)
         if sync:
-            self.stdout.write(f"API: {settings.GECKO_API_URL}")
+            say(self.stdout, f"API: {settings.GECKO_API_URL}")
         failed = []
         for name in steps:
             if not sync:
                 kwargs = {"csv": csv} if name == "watchlist" and csv else {}
                 result = PLANNERS[name].apply_async(kwargs=kwargs)
-                self.stdout.write(f"{name}: queued as {result.id}")
+                say(self.stdout, f"{name}: queued as {result.id}")
                 continue
             try:
-                self.stdout.write(f"{name}: {run_step(name, csv=csv)}")
+                say(self.stdout, f"{name}: {run_step(name, csv=csv)}")
             except Unreachable as exc:
                 raise CommandError(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 — one failed step must not hide the others

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from geckoproject.progress import bar_wanted, say
 from marketdata.timeframes import ALL_TIMEFRAMES
 from qlib_export import export, source
 from qlib_export.calendar import QLIB_FREQ
+from qlib_export.export_output import Output, plan_line
 
 # QLib's frequency names, accepted as aliases: QLib users write `--timeframe 60min`.
 FROM_QLIB = {freq: timeframe for timeframe, freq in QLIB_FREQ.items()}
@@ -74,13 +75,16 @@ class Command(BaseCommand):
             incremental=options["incremental"],
             force=options["force"],
         )
-        show = not options["no_progress"] and options["verbosity"] > 0 and sys.stdout.isatty()
+        verbose = options["verbosity"] > 0
+        if verbose:
+            say(self.stdout, plan_line(request))
+        output = Output(self.stdout, len(timeframes), enabled=bar_wanted(options), lines=verbose)
         try:
-            with _RichProgress(enabled=show) as progress:
-                summary = export.run(request, progress)
+            with output:
+                summary = export.run(request, output)
         except export.ExportError as exc:
             raise CommandError(str(exc)) from exc
-        if options["verbosity"] > 0:
+        if verbose:
             self.stdout.write(summary.line())
 
     def _pool_ids(self, options) -> list[int]:
@@ -117,33 +121,3 @@ def _moment(text: str | None, option: str) -> datetime | None:
     except ValueError as exc:
         raise CommandError(f"{option} {text!r} is not an ISO-8601 date or time") from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-class _RichProgress(export.Progress):
-    """A rich progress bar, one task per timeframe; does nothing when disabled."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        self._bar = Progress(
-            "{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            disable=not enabled,
-            transient=True,
-        )
-        self._task = None
-
-    def __enter__(self) -> _RichProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._bar.stop()
-
-    def start(self, label: str, total: int) -> None:
-        self._task = self._bar.add_task(f"{label} pools", total=total)
-
-    def advance(self) -> None:
-        self._bar.advance(self._task)
