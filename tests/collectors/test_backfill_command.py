@@ -186,13 +186,19 @@ def test_async_queues_one_task_per_pool_and_timeframe_on_the_api_queue(api, watc
     assert ohlcv_calls(api) == 0 and not Candle.objects.exists()
 
 
-def test_gaps_fills_the_holes_downtime_left(api, watched, key_prefix):
-    pool = watched[0]
+def down_for_a_day(api, pool, key_prefix):
+    """Collected once, then the collector was down for a day: a client, and when it stopped."""
     client = make_client(api.base_url, prefix=key_prefix)
     collect_ohlcv(client, pool.pk, "1m", max_pages=2, include_empty=False)
     last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
     Candle.objects.filter(pool=pool, ts__gte=last_run).delete()
     CandleCoverage.objects.filter(pool=pool).update(end=last_run)
+    return client, last_run
+
+
+def test_gaps_fills_the_holes_downtime_left(api, watched, key_prefix):
+    pool = watched[0]
+    client, last_run = down_for_a_day(api, pool, key_prefix)
     # The market was quiet for an hour inside the downtime: the API has no candles there.
     quiet = int(last_run.timestamp()) + 3 * 3600
     api.add_hole(pool.address, quiet, quiet + 3600)
@@ -220,11 +226,7 @@ def test_gaps_scans_first_so_a_hole_since_the_last_periodic_scan_is_in_the_plan(
     api, watched, key_prefix
 ):
     pool = watched[0]
-    client = make_client(api.base_url, prefix=key_prefix)
-    collect_ohlcv(client, pool.pk, "1m", max_pages=2, include_empty=False)
-    last_run = Timeframe.M1.floor(timezone.now() - timedelta(days=1))
-    Candle.objects.filter(pool=pool, ts__gte=last_run).delete()
-    CandleCoverage.objects.filter(pool=pool).update(end=last_run)
+    client, last_run = down_for_a_day(api, pool, key_prefix)
     collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
     client.close()
     assert not Gap.objects.exists(), "no periodic scan has run since the hole appeared"

@@ -13,21 +13,10 @@ from django.utils import timezone
 from marketdata.timeframes import Timeframe
 from tests.celery_worker import _env
 from tests.command_output import LineReader, on_terminal, piped, shown_lines
-from tests.marketdata.factories import pool as make_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 DAY = 86400
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO collectors\.services\.backfill ")
-
-
-@pytest.fixture
-def busy_pool(simulator, redis_client):
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 30 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    return make_pool(address=chosen["address"])
 
 
 def backfill_args(pool, days: int, *timeframes: str) -> list[str]:

@@ -18,22 +18,11 @@ from marketdata.coverage import Span, covered_spans
 from marketdata.models import Candle
 from marketdata.timeframes import Timeframe
 from tests.celery_worker import ROOT, _env
-from tests.marketdata.factories import pool as make_pool
 
 from .test_backfill_command import ohlcv_calls, served, stored
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 DAY = 86400
-
-
-@pytest.fixture
-def busy_pool(simulator, redis_client):
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 30 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    return make_pool(address=chosen["address"])
 
 
 def week() -> tuple[datetime, datetime]:
