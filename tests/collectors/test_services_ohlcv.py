@@ -4,6 +4,11 @@ The collector's "now" is Django's clock and the simulator's is its own; they mus
 real API's and ours do. So the simulator stays on the wall clock, and "the collector was down
 for a day" is set up the way it would look in the database: the rows written since then are
 removed and the coverage ends where the last run ended.
+
+A test whose expectations depend on where "now" falls in a minute (which candle is still open,
+whether the open minute has traded yet) stops the wall clock for both at a chosen instant
+(``time-machine`` moves ``time.time()`` and ``datetime.now()``, which both read): on a running
+clock a minute can roll over between the test's reads and the collector's fetch.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap
 from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
-from simulator import LIMIT_COUNTS
+from simulator import LIMIT_COUNTS, RunningSimulator
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
 
@@ -70,25 +75,46 @@ def stored(pool, timeframe: str) -> dict:
     }
 
 
-def past_half_minute() -> None:
-    """Wait, if need be, until the current minute is half gone: the busy pool trades every
-    minute, yet not always within its first seconds, and an open 1m candle needs a trade."""
-    second = timezone.now().second
-    if second < 30:
-        time.sleep(30 - second)
+def traded_minute(running: RunningSimulator, address: str, *, by_second: int) -> int:
+    """The start of the latest past minute (on ``running``'s clock) in which ``address`` had
+    traded within its first ``by_second`` seconds (0: had not traded at its very start)."""
+    sim = running.simulator
+
+    def wanted(minute: int) -> bool:
+        traded = sim.trade_count(address, minute, minute + max(by_second, 1)) > 0
+        return traded if by_second else not traded
+
+    minute = int(sim.clock()) // 60 * 60 - 60
+    while not wanted(minute):
+        minute -= 60
+    return minute
 
 
-def test_ohlcv_fills_all_seven_timeframes_with_only_the_newest_candle_open(watched, gecko):
-    past_half_minute()
-    started = {}
+def stop_clock(time_machine, epoch: float) -> datetime:
+    """Stop the wall clock (Django's and every simulator's) at ``epoch``."""
+    instant = datetime.fromtimestamp(epoch, tz=UTC)
+    time_machine.move_to(instant, tick=False)
+    return instant
+
+
+def half_a_traded_minute_in(running: RunningSimulator, address: str, time_machine) -> datetime:
+    """Stop the clock half a minute into a minute in which the busy pool has traded by then:
+    it trades every minute, yet not always within its first seconds, and an open 1m candle
+    needs a trade."""
+    return stop_clock(time_machine, traded_minute(running, address, by_second=30) + 30)
+
+
+def test_ohlcv_fills_all_seven_timeframes_with_only_the_newest_candle_open(
+    simulator, watched, gecko, time_machine
+):
+    now = half_a_traded_minute_in(simulator, watched.address, time_machine)
     for tf in ALL_TIMEFRAMES:
-        started[tf] = timezone.now()
         report = collect_ohlcv(gecko, watched.pk, tf, max_pages=1, include_empty=False)
         assert report.pages == 1 and report.written == report.candles > 0
 
     for tf in ALL_TIMEFRAMES:
         candles = list(Candle.objects.filter(pool=watched, timeframe=tf).order_by("-ts"))
-        moving_from = Timeframe(tf).floor(started[tf])
+        moving_from = Timeframe(tf).floor(now)
         assert candles[0].ts >= moving_from, f"{tf}: the busy pool traded in this interval"
         assert [c.is_final for c in candles] == [c.ts < moving_from for c in candles], tf
         assert len(candles) > 1 and candles[1].ts < moving_from, tf
@@ -121,8 +147,10 @@ def test_a_second_run_adds_no_duplicates_and_rewrites_no_final_candle(watched, g
 
 @pytest.mark.parametrize("limit_counts", LIMIT_COUNTS)
 def test_a_quiet_interval_inside_a_fetched_range_is_not_a_gap(
-    simulator, watched, gecko, limit_counts
+    simulator, watched, gecko, limit_counts, time_machine
 ):
+    # The 1,000 minutes asked about end with the open one, which counts only once it traded.
+    half_a_traded_minute_in(simulator, watched.address, time_machine)
     simulator.control("config", {"limit_counts": limit_counts})
     now = int(simulator.world()["now"])
     simulator.add_hole(watched.address, now - 3 * 3600, now - 2 * 3600)
@@ -176,8 +204,9 @@ def test_a_hole_left_by_downtime_becomes_a_gap_that_backfill_fills(
     assert scan_gaps("solana", ["1m"]) == 0 and gaps_to_backfill(10) == []
 
 
-def test_a_stale_answer_covers_only_what_it_shows(simulator_factory, key_prefix):
-    """The CDN may serve an answer up to 60 s old: its newest minute is not ours to claim."""
+def lagging_busy_pool(simulator_factory, key_prefix):
+    """A simulator whose answers are a minute old (as the CDN may serve them), its busiest
+    pumpswap pool with a day of history, and a client for it."""
     lagging = simulator_factory(clock=lambda: time.time() - 60)
     world = lagging.world()
     chosen = max(
@@ -185,13 +214,39 @@ def test_a_stale_answer_covers_only_what_it_shows(simulator_factory, key_prefix)
         key=lambda p: p["trades_per_day"],
     )
     pool = make_pool(address=chosen["address"])
-    client = make_client(lagging.base_url, prefix=key_prefix)
+    return lagging, pool, make_client(lagging.base_url, prefix=key_prefix)
+
+
+def test_a_stale_answer_covers_only_what_it_shows(simulator_factory, key_prefix, time_machine):
+    """The CDN may serve an answer up to 60 s old: its newest minute is not ours to claim."""
+    lagging, pool, client = lagging_busy_pool(simulator_factory, key_prefix)
+    served = traded_minute(lagging, pool.address, by_second=30) + 30
+    now = stop_clock(time_machine, served + 60)
 
     collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
     client.close()
 
-    newest = Candle.objects.filter(pool=pool, timeframe="1m").latest("ts").ts
+    newest = Candle.objects.filter(pool=pool, timeframe="1m").latest("ts")
     (span,) = covered_spans(pool.pk, "1m")
-    assert newest < timezone.now() - timedelta(seconds=60), "the answer is a minute old"
-    assert span.end <= newest, "the newest (still open when served) minute is not claimed"
-    assert span.end >= newest - timedelta(minutes=1)
+    assert newest.ts == Timeframe.M1.floor(now - timedelta(seconds=60)), "a minute old, open"
+    assert not newest.is_final
+    assert span.end == newest.ts, "the newest (still open when served) minute is not claimed"
+
+
+def test_a_stale_answer_without_an_open_candle_covers_the_minutes_closed_when_served(
+    simulator_factory, key_prefix, time_machine
+):
+    """Served as a minute began, before its first trade: the minute before had ended, so the
+    answer proves it (final) and claims up to where the open, still empty, minute starts."""
+    lagging, pool, client = lagging_busy_pool(simulator_factory, key_prefix)
+    served = traded_minute(lagging, pool.address, by_second=0)
+    stop_clock(time_machine, served + 60)
+
+    collect_ohlcv(client, pool.pk, "1m", max_pages=1, include_empty=False)
+    client.close()
+
+    newest = Candle.objects.filter(pool=pool, timeframe="1m").latest("ts")
+    (span,) = covered_spans(pool.pk, "1m")
+    opened = datetime.fromtimestamp(served, tz=UTC)
+    assert newest.ts == opened - timedelta(minutes=1) and newest.is_final
+    assert span.end == opened

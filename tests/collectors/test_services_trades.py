@@ -189,12 +189,24 @@ def test_rotation_chooses_every_pool_within_ceil_n_over_b_cycles_biggest_volume_
     assert not TradeCursor.objects.filter(pool=dropped).exists()
 
 
-def quiet_pool(running, threshold: Decimal) -> str:
-    """A pool whose last 24 h hold some, but fewer than 300, trades above ``threshold``."""
+def quiet_pool(running, threshold: Decimal, clock: list[float] | None = None, at=()) -> str:
+    """A pool whose last 24 h hold some, but fewer than 300, trades above ``threshold``; and
+    so at each instant of ``at`` too, if ``clock`` (the simulator's) is given."""
     for pool in running.simulator.world.pools_by_dex["heaven"]:
-        if 0 < len(raw_trades(running, pool.address, threshold)) < API_TRADE_CAP:
+        if all(_quiet(running, pool.address, threshold, clock, t) for t in (None, *at)):
             return pool.address
     raise AssertionError("no quiet pool in the simulated world")
+
+
+def _quiet(running, address: str, threshold: Decimal, clock, instant) -> bool:
+    then = clock[0] if clock else None
+    if instant is not None:
+        clock[0] = instant
+    try:
+        return 0 < len(raw_trades(running, address, threshold)) < API_TRADE_CAP
+    finally:
+        if clock:
+            clock[0] = then
 
 
 def test_stored_trades_older_than_the_api_window_record_a_gap_even_on_a_short_page(
@@ -205,7 +217,8 @@ def test_stored_trades_older_than_the_api_window_record_a_gap_even_on_a_short_pa
     clock = [start]
     running = simulator_factory(clock=lambda: clock[0])
     client = make_client(running.base_url, prefix=key_prefix)
-    pool = make_pool(address=quiet_pool(running, threshold))
+    # Quiet then and now: the page read now must be short, whatever the hour of the day.
+    pool = make_pool(address=quiet_pool(running, threshold, clock, [time.time()]))
     try:
         collect_trades(client, pool.pk, min_usd=threshold)
         newest = Trade.objects.aggregate(last=Max("block_timestamp"))["last"]
