@@ -22,6 +22,7 @@ def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
     assert measured["trades"].rows == loaded.trades
     for size in measured.values():
         assert size.heap > 0 and size.indexes > 0 and size.toast >= 0
+    assert set(reads) == {"chart_db", "chart", "month_db", "month", "api"}
     assert all(len(v) == 3 and min(v) > 0 for v in reads.values())
 
     text = "\n".join(storage.report(loaded, measured, reads))
@@ -48,5 +49,8 @@ def test_synthetic_trades_have_the_api_formats():
         assert trade_id.startswith(f"solana_{block}_{tx}_")
         assert len(tx) in (87, 88) and len(wallet) in (43, 44)
         assert side in ("buy", "sell")
-    volumes = [row[15] for row in rows]
-    assert all(re.fullmatch(r"\d{3}\.\d{50,76}", v) for v in volumes)
+    for row in rows:
+        assert re.fullmatch(r"[1-9]\d{2}\.\d{50,75}[1-9]", row[15]), "volume_usd"
+        token_price_in_sol = row[12] if row[6] == "buy" else row[11]
+        assert re.fullmatch(r"0\.000000\d{12,14}[1-9]", token_price_in_sol)
+        assert (row[11] if row[6] == "buy" else row[12]) == "1.0"
