@@ -25,6 +25,10 @@ def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
     assert set(reads) == {"chart_db", "chart", "month_db", "month", "api"}
     assert all(len(v) == 3 and min(v) > 0 for v in reads.values())
 
+    storage.reindex()
+    rebuilt = storage.sizes()
+    assert 0 < rebuilt["candles"].indexes <= measured["candles"].indexes
+
     text = "\n".join(storage.report(loaded, measured, reads))
     assert re.search(r"^load: .* load took [\d.]+ s", text, re.M)
     for label in (
