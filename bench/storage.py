@@ -1,0 +1,532 @@
+"""Issue 17 benchmark: what the store costs on disk and how fast it reads, on today's tables.
+
+The bench empties its own database, then loads N candles (pools × the seven timeframes, the
+last ``days`` ending 2026-11-01) and M trades with COPY, one day per pool at a time and
+interleaved across pools, as the collectors' pages arrive. Trades look like the API's
+(``get_trades.csv`` in the recorded answers): 87-88-char base58 signatures that decode to 64
+bytes, 43-44-char wallets, the ``{network}_{block}_{tx}_{index}_{ts}`` id, and decimal strings
+of the recorded lengths (up to 76 fractional digits, "1.0" kept as sent). It prints how long
+the load took, then per table the bytes a row takes all-in (heap, indexes, TOAST), the year of
+1,000 pools projected from them (670M candles and 160M trades, the issue's figures), and three
+read latencies, each goal MET or NOT MET:
+
+* chart: the candle query ``marketdata.chart.chart_data`` makes (one pool, one timeframe, the
+  last 1,000) p95 ≤ 20 ms;
+* one pool's 30 days of 1m, the ORM's query for them, p95 ≤ 50 ms;
+* ``/api/v1/candles/?pool=…&timeframe=…&since=…`` (first page, 500 rows) through DRF's test
+  client with a token user, p95 ≤ 200 ms.
+
+The first two are judged on their time inside PostgreSQL (``EXPLAIN ANALYZE``: every row read,
+none sent), which is what the store's layout decides; beside each the bench prints what the
+application adds (all of ``chart_data``; the 43,200 rows decoded into Python). Indexes grow as
+collection grows them (rows arrive interleaved across pools), so they are less full than freshly
+built ones: today's candles take ~180 B/row after ``REINDEX``, ~210 as collected
+(``--reindex`` prints both; the sizes as collected are judged).
+
+The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 100000000 --trades
+20000000``: hours here); the defaults are a quick look in about two minutes.
+
+    .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
+                                      [--reindex]
+
+``BENCH_DATABASE_URL`` (default bench_gecko_storage) is created and migrated if missing, and
+its market data emptied on each run. Exit status is non-zero only if the bench itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+STEPS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "12h": 43200, "1d": 86400}
+CANDLES_PER_POOL_DAY = sum(86400 // s for s in STEPS.values())  # 1,857
+DAYS = 60  # history per pool at the default sizes; pools = candles / (1,857 × DAYS)
+MAX_POOLS = 1000
+YEAR_CANDLES = 670_000_000
+YEAR_TRADES = 160_000_000
+JUDGED_CANDLES = 100_000_000
+JUDGED_TRADES = 20_000_000
+GOAL_CANDLE_BYTES = 120
+GOAL_TRADE_BYTES = 400
+GOAL_YEAR_GB = 60
+GOAL_CHART_MS = 20
+GOAL_MONTH_MS = 50
+GOAL_API_MS = 200
+TABLES = {"candles": "marketdata_candle", "trades": "marketdata_trade"}
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CHUNK_DIGITS = 9
+CHUNK = 58**CHUNK_DIGITS
+TRIPLES = [a + b + c for a in B58 for b in B58 for c in B58]
+SOL = "So11111111111111111111111111111111111111112"
+BLOCK_AT_END = 380_000_000  # Solana slot near END; slots are ~0.4 s
+DIGITS = "0123456789"
+# (integer digits, zeros after the point, fractional digits) of each decimal field, by side,
+# as in the recorded trades (a buy sends SOL for the token; a sell the reverse).
+SHAPES = {
+    "buy": [(1, 0, 9), (7, 0, 6), "1.0", (1, 6, 21), (3, 0, 45), (1, 4, 67), (3, 0, 54)],
+    "sell": [(7, 0, 6), (1, 0, 9), (1, 6, 21), "1.0", (1, 4, 67), (3, 0, 45), (3, 0, 73)],
+}
+CANDLE_COLUMNS = "pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final, fetched_at"
+TRADE_COLUMNS = (
+    "trade_id, pool_id, block_number, block_timestamp, tx_hash, tx_from_address, side,"
+    " from_token_address, to_token_address, from_token_amount, to_token_amount,"
+    " price_from_in_currency_token, price_to_in_currency_token, price_from_in_usd,"
+    " price_to_in_usd, volume_usd, fetched_at"
+)
+
+
+@dataclass(frozen=True)
+class BenchPool:
+    id: int
+    address: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Fill:
+    pools: list[BenchPool]
+    days: float
+    candles: int
+    trades: int
+    candle_seconds: float
+    trade_seconds: float
+
+
+@dataclass(frozen=True)
+class Size:
+    rows: int
+    heap: int
+    indexes: int
+    toast: int
+
+    @property
+    def total(self) -> int:
+        return self.heap + self.indexes + self.toast
+
+    def per_row(self, part: int) -> float:
+        return part / self.rows if self.rows else 0.0
+
+
+def base58(raw: bytes) -> str:
+    """Bitcoin-alphabet base58, as Solana writes signatures and addresses (three digits a
+    step: the bench makes one per trade)."""
+    n = int.from_bytes(raw, "big")
+    out = []
+    while n:
+        n, chunk = divmod(n, CHUNK)
+        for _ in range(CHUNK_DIGITS // 3):
+            chunk, r = divmod(chunk, 58**3)
+            out.append(TRIPLES[r])
+    text = "".join(reversed(out)).lstrip("1")
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + text
+
+
+def shape_for(candles: int) -> tuple[int, float]:
+    """(pools, days of history each) holding ``candles`` across the seven timeframes."""
+    pools = max(1, min(MAX_POOLS, round(candles / (CANDLES_PER_POOL_DAY * DAYS))))
+    return pools, candles / (pools * CANDLES_PER_POOL_DAY)
+
+
+def reset() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE marketdata_candle, marketdata_trade, marketdata_pool, marketdata_token,"
+            " marketdata_network RESTART IDENTITY CASCADE"
+        )
+
+
+def make_pools(n: int, rng: random.Random) -> list[BenchPool]:
+    from marketdata.models import Network, Pool, Token
+
+    network = Network.objects.create(slug="solana", name="Solana")
+    sol = Token.objects.create(network=network, address=SOL, symbol="SOL", decimals=9)
+    tokens = Token.objects.bulk_create(
+        Token(network=network, address=base58(rng.randbytes(32))[:40] + "pump", symbol=f"B{i}")
+        for i in range(n)
+    )
+    pools = Pool.objects.bulk_create(
+        Pool(
+            network=network,
+            address=base58(rng.randbytes(32)),
+            base_token=token,
+            quote_token=sol,
+            name=f"{token.symbol} / SOL",
+        )
+        for token in tokens
+    )
+    return [BenchPool(p.id, p.address, p.base_token.address) for p in pools]
+
+
+def _days(days: float) -> range:
+    """Day windows (epoch seconds) back from END covering ``days``."""
+    end = int(END.timestamp())
+    first = end - math.ceil(days) * 86400
+    return range(first, end, 86400)
+
+
+def candle_rows(pools: list[BenchPool], days: float, rng: random.Random):
+    end = int(END.timestamp())
+    starts = {tf: end - max(1, int(days * 86400 / step)) * step for tf, step in STEPS.items()}
+    price = {p.id: 10 ** rng.uniform(-6, -3) for p in pools}
+    for lo in _days(days):
+        for pool in pools:
+            for tf, step in STEPS.items():
+                for t in range(max(lo, starts[tf]), lo + 86400, step):
+                    o = price[pool.id]
+                    c = o * (1 + rng.gauss(0, 0.01))
+                    price[pool.id] = c
+                    ts = datetime.fromtimestamp(t, UTC)
+                    yield (
+                        pool.id,
+                        tf,
+                        ts,
+                        o,
+                        max(o, c) * (1 + abs(rng.gauss(0, 0.004))),
+                        min(o, c) * (1 - abs(rng.gauss(0, 0.004))),
+                        c,
+                        rng.expovariate(1 / (step / 3)),
+                        t + step < end,
+                        ts + timedelta(seconds=step + rng.randint(5, 600)),
+                    )
+
+
+def decimal_text(rng: random.Random, shape) -> str:
+    """A decimal string of the shape's lengths, its last digit non-zero (as the API sends)."""
+    if isinstance(shape, str):
+        return shape
+    whole, zeros, frac = shape
+    frac -= rng.choice((0, 0, 0, 0, 0, 0, 0, 1, 1, 2))
+    if zeros:
+        head = "0"
+    elif whole > 1:
+        head = str(rng.randrange(10 ** (whole - 1), 10**whole))
+    else:
+        head = str(rng.randrange(10))
+    body = frac - zeros - 1
+    tail = str(rng.randrange(10**body)).zfill(body) + str(rng.randrange(1, 10))
+    return f"{head}.{'0' * zeros}{tail}"
+
+
+def trade_rows(pools: list[BenchPool], days: float, trades: int, rng: random.Random):
+    end = int(END.timestamp())
+    wallets = [base58(rng.randbytes(32)) for _ in range(max(10, trades // 20))]
+    windows = _days(days)
+    per_window = trades / (len(pools) * len(windows))
+    made = 0
+    for w, lo in enumerate(windows):
+        for p, pool in enumerate(pools):
+            target = round(per_window * (w * len(pools) + p + 1))
+            count, made = target - made, target
+            for t in sorted(rng.randrange(lo, lo + 86400) for _ in range(count)):
+                side = rng.choice(("buy", "sell"))
+                tx = base58(rng.randbytes(64))
+                block = BLOCK_AT_END - int((end - t) / 0.4)
+                at = datetime.fromtimestamp(t, UTC)
+                trade_id = f"solana_{block}_{tx}_{rng.randint(0, 250)}_{t + rng.randint(3, 10)}"
+                pair = (SOL, pool.token) if side == "buy" else (pool.token, SOL)
+                numbers = [decimal_text(rng, s) for s in SHAPES[side]]
+                fetched = at + timedelta(seconds=rng.randint(30, 900))
+                yield (
+                    trade_id,
+                    pool.id,
+                    block,
+                    at,
+                    tx,
+                    rng.choice(wallets),
+                    side,
+                    *pair,
+                    *numbers,
+                    fetched,
+                )
+
+
+def _copy(table: str, columns: str, rows) -> int:
+    """COPY ``rows`` into ``table``; the number of rows written."""
+    from django.db import connection
+
+    n = 0
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+    return n
+
+
+def fill(candles: int, trades: int, seed: int = 17) -> Fill:
+    """Empty the store and load ``candles`` and ``trades`` into today's tables with COPY."""
+    rng = random.Random(seed)
+    reset()
+    n_pools, days = shape_for(candles)
+    pools = make_pools(n_pools, rng)
+    started = time.monotonic()
+    n_candles = _copy("marketdata_candle", CANDLE_COLUMNS, candle_rows(pools, days, rng))
+    candle_seconds = time.monotonic() - started
+    started = time.monotonic()
+    n_trades = _copy("marketdata_trade", TRADE_COLUMNS, trade_rows(pools, days, trades, rng))
+    trade_seconds = time.monotonic() - started
+    return Fill(pools, days, n_candles, n_trades, candle_seconds, trade_seconds)
+
+
+def settle(vacuum: bool = True) -> None:
+    """Statistics (and the visibility map) as a table has them after autovacuum's visit."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in TABLES.values():
+            cursor.execute(f"{'VACUUM ' if vacuum else ''}ANALYZE {table}")
+
+
+def sizes() -> dict[str, Size]:
+    from django.db import connection
+
+    out = {}
+    with connection.cursor() as cursor:
+        for name, table in TABLES.items():
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM " + table + "),"  # noqa: S608 (constant names)
+                " pg_total_relation_size(c.oid), pg_indexes_size(c.oid),"
+                " COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)"
+                " FROM pg_class c WHERE c.oid = %s::regclass",
+                [table],
+            )
+            rows, total, indexes, toast = cursor.fetchone()
+            out[name] = Size(rows, total - indexes - toast, indexes, toast)
+    return out
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _timed(call, picks) -> list[float]:
+    call(*picks[0])  # warm the caches and the code paths once
+    out = []
+    for pick in picks:
+        started = time.perf_counter()
+        call(*pick)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def in_database_ms(queryset) -> float:
+    """The query's execution time inside PostgreSQL (every row read, none sent)."""
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Execution Time"]
+
+
+def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
+    """Milliseconds per read, ``runs`` reads each, on random pools and timeframes.
+
+    ``chart_db``/``month_db`` are the candle queries' time inside PostgreSQL, what the store's
+    layout decides; ``chart`` (all of ``chart_data``) and ``month`` (its rows fetched into
+    Python through Django's cursor) add what the application does with them."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from marketdata.chart import chart_data
+    from marketdata.models import Candle
+
+    rng = random.Random(seed)
+    ids = [p.id for p in fill.pools]
+    timeframes = list(STEPS)
+    columns = ("ts", "open", "high", "low", "close", "volume_usd")
+
+    def last_1000(pool_id: int, timeframe: str):
+        query = Candle.objects.filter(pool_id=pool_id, timeframe=timeframe).order_by("-ts")
+        return query.values_list(*columns)[:1000]
+
+    def month_of_1m(pool_id: int):
+        month = END - timedelta(days=30)
+        query = Candle.objects.filter(pool_id=pool_id, timeframe="1m", ts__gte=month, ts__lt=END)
+        return query.values_list(*columns)
+
+    def fetch(pool_id: int) -> None:
+        sql, params = month_of_1m(pool_id).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    user, _ = get_user_model().objects.get_or_create(username="storage-bench")
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient(SERVER_NAME="localhost")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    span = int(fill.days * 86400)
+
+    def api(pool_id: int, timeframe: str, since: datetime) -> None:
+        params = {"pool": pool_id, "timeframe": timeframe, "since": since.isoformat()}
+        response = client.get("/api/v1/candles/", params)
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/v1/candles/ answered {response.status_code}")
+
+    charts = [(rng.choice(ids), rng.choice(timeframes)) for _ in range(runs)]
+    months = [(rng.choice(ids),) for _ in range(runs)]
+    since = [END - timedelta(seconds=rng.randrange(span)) for _ in range(runs)]
+    return {
+        "chart_db": [in_database_ms(last_1000(*pick)) for pick in charts],
+        "chart": _timed(lambda pk, tf: chart_data(pk, tf, 1000), charts),
+        "month_db": [in_database_ms(month_of_1m(*pick)) for pick in months],
+        "month": _timed(fetch, months),
+        "api": _timed(api, [(*pick, at) for pick, at in zip(charts, since, strict=True)]),
+    }
+
+
+def verdict(value: float, goal: float) -> str:
+    return "MET" if value <= goal else "NOT MET"
+
+
+def size_lines(measured: dict[str, Size]) -> list[str]:
+    lines = [
+        f"{'table':<8} {'rows':>12} {'bytes/row':>9} {'heap':>6} {'indexes':>7} {'toast':>6}"
+        f" {'all-in MB':>10}"
+    ]
+    for name, size in measured.items():
+        lines.append(
+            f"{name:<8} {size.rows:>12,} {size.per_row(size.total):>9.0f}"
+            f" {size.per_row(size.heap):>6.0f} {size.per_row(size.indexes):>7.0f}"
+            f" {size.per_row(size.toast):>6.0f} {size.total / 1e6:>10.1f}"
+        )
+    return lines
+
+
+def reindex() -> None:
+    """Rebuild the indexes as a bulk load builds them: full pages, the layout's lower bound."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in TABLES.values():
+            cursor.execute(f"REINDEX TABLE {table}")
+
+
+def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]]) -> list[str]:
+    seconds = fill.candle_seconds + fill.trade_seconds
+    lines = [
+        f"load: {fill.candles:,} candles ({len(fill.pools):,} pools × 7 timeframes ×"
+        f" {fill.days:.1f} days) in {fill.candle_seconds:.1f} s"
+        f" ({fill.candles / max(fill.candle_seconds, 1e-9):,.0f} rows/s) + {fill.trades:,} trades"
+        f" in {fill.trade_seconds:.1f} s ({fill.trades / max(fill.trade_seconds, 1e-9):,.0f}"
+        f" rows/s); load took {seconds:.1f} s (COPY, rows made in Python)",
+        "",
+        *size_lines(measured),
+    ]
+    candle_b = measured["candles"].per_row(measured["candles"].total)
+    trade_b = measured["trades"].per_row(measured["trades"].total)
+    year_gb = (YEAR_CANDLES * candle_b + YEAR_TRADES * trade_b) / 1e9
+    reads_p95 = {k: p95(v) for k, v in reads.items()}
+    runs = len(reads["chart"])
+    lines += [
+        "",
+        f"candles on disk: {candle_b:.0f} B/row all-in (goal ≤ {GOAL_CANDLE_BYTES}):"
+        f" {verdict(candle_b, GOAL_CANDLE_BYTES)}",
+        f"trades on disk: {trade_b:.0f} B/row all-in (goal ≤ {GOAL_TRADE_BYTES}):"
+        f" {verdict(trade_b, GOAL_TRADE_BYTES)}",
+        f"a year of 1,000 pools: {YEAR_CANDLES / 1e6:.0f}M candles × {candle_b:.0f} B"
+        f" + {YEAR_TRADES / 1e6:.0f}M trades × {trade_b:.0f} B = {year_gb:.0f} GB"
+        f" (goal ≤ {GOAL_YEAR_GB} GB): {verdict(year_gb, GOAL_YEAR_GB)}",
+        f"chart query (one pool, one timeframe, last 1,000) p95 {reads_p95['chart_db']:.1f} ms"
+        f" in the database over {runs} (goal ≤ {GOAL_CHART_MS} ms):"
+        f" {verdict(reads_p95['chart_db'], GOAL_CHART_MS)}",
+        f"  (chart_data in full, trade markers and gaps included: p95 {reads_p95['chart']:.1f} ms)",
+        f"one pool's 30 days of 1m p95 {reads_p95['month_db']:.1f} ms in the database over"
+        f" {runs} (goal ≤ {GOAL_MONTH_MS} ms): {verdict(reads_p95['month_db'], GOAL_MONTH_MS)}",
+        f"  (fetched into Python through Django's cursor: p95 {reads_p95['month']:.1f} ms)",
+        f"/api/v1/candles/ (DRF test client, token user, first page of 500) p95"
+        f" {reads_p95['api']:.1f} ms over {runs} (goal ≤ {GOAL_API_MS} ms):"
+        f" {verdict(reads_p95['api'], GOAL_API_MS)}",
+    ]
+    if fill.candles < JUDGED_CANDLES or fill.trades < JUDGED_TRADES:
+        lines.append(
+            f"(a quick look: the goals are judged at ≥ {JUDGED_CANDLES / 1e6:.0f}M candles and"
+            f" ≥ {JUDGED_TRADES / 1e6:.0f}M trades)"
+        )
+    return lines
+
+
+def configure() -> str:
+    """Point Django at the bench's own database and Redis before it starts."""
+    url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_storage"
+    )
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="geckoproject.settings",
+        GECKO_DOTENV="",
+        DATABASE_URL=url,
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    )
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    return url
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a number above 0")
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--candles", type=positive, default=2_000_000)
+    parser.add_argument("--trades", type=positive, default=300_000)
+    parser.add_argument("--runs", type=positive, default=50, help="reads timed per query")
+    parser.add_argument(
+        "--reindex", action="store_true", help="also print the sizes with freshly built indexes"
+    )
+    args = parser.parse_args()
+    ensure_database(configure())
+    print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
+    loaded = fill(args.candles, args.trades)
+    settle()
+    lines = report(loaded, sizes(), latencies(loaded, args.runs))
+    if args.reindex:
+        reindex()
+        lines += ["", "after REINDEX (indexes as a bulk load builds them; not judged):"]
+        lines += size_lines(sizes())
+    for line in lines:
+        print(line, flush=True)  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""bench/storage.py at a tiny size: it loads what it is asked to with COPY, measures every
+table's bytes per row and the three reads, and prints each goal with its verdict."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import storage
+
+
+@pytest.mark.django_db
+def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
+    loaded = storage.fill(candles=5_000, trades=1_000)
+    storage.settle(vacuum=False)
+    measured = storage.sizes()
+    reads = storage.latencies(loaded, runs=3)
+
+    assert abs(loaded.candles - 5_000) < 5_000 * 0.01 and loaded.trades == 1_000
+    assert measured["candles"].rows == loaded.candles
+    assert measured["trades"].rows == loaded.trades
+    for size in measured.values():
+        assert size.heap > 0 and size.indexes > 0 and size.toast >= 0
+    assert set(reads) == {"chart_db", "chart", "month_db", "month", "api"}
+    assert all(len(v) == 3 and min(v) > 0 for v in reads.values())
+
+    storage.reindex()
+    rebuilt = storage.sizes()
+    assert 0 < rebuilt["candles"].indexes <= measured["candles"].indexes
+
+    text = "\n".join(storage.report(loaded, measured, reads))
+    assert re.search(r"^load: .* load took [\d.]+ s", text, re.M)
+    for label in (
+        "candles on disk",
+        "trades on disk",
+        "a year of 1,000 pools",
+        "chart query",
+        "one pool's 30 days of 1m",
+        "/api/v1/candles/",
+    ):
+        assert re.search(rf"^{re.escape(label)}.*: (MET|NOT MET)$", text, re.M), label
+
+
+def test_synthetic_trades_have_the_api_formats():
+    import random
+
+    pool = storage.BenchPool(1, "x", "5LKHMd2rMSRaG9y4iHwSLRtrJ3dCrJ2CytvBeak8pump")
+    rows = list(storage.trade_rows([pool], 2.0, 200, random.Random(1)))
+    assert len(rows) == 200
+    for row in rows:
+        trade_id, _, block, _, tx, wallet, side, *_ = row
+        assert trade_id.startswith(f"solana_{block}_{tx}_")
+        assert len(tx) in (87, 88) and len(wallet) in (43, 44)
+        assert side in ("buy", "sell")
+    for row in rows:
+        assert re.fullmatch(r"[1-9]\d{2}\.\d{50,75}[1-9]", row[15]), "volume_usd"
+        token_price_in_sol = row[12] if row[6] == "buy" else row[11]
+        assert re.fullmatch(r"0\.000000\d{12,14}[1-9]", token_price_in_sol)
+        assert (row[11] if row[6] == "buy" else row[12]) == "1.0"
