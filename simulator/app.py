@@ -79,6 +79,7 @@ class Simulator:
     ``"pro"`` key serves OHLCV history back to September 2021, six months per call; keyless and
     demo, six months back from now. ``limit_counts`` is what an OHLCV ``limit`` counts when
     empty intervals are skipped, ``"intervals"`` or ``"candles"`` (see ``history.py``).
+    ``pools`` above today's 290 scales the world up to at least that many (see ``build_world``).
     """
 
     def __init__(
@@ -96,13 +97,14 @@ class Simulator:
         limit_counts: str = "intervals",
         cache_seconds: float = DEFAULT_MAX_AGE,
         network: str = NETWORK,
+        pools: int | None = None,
     ) -> None:
         if not _SLUG.fullmatch(network):
             raise ValueError(f"network {network!r}: give a slug like solana or polygon_pos")
         self.seed = seed
         self.clock = SimClock(clock, speed=clock_speed)
         self.epoch = epoch if epoch is not None else int(self.clock() // 3600 * 3600)
-        self.world = build_world(seed, self.epoch)
+        self.world = build_world(seed, self.epoch, pools)
         self.world.network = network
         self.gate = KeyGate(api_key, plan, self.clock, monthly_credit)
         self.quiet_book = QuietBook(self.world)

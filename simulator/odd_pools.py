@@ -1,8 +1,8 @@
 """Pools with the API's rarer shapes and fates, so collectors meet them before production does.
 
 One extra DEX whose id contains ``_`` (like ``uniswap_v3`` or the ``polygon_pos`` network) holds
-one pool per oddity, drawn from its own seeded stream after the rest of the world, so adding
-them shifts no other pool:
+one pool per oddity (more in a larger world), drawn from its own seeded stream after the rest of
+the world, so adding them shifts no other pool:
 
 * ``legacy``: stats with only the h1/h24 windows and no buyers/sellers (the API's 2023 shape);
 * ``undated``: ``pool_created_at`` served as null;
@@ -29,14 +29,18 @@ HOUR = 3600
 DAY = 86400
 
 
-def odd_pools(seed: int, epoch: int) -> tuple[Dex, tuple[Pool, ...]]:
+def odd_pools(seed: int, epoch: int, copies: int = 1) -> tuple[Dex, tuple[Pool, ...]]:
+    """``copies`` pools of each oddity (a larger world holds more); the first set is the same
+    whatever ``copies`` is."""
     rnd = random.Random(hash_int(seed, "odd pools"))
     pools = []
-    for i, oddity in enumerate(ODDITIES):
-        base = _make_token(seed, rnd, ODD_DEX.id, i)
-        per_day = rnd.uniform(150, 900)
-        pool = _make_pool(seed, epoch, rnd, ODD_DEX.id, i, base, per_day)
-        pools.append(_oddity(pool, oddity, epoch, rnd))
+    for copy in range(copies):
+        for j, oddity in enumerate(ODDITIES):
+            i = copy * len(ODDITIES) + j
+            base = _make_token(seed, rnd, ODD_DEX.id, i)
+            per_day = rnd.uniform(150, 900)
+            pool = _make_pool(seed, epoch, rnd, ODD_DEX.id, i, base, per_day)
+            pools.append(_oddity(pool, oddity, epoch, rnd))
     return ODD_DEX, tuple(pools)
 
 

@@ -74,13 +74,16 @@ RANK_NOISE = 0.7
 TRADE_USD = (40.0, 400.0)
 TURNOVER = (0.3, 3.0)
 MAX_TRADE_SHARE = 0.05
-# Quiet months by seed: this many pools with a 1m history deeper than six months go without a
-# trade for QUIET_DAYS days, ending QUIET_ENDS days before the epoch (inside public history).
+# Quiet months by seed: this many pools (times the world's scale) with a 1m history deeper than
+# six months go without a trade for QUIET_DAYS days, ending QUIET_ENDS days before the epoch
+# (inside public history).
 QUIET_POOLS = 3
 QUIET_MIN_AGE_DAYS = 200
 QUIET_DAYS = (28, 42)
 QUIET_ENDS = (30, 100)
 QUIET_TRADES_PER_DAY = (50.0, 5_000.0)
+# Pools in today's world, without the odd ones (see ``odd_pools.py``).
+ORDINARY_POOLS = sum(count for _, _, count, _ in DEX_TABLE)
 # Every 5th pump-fun pool trades the same mint as the pumpswap pool it graduated into (when that
 # mint is a pump.fun one).
 SHARED_EVERY = 5
@@ -200,9 +203,16 @@ def _make_token(seed: int, rnd: random.Random, dex_id: str, i: int) -> Token:
 
 
 def _make_pool(
-    seed: int, epoch: int, rnd: random.Random, dex_id: str, i: int, base: Token, per_day: float
+    seed: int,
+    epoch: int,
+    rnd: random.Random,
+    dex_id: str,
+    i: int,
+    base: Token,
+    per_day: float,
+    *,
+    fresh: bool = False,
 ) -> Pool:
-    fresh = (dex_id, i) in FRESH_POOLS
     trade_usd = _log_uniform(rnd, *TRADE_USD)
     max_age = 60 if dex_id == "heaven" else 420
     age = rnd.uniform(600, 4800) if fresh else _log_uniform(rnd, 7200, max_age * 86400)
@@ -238,33 +248,54 @@ def _log_uniform(rnd: random.Random, lo: float, hi: float) -> float:
     return math.exp(rnd.uniform(math.log(lo), math.log(hi)))
 
 
-def _trade_rates(seed: int) -> dict[tuple[str, int], float]:
-    """Trades a day per (dex, index): Zipf's law over a seeded ranking of every pool."""
+def _trade_rates(
+    seed: int, counts: dict[str, int], factor: float = 1.0
+) -> dict[tuple[str, int], float]:
+    """Trades a day per (dex, index): Zipf's law over a seeded ranking of every pool. A world
+    ``factor`` times today's ranks ``factor`` pools at each of today's places, so its rates are
+    spread as today's are (not a longer tail of pools at the floor)."""
     rnd = random.Random(hash_int(seed, "rates"))
     pull = {
         (dex_id, i): math.log(weight) - 1.3 * math.log(i + 1) + rnd.gauss(0, RANK_NOISE)
-        for dex_id, _, count, weight in DEX_TABLE
-        for i in range(count)
+        for dex_id, _, _, weight in DEX_TABLE
+        for i in range(counts[dex_id])
     }
     ranked = sorted(pull, key=lambda k: -pull[k])
     return {
         key: max(
             MIN_TRADES_PER_DAY,
-            TOP_TRADES_PER_DAY * (rank + 1) ** -ZIPF * math.exp(rnd.gauss(0, 0.15)),
+            TOP_TRADES_PER_DAY * (rank / factor + 1) ** -ZIPF * math.exp(rnd.gauss(0, 0.15)),
         )
         for rank, key in enumerate(ranked)
     }
 
 
-def build_world(seed: int, epoch: int) -> World:
-    """Build every DEX, pool and token for ``seed``; ``epoch`` anchors pool ages."""
+def scale(pools: int | None) -> float:
+    """How many times today's world a world of ``pools`` pools is: 1 (today's world, byte for
+    byte) unless more pools than it holds are asked for."""
+    from .odd_pools import ODDITIES
+
+    if pools is None or pools <= ORDINARY_POOLS + len(ODDITIES):
+        return 1.0
+    return pools / ORDINARY_POOLS
+
+
+def build_world(seed: int, epoch: int, pools: int | None = None) -> World:
+    """Build every DEX, pool and token for ``seed``; ``epoch`` anchors pool ages.
+
+    ``pools`` above today's world (290) scales every DEX's pool count up so the world holds at
+    least that many ordinary pools, and the quiet months and odd pools with them (a large
+    watchlist meets them as often as a small one does); ``None`` is today's world.
+    """
+    factor = scale(pools)
+    counts = {d: math.ceil(c * factor) for d, _, c, _ in DEX_TABLE}
     rnd = random.Random(hash_int(seed, "world"))
     dexes = tuple(Dex(id=d, name=n) for d, n, _, _ in DEX_TABLE)
-    pools: list[Pool] = []
+    ordinary: list[Pool] = []
     pumpswap_bases: list[Token] = []
-    rates = _trade_rates(seed)
+    rates = _trade_rates(seed, counts, factor)
     for dex_id, _, count, _ in DEX_TABLE:
-        for i in range(count):
+        for i in range(counts[dex_id]):
             token = _make_token(seed, rnd, dex_id, i)
             if (
                 dex_id == "pump-fun"
@@ -275,22 +306,26 @@ def build_world(seed: int, epoch: int) -> World:
                 token = pumpswap_bases[i]
             if dex_id == "pumpswap":
                 pumpswap_bases.append(token)
-            pools.append(_make_pool(seed, epoch, rnd, dex_id, i, token, rates[dex_id, i]))
+            fresh = (dex_id, i % count) in FRESH_POOLS
+            ordinary.append(
+                _make_pool(seed, epoch, rnd, dex_id, i, token, rates[dex_id, i], fresh=fresh)
+            )
     # Drawn from their own random stream after everything else, so they shift no other pool.
     from .odd_pools import odd_pools  # it builds on this module's pools and tokens
 
-    odd_dex, odd = odd_pools(seed, epoch)
+    copies = max(1, round(factor))
+    odd_dex, odd = odd_pools(seed, epoch, copies=copies)
     return World(
         seed=seed,
         epoch=epoch,
         dexes=(*dexes, odd_dex),
-        pools=(*pools, *odd),
-        quiet_spells=_quiet_spells(seed, epoch, pools),
+        pools=(*ordinary, *odd),
+        quiet_spells=_quiet_spells(seed, epoch, ordinary, QUIET_POOLS * copies),
     )
 
 
 def _quiet_spells(
-    seed: int, epoch: int, pools: list[Pool]
+    seed: int, epoch: int, pools: list[Pool], count: int
 ) -> dict[str, tuple[tuple[int, int], ...]]:
     """A quiet month for a few pools whose history is deeper than six months, chosen by seed
     among those that otherwise trade most days (so the spell stands out)."""
@@ -302,7 +337,7 @@ def _quiet_spells(
     ]
     deep.sort(key=lambda p: hash_int(seed, "quiet", p.address))
     spells = {}
-    for pool in deep[:QUIET_POOLS]:
+    for pool in deep[:count]:
         rnd = random.Random(hash_int(seed, "quiet-spell", pool.address))
         end = epoch - int(rnd.uniform(*QUIET_ENDS) * 86400) // 60 * 60
         start = end - int(rnd.uniform(*QUIET_DAYS) * 86400) // 60 * 60

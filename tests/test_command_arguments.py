@@ -43,6 +43,7 @@ def no_serving(monkeypatch):
         (["--epoch", "-5"], "--epoch -5: give epoch seconds, 0 or more"),
         (["--cache-seconds", "-1"], "--cache-seconds -1.0: give 0 \\(no cache\\) or more"),
         (["--seed", "x"], "argument --seed: invalid int value"),
+        (["--pools", "0"], "--pools 0: give 1 or more"),
         (["--plan", "gold"], "argument --plan: invalid choice: 'gold'"),
     ],
 )

@@ -14,6 +14,7 @@ gap when it stayed open a day and was never tried; a backfill when it never fini
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -193,10 +194,41 @@ def minimum_loss(run: Run, windows: dict[int, tuple[int, int]], addresses: dict[
     return lost
 
 
-def _truth_client(run: Run) -> httpx.Client:
-    """The same world, keyless and unthrottled: what the API serves, for the audit only."""
-    truth = Simulator(seed=run.sim.seed, rate_per_min=0, clock=run.sim.clock, epoch=run.sim.epoch)
+def _truth_client(run: Run, at: float | None = None) -> httpx.Client:
+    """The same world, keyless and unthrottled: what the API serves (at ``at``, default the
+    run's clock), for the audit only."""
+    truth = Simulator(
+        seed=run.sim.seed,
+        rate_per_min=0,
+        clock=run.sim.clock if at is None else lambda: at,
+        epoch=run.sim.epoch,
+        pools=run.setup.world_pools,
+    )
     return httpx.Client(transport=httpx.WSGITransport(app=truth), base_url=f"{SIM_HOST}/api/v2")
+
+
+class Truth:
+    """What the API serves for a pool: now, or for a pool gone by the run's end (it answers 404
+    from then on), what it served the second before it went. Candles it never served after
+    that are nobody's loss."""
+
+    def __init__(self, run: Run, client: httpx.Client, stack: ExitStack) -> None:
+        self.run, self.client, self.stack = run, client, stack
+        gone = run.sim.fates.as_dict()["gone"].items()
+        self.gone = {address: at for address, at in gone if at <= run.end}
+        self._before_gone: dict[str, httpx.Client] = {}
+
+    def client_for(self, address: str) -> httpx.Client:
+        at = self.gone.get(address)
+        if at is None:
+            return self.client
+        if address not in self._before_gone:
+            client = _truth_client(self.run, at=at - 1)
+            self._before_gone[address] = self.stack.enter_context(client)
+        return self._before_gone[address]
+
+    def until(self, address: str, end: int) -> int:
+        return min(end, self.gone.get(address, end))
 
 
 def served(client: httpx.Client, address: str, tf: str, start: int, end: int) -> set[int]:
@@ -209,6 +241,8 @@ def served(client: httpx.Client, address: str, tf: str, start: int, end: int) ->
             f"/networks/solana/pools/{address}/ohlcv/{period}",
             params={"aggregate": aggregate, "limit": 1000, "before_timestamp": before},
         )
+        if resp.status_code == 404:
+            break  # the pool did not exist then: it served nothing
         page = parse.parse_ohlcv(parse.loads(resp.content, "ohlcv"))
         stamps = [int(c.timestamp.timestamp()) for c in page.candles]
         out.update(ts for ts in stamps if start <= ts < end)
@@ -220,6 +254,11 @@ def served(client: httpx.Client, address: str, tf: str, start: int, end: int) ->
 
 
 def audit_candles(run: Run, losses: Losses, client: httpx.Client) -> None:
+    with ExitStack() as stack:
+        _audit_candles(run, losses, Truth(run, client, stack))
+
+
+def _audit_candles(run: Run, losses: Losses, truth_of: Truth) -> None:
     floor = int(run.end) - HISTORY_SECONDS + 86_400
     backfill_since = {(b.pool_id, b.timeframe): b.since.timestamp() for b in run.backfills}
     spans: dict[tuple[int, str], tuple[float, float]] = {}
@@ -231,10 +270,11 @@ def audit_candles(run: Run, losses: Losses, client: httpx.Client) -> None:
     addresses = dict(Pool.objects.values_list("pk", "address"))
     for (pool_id, tf), (lo, hi) in sorted(spans.items()):
         lo = max(floor, min(lo, backfill_since.get((pool_id, tf), lo)))
-        lo, hi = math.ceil(lo), int(hi)
+        address = addresses[pool_id]
+        lo, hi = math.ceil(lo), truth_of.until(address, int(hi))
         if hi <= lo:
             continue
-        truth = served(client, addresses[pool_id], tf, lo, hi)
+        truth = served(truth_of.client_for(address), address, tf, lo, hi)
         stored = {
             int(ts.timestamp())
             for ts in Candle.objects.filter(
@@ -266,16 +306,23 @@ def audit_candles(run: Run, losses: Losses, client: httpx.Client) -> None:
 
 
 def audit_history_starts(run: Run, losses: Losses, client: httpx.Client) -> None:
+    with ExitStack() as stack:
+        _audit_history_starts(losses, Truth(run, client, stack))
+
+
+def _audit_history_starts(losses: Losses, truth_of: Truth) -> None:
     for pool_id, address, tf, starts_at in HistoryStart.objects.values_list(
         "pool_id", "pool__address", "timeframe", "starts_at"
     ):
         losses.history_starts += 1
         period, aggregate = OHLCV_PERIODS[tf]
         before = int(starts_at.timestamp()) - TIMEFRAME_SECONDS[tf]
-        resp = client.get(
+        resp = truth_of.client_for(address).get(
             f"/networks/solana/pools/{address}/ohlcv/{period}",
             params={"aggregate": aggregate, "limit": 1, "before_timestamp": before},
         )
+        if resp.status_code == 404:
+            continue  # not created yet: nothing older is served
         older = parse.parse_ohlcv(parse.loads(resp.content, "ohlcv")).candles
         if older:
             losses.wrong_history_starts += 1

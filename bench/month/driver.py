@@ -119,6 +119,7 @@ class Driver:
             api_key=BENCH_KEY if setup.keyed else None,
             plan=setup.plan if setup.keyed else "demo",
             monthly_credit=setup.monthly_credit or None,
+            pools=setup.world_pools,
         )
         self.run = Run(setup, sim, start=time.time())
         self.live = inprocess.client(sim, lane="live", limiter=inprocess.Unlimited())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -17,6 +18,9 @@ BENCH_KEY = "bench-key"
 # The goals of the issue: a set-up is run in at most this wall time on 2 cores.
 WALL_GOAL_SECONDS = 600.0
 FLAGGED_RATIO_GOAL = 1.1
+# The simulator's default world, and how much larger than a watchlist a larger world is built.
+DEFAULT_WORLD_POOLS = 290
+WORLD_MARGIN = 1.2
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class Setup:
     monthly_credit: int = 0
     backfill_days: int = 0
     seed: int = 42
+
+    @property
+    def world_pools(self) -> int:
+        """Pools in the simulator's world: today's 290, or a fifth more than the watchlist so
+        the seeded sample still leaves some out. The driver and the audit build the same one."""
+        return max(DEFAULT_WORLD_POOLS, math.ceil(WORLD_MARGIN * self.pools))
 
     @property
     def keyed(self) -> bool:

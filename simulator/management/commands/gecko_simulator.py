@@ -29,6 +29,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument(
+            "--pools",
+            type=int,
+            default=None,
+            help="pools in the world: above the default 290, every DEX's count is scaled up "
+            "(quiet months and odd pools with them) to at least this many; default: 290",
+        )
+        parser.add_argument(
             "--epoch",
             type=int,
             default=None,
@@ -88,6 +95,7 @@ class Command(BaseCommand):
             limit_counts=options["limit_counts"],
             cache_seconds=options["cache_seconds"],
             network=options["network"],
+            pools=options["pools"],
         )
         serve_until_signal(simulator, options["host"], options["port"])
 
@@ -106,5 +114,7 @@ def _check(options: dict) -> None:
         raise CommandError(f"--cache-seconds {options['cache_seconds']}: give 0 (no cache) or more")
     if not 0 <= options["port"] <= 65535:
         raise CommandError(f"--port {options['port']}: give a TCP port, 0..65535")
+    if options["pools"] is not None and options["pools"] < 1:
+        raise CommandError(f"--pools {options['pools']}: give 1 or more")
     if options["epoch"] is not None and options["epoch"] < 0:
         raise CommandError(f"--epoch {options['epoch']}: give epoch seconds, 0 or more")
