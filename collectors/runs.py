@@ -16,6 +16,7 @@ from django.db.models.functions import Concat, Now
 
 from geckoproject import logs
 
+from .gecko.errors import Unreachable
 from .models import CollectionRun
 
 
@@ -74,7 +75,9 @@ def track_run(
         yield tally
     except BaseException as exc:
         run.status = CollectionRun.Status.FAILED
-        run.detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        run.detail = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Unreachable):  # its one line says it all
+            run.detail += f"\n{traceback.format_exc(limit=5)}"
         raise
     else:
         run.status = tally.status
