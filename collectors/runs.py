@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.management import CommandError
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Concat, Now
@@ -76,7 +77,7 @@ def track_run(
     except BaseException as exc:
         run.status = CollectionRun.Status.FAILED
         run.detail = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, Unreachable):  # its one line says it all
+        if not isinstance(exc, Unreachable | CommandError):  # a message for the user, whole
             run.detail += f"\n{traceback.format_exc(limit=5)}"
         raise
     else:
