@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Min
 
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle, CandleCoverage
@@ -97,7 +97,8 @@ def beat_stopped(now: datetime) -> list[Finding]:
 
 def stale_candles(now: datetime) -> list[Finding]:
     """Watchlist pools whose newest candle (or newest proof of a quiet interval: coverage)
-    is older than its timeframe's freshness target, plus a grace, plus two bars. The planner
+    is older than its timeframe's freshness target, plus a grace, plus two bars (a pool with
+    none yet: since it joined the watchlist, so a new pool is not stale at once). The planner
     fetches a timeframe only once its target has passed (1m: 2 h by default), so the target,
     not one figure for every timeframe, says what healthy is; the grace
     (``GECKO_ALERT_CANDLE_STALE_SECONDS``) is how late past it a fetch may be. One incident for
@@ -106,6 +107,13 @@ def stale_candles(now: datetime) -> list[Finding]:
     grace = settings.GECKO_ALERT_CANDLE_STALE_SECONDS
     targets = config.freshness_seconds()
     pool_ids = WatchlistEntry.objects.collected_pool_ids(config.network)
+    # A pool with nothing fetched yet is late only once it has been on the watchlist that long.
+    joined = dict(
+        WatchlistEntry.objects.filter(pool_id__in=pool_ids, active=True)
+        .values("pool_id")
+        .annotate(first=Min("added_at"))
+        .values_list("pool_id", "first")
+    )
     stale = []
     for timeframe in config.ohlcv_timeframes:
         limit = targets[timeframe] + grace + 2 * TIMEFRAME_SECONDS[timeframe]
@@ -124,7 +132,8 @@ def stale_candles(now: datetime) -> list[Finding]:
         )
         for pool_id in pool_ids:
             known = max(filter(None, (newest.get(pool_id), covered.get(pool_id))), default=None)
-            if known is None or known < cutoff:
+            since = known or joined.get(pool_id)
+            if since is None or since < cutoff:
                 stale.append((pool_id, timeframe, known))
     addresses = dict(
         WatchlistEntry.objects.filter(pool_id__in={p for p, _, _ in stale}).values_list(

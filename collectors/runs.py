@@ -10,12 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.management import CommandError
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Concat, Now
 
 from geckoproject import logs
 
+from .gecko.errors import Unreachable
 from .models import CollectionRun
 
 
@@ -74,7 +76,9 @@ def track_run(
         yield tally
     except BaseException as exc:
         run.status = CollectionRun.Status.FAILED
-        run.detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        run.detail = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Unreachable | CommandError):  # a message for the user, whole
+            run.detail += f"\n{traceback.format_exc(limit=5)}"
         raise
     else:
         run.status = tally.status

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from collectors.gecko.client import OHLCV_PERIODS
-from collectors.models import CollectorConfig
+from collectors.models import CollectionRun, CollectorConfig
 from collectors.services.gaps import scan_gaps
 from collectors.services.ohlcv import collect_ohlcv
 from marketdata.coverage import covered_spans
@@ -265,6 +265,9 @@ def test_a_pool_unknown_to_the_api(api, watched):
     with pytest.raises(CommandError, match="pool NoSuchPool111: unknown to the API"):
         run("--pool", "NoSuchPool111")
     nothing_written(api)
+    (recorded,) = CollectionRun.objects.filter(task="command:backfill_ohlcv")
+    assert recorded.detail.startswith("CommandError: pool NoSuchPool111: unknown to the API")
+    assert "Traceback" not in recorded.detail  # a message for the user, not a crash
 
 
 def test_an_unknown_timeframe_lists_the_valid_ones(api, watched):

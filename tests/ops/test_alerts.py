@@ -201,6 +201,25 @@ def test_a_watchlist_pool_without_fresh_candles_alerts(settings):
     assert evaluate([conditions.stale_candles]).resolved == ["stale-candles"]
 
 
+def test_a_pool_just_added_to_the_watchlist_is_not_stale_before_its_first_fetch(settings):
+    """make run's first minute: the demo watchlist has no candles yet, which is no alert; a
+    pool that joined longer ago than the limit and still has none is."""
+    settings.GECKO_ALERT_CANDLE_STALE_SECONDS = 3600
+    config = CollectorConfig.current()
+    config.ohlcv_timeframes = ["1m"]
+    config.save()
+    pool = factories.pool()
+    entry = WatchlistEntry.objects.create(network="solana", pool_address=pool.address, pool=pool)
+
+    assert evaluate([conditions.stale_candles]).fired == []
+
+    WatchlistEntry.objects.filter(pk=entry.pk).update(
+        added_at=timezone.now() - timedelta(hours=4)  # past 1m's 2 h target and the 1 h grace
+    )
+    assert evaluate([conditions.stale_candles]).fired == ["stale-candles"]
+    assert f"{pool.address} 1m: newest none" in mail.outbox[0].body
+
+
 def test_a_failing_webhook_does_not_silence_the_email(settings, caplog):
     settings.ALERT_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
     for _ in range(3):
