@@ -305,7 +305,8 @@ class TradeAdmin(PoolColumnMixin, BigTableAdmin):
 
 @admin.register(Gap)
 class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
-    """Gaps are found by the scan and the collectors, never typed in: no add page."""
+    """Gaps are found by the scan and the collectors, never typed in: no add page. Nor deleted:
+    a gap is the flag on a hole, and without it a loss would go unflagged."""
 
     list_display = (
         "pool_name",
@@ -345,6 +346,9 @@ class GapAdmin(PoolColumnMixin, admin.ModelAdmin):
         return f"{utc(obj.start)} → {utc(obj.end)}"
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -1,6 +1,6 @@
 """Collected market data cannot be deleted from the admin, by a list action or a delete page,
 not even by a superuser: "Delete selected pools" took the pools' candles and trades with it.
-Gaps are found by the collectors, never typed in: no add page."""
+Gaps are found by the collectors, never typed in or deleted: no add page, no delete."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from tests.admin_rows import one_of_everything  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_of_everything")]
 
-COLLECTED = (Pool, Candle, Trade, Token, PoolSnapshot, CandleCoverage)
+# A gap is the flag on a hole: deleting one turned a flagged loss into an unflagged one.
+COLLECTED = (Pool, Candle, Trade, Token, PoolSnapshot, CandleCoverage, Gap)
 
 
 def url(model, view: str, *args) -> str:
