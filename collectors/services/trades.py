@@ -5,7 +5,8 @@ pool runs up to our newest stored trade; with none stored, up to the last poll (
 nothing newer); never polled, up to when we started watching it (the watchlist entry's
 ``added_at``). Trades may be lost, and the range is recorded as a trade Gap (it cannot be
 backfilled; it tells operators to poll that pool faster or raise the USD threshold), when:
-- it returns its full 300 and even the oldest is newer than what we had seen; or
+- it returns its full 300 and even the oldest is newer than what we had seen (the flag runs
+  through the oldest trade's second: the cut at 300 may split it); or
 - what we had seen ends before the 24 h window and nobody polled the pool since before that
   window opened, whatever the page size: the time between was never observed.
   A pool polled within the window that simply stopped trading has lost nothing.
@@ -40,6 +41,7 @@ from ..planner.demand import trades_per_day
 logger = logging.getLogger(__name__)
 API_TRADE_CAP = 300
 API_TRADE_WINDOW = timedelta(hours=24)
+CUT_SECOND = timedelta(seconds=1)  # block timestamps are whole seconds
 
 
 @dataclass
@@ -64,10 +66,17 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
     full = len(trades) >= API_TRADE_CAP
     if full and seen_until is not None:
         oldest = min(t.block_timestamp for t in trades)
-        if oldest > seen_until:
+        # The cut at 300 can fall inside a second (a busy pool trades several times a second),
+        # so the page may show only part of its oldest second: the flag takes that second in.
+        # A page starting in the very second we had seen up to, yet holding no trade we had, may
+        # have skipped the rest of it.
+        if oldest > seen_until or (oldest == seen_until and report.written == report.received):
             report.possible_gap = True
             _record_trade_gap(
-                pool, seen_until, oldest, f"full page of {API_TRADE_CAP} trades; older ones"
+                pool,
+                seen_until,
+                oldest + CUT_SECOND,
+                f"full page of {API_TRADE_CAP} trades; older ones",
             )
     if (
         not report.possible_gap

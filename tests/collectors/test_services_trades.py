@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from collectors.models import TradeCursor
 from collectors.services.gaps import gaps_to_backfill, scan_gaps
-from collectors.services.trades import API_TRADE_CAP, choose_pools_for_trades, collect_trades
+from collectors.services.trades import (
+    API_TRADE_CAP,
+    CUT_SECOND,
+    choose_pools_for_trades,
+    collect_trades,
+)
 from marketdata.models import Gap, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from tests.marketdata.factories import pool as make_pool
@@ -153,7 +158,7 @@ def test_a_full_page_newer_than_every_stored_trade_records_a_trade_gap(
     )["first"]
     gap = Gap.objects.get()
     assert (gap.pool_id, gap.timeframe, gap.status) == (pool.pk, Gap.TRADES, Gap.Status.OPEN)
-    assert (gap.start, gap.end) == (newest, oldest_new)
+    assert (gap.start, gap.end) == (newest, oldest_new + CUT_SECOND)
     assert Trade.objects.count() == 2 * API_TRADE_CAP
     assert TradeCursor.objects.get(pool=pool).last_full_page_at is not None
     assert gaps_to_backfill(10) == [], "a trade gap cannot be backfilled"

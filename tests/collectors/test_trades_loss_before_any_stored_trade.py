@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from collectors.models import TradeCursor
-from collectors.services.trades import API_TRADE_CAP, TradeReport, collect_trades
+from collectors.services.trades import API_TRADE_CAP, CUT_SECOND, TradeReport, collect_trades
 from marketdata.models import Gap, Trade
 from simulator.world import build_world
 from tests.marketdata.factories import pool as make_pool
@@ -115,7 +115,7 @@ def test_a_pool_polled_empty_two_hours_earlier_then_answering_a_full_page_flags_
     assert full.possible_gap
     gap = Gap.objects.get()
     assert (gap.pool_id, gap.timeframe) == (pool.pk, Gap.TRADES)
-    assert (gap.start, gap.end) == (datetime.fromtimestamp(polled, UTC), oldest)
+    assert (gap.start, gap.end) == (datetime.fromtimestamp(polled, UTC), oldest + CUT_SECOND)
     assert "full page" in gap.reason
 
 
@@ -132,7 +132,7 @@ def test_a_first_full_page_flags_only_what_came_after_the_pool_was_watched(world
     assert first.received == API_TRADE_CAP and first.possible_gap
     oldest = min(Trade.objects.filter(pool=pool).values_list("block_timestamp", flat=True))
     gap = Gap.objects.get()
-    assert (gap.start, gap.end) == (watched, oldest)
+    assert (gap.start, gap.end) == (watched, oldest + CUT_SECOND)
 
 
 @pytest.mark.parametrize("listed", [True, False], ids=["watched-now", "top-pool"])
