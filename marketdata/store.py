@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from psycopg import sql
 
 from .models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
@@ -40,8 +41,14 @@ def upsert_tokens(rows: Iterable[Row]) -> UpsertResult:
 
 
 def upsert_pools(rows: Iterable[Row]) -> UpsertResult:
-    """Keyed on (network, address); only the columns given are refreshed."""
-    return upsert(Pool, rows, unique=("network_id", "address"))
+    """Keyed on (network, address); only the columns given are refreshed. A new pool is first
+    seen by the collectors' clock (the planner measures its wait from then), never again."""
+    now = timezone.now()
+    rows = [{"first_seen_at": now, **row} for row in rows]
+    if not rows:
+        return UpsertResult()
+    update = [c for c in rows[0] if c not in ("network_id", "address", "first_seen_at")]
+    return upsert(Pool, rows, unique=("network_id", "address"), update=update)
 
 
 def append_pool_snapshots(rows: Iterable[Row]) -> UpsertResult:

@@ -8,7 +8,8 @@ backfilled; it tells operators to poll that pool faster or raise the USD thresho
 - it returns its full 300 and even the oldest is newer than what we had seen (the flag runs
   through the oldest trade's second: the cut at 300 may split it); or
 - what we had seen ends before the 24 h window and nobody polled the pool since before that
-  window opened, whatever the page size: the time between was never observed.
+  window opened (a poll's answer counts as a CDN minute old), whatever the page size: the
+  time between was never observed.
   A pool polled within the window that simply stopped trading has lost nothing.
 
 First contact is judged from the start of the watch, not from the pool's creation: trades made
@@ -37,6 +38,7 @@ from ..gecko.client import GeckoClient
 from ..models import TradeCursor
 from ..persist import trade_rows
 from ..planner.demand import trades_per_day
+from .ohlcv import CDN_MAX_AGE
 
 logger = logging.getLogger(__name__)
 API_TRADE_CAP = 300
@@ -57,7 +59,9 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
     last_polled = (
         TradeCursor.objects.filter(pool=pool).values_list("last_collected_at", flat=True).first()
     )
-    seen_until = newest_stored or last_polled or _watched_since(pool)
+    # A poll's answer may be a CDN minute old: it proves what it shows, up to then.
+    answered = last_polled - CDN_MAX_AGE if last_polled is not None else None
+    seen_until = newest_stored or answered or _watched_since(pool)
     trades = client.trades(pool.address, min_volume_usd=min_usd)
     now = timezone.now()
     window_start = now - API_TRADE_WINDOW
@@ -82,7 +86,7 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
         not report.possible_gap
         and seen_until is not None
         and seen_until < window_start
-        and (last_polled is None or last_polled < window_start)
+        and (answered is None or answered < window_start)
     ):
         report.possible_gap = True
         _record_trade_gap(

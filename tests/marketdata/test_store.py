@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from marketdata import store
-from marketdata.models import Candle, Dex, Token, Trade
+from marketdata.models import Candle, Dex, Pool, Token, Trade
 
 from .factories import T0, candle_rows, network, pool
 
@@ -131,3 +133,18 @@ def test_token_upsert_refreshes_only_the_columns_given():
 def test_upsert_rejects_rows_without_their_key():
     with pytest.raises(ValueError, match="lack key columns"):
         store.upsert_tokens([{"network_id": network().pk, "symbol": "X"}])
+
+
+def test_a_pool_is_first_seen_by_the_collectors_clock_and_keeps_that_time():
+    """The planner measures a new pool's wait from ``first_seen_at``: the database's clock there
+    left never-fetched timeframes of the replay (virtual time, a month behind the database)
+    waiting for ever. A later upsert of the same pool keeps the first time."""
+    net = network()
+    row = {"network_id": net.pk, "address": "F" * 44, "name": "F / SOL"}
+    with time_machine.travel(datetime(2026, 11, 1, 12, tzinfo=UTC), tick=False):
+        store.upsert_pools([row])
+    with time_machine.travel(datetime(2026, 11, 3, tzinfo=UTC), tick=False):
+        store.upsert_pools([dict(row, name="F / SOL renamed")])
+    seen = Pool.objects.get(address="F" * 44)
+    assert seen.first_seen_at == datetime(2026, 11, 1, 12, tzinfo=UTC)
+    assert seen.name == "F / SOL renamed"
