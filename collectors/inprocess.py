@@ -23,6 +23,7 @@ from .services import backfill as backfill_service
 from .services import dexes, gaps, ohlcv, pools, trades
 
 logger = logging.getLogger(__name__)
+Progress = Callable[[str], None]
 
 
 def step_dexes(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
@@ -39,7 +40,7 @@ def step_top_pools(client: GeckoClient, config: CollectorConfig, **_) -> tuple[i
 
 
 def step_watchlist(
-    client: GeckoClient, config: CollectorConfig, *, csv: str | None = None
+    client: GeckoClient, config: CollectorConfig, *, csv: str | None = None, **_
 ) -> tuple[int, str]:
     report = sync_watchlist_file(csv or config.watchlist_csv)
     details = pools.fetch_watchlist_details(client)
@@ -52,10 +53,16 @@ def step_watchlist(
     )
 
 
-def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, str]:
+def step_ohlcv(
+    client: GeckoClient, config: CollectorConfig, *, progress: Progress | None = None, **_
+) -> tuple[int, str]:
+    """Every watchlist pool's timeframes; ``progress`` hears of each timeframe as it is done
+    (a minute or more of calls at the bucket's pace)."""
     written = 0
+    pool_ids = WatchlistEntry.objects.collected_pool_ids(config.network)
     for tf in config.ohlcv_timeframes:
-        for pool_id in WatchlistEntry.objects.collected_pool_ids(config.network):
+        before = written
+        for pool_id in pool_ids:
             written += ohlcv.collect_ohlcv(
                 client,
                 pool_id,
@@ -63,6 +70,8 @@ def step_ohlcv(client: GeckoClient, config: CollectorConfig, **_) -> tuple[int, 
                 max_pages=config.ohlcv_pages_per_fetch,
                 include_empty=config.include_empty_intervals,
             ).written
+        if progress is not None:
+            progress(f"ohlcv {tf}: {len(pool_ids)} pools, {written - before} candles written")
     return written, f"{written} candles written"
 
 
@@ -105,8 +114,9 @@ STEPS: dict[str, Callable[..., tuple[int, str]]] = {
 }
 
 
-def run_step(name: str, *, csv: str | None = None) -> str:
-    """Run one step, recorded as CollectionRun ``collect.<name>``; exceptions propagate."""
+def run_step(name: str, *, csv: str | None = None, progress: Progress | None = None) -> str:
+    """Run one step, recorded as CollectionRun ``collect.<name>``; exceptions propagate.
+    ``progress`` is told of a long step's parts as they end."""
     config = CollectorConfig.current()
     arguments = {"csv": csv} if name == "watchlist" and csv else {}
     with (
@@ -114,7 +124,9 @@ def run_step(name: str, *, csv: str | None = None) -> str:
         GeckoClient(max_wait=None, fail_fast=True) as client,
     ):
         try:
-            tally.items_written, tally.detail = STEPS[name](client, config, csv=csv)
+            tally.items_written, tally.detail = STEPS[name](
+                client, config, csv=csv, progress=progress
+            )
         finally:
             stats = client.stats
             tally.api_calls, tally.errors = stats.calls, stats.errors

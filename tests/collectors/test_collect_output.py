@@ -50,5 +50,25 @@ def test_each_step_line_is_out_when_the_step_ends(simulator, csv):
         "top_pools",
         "watchlist",
     ], err
-    assert [line.text.split(":")[0] for line in later] == ["ohlcv", "trades", "gaps"]
+    steps = [line.text.split(":")[0] for line in later if not line.text.startswith("  ")]
+    assert steps == ["ohlcv", "trades", "gaps"]
     assert "HTTP Request" not in err
+
+
+def test_the_ohlcv_step_says_each_timeframe_as_it_is_done(simulator, csv):
+    """A minute or two of OHLCV calls at the bucket's pace must not pass in silence."""
+    config = CollectorConfig.current()
+    config.ohlcv_timeframes = ["1m", "5m"]
+    config.save()
+    env = _env(simulator.base_url)
+    env.pop("LOG_LEVEL", None)
+    linked = piped("collect", "watchlist", "--sync", "--csv", csv, env=env)
+    assert linked.wait(timeout=120) == 0, linked.stderr.read().decode()
+
+    process = piped("collect", "ohlcv", "--sync", env=env)
+    lines = [line.text for line in LineReader(process.stdout).rest(timeout=120)]
+    process.wait(timeout=30)
+
+    assert process.returncode == 0, process.stderr.read().decode()
+    assert [text.split(":")[0] for text in lines] == ["API", "  ohlcv 1m", "  ohlcv 5m", "ohlcv"]
+    assert "1 pools" in lines[1]

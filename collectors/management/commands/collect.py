@@ -53,7 +53,8 @@ class Command(BaseCommand):
                 say(self.stdout, f"{name}: queued as {result.id}")
                 continue
             try:
-                say(self.stdout, f"{name}: {run_step(name, csv=csv)}")
+                progress = lambda text: say(self.stdout, f"  {text}")  # noqa: E731
+                say(self.stdout, f"{name}: {run_step(name, csv=csv, progress=progress)}")
             except Unreachable as exc:
                 raise CommandError(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 — one failed step must not hide the others
