@@ -37,6 +37,9 @@ DETAILS_MAX_AGE = 86_400.0
 MULTI_MAX = 30
 # Outscores any candle unit that is merely behind (its score is its age in intervals).
 FIRST_DATA_SCORE = 1e6
+# A new pool's first trades poll: before quiet pools' polls (scored by elapsed ÷ interval), after
+# a busy pool's that is due (scored this much higher).
+FIRST_POLL_SCORE = 10.0
 # How long a never-fetched timeframe yields to candles about to leave a gap.
 FIRST_FETCH_PATIENCE = 2 * 86_400.0
 TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
@@ -176,7 +179,7 @@ def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
     key = f"trades:{state.pool_id}"
     need = 60.0 / interval
     if state.trades_polled_at is None:
-        priority, score, due_in, lag = Priority.PERISHABLE, weight * 10, 0.0, 0.0
+        priority, score, due_in, lag = Priority.PERISHABLE, weight * FIRST_POLL_SCORE, 0.0, 0.0
     else:
         elapsed = now - state.trades_polled_at
         due_in = interval - elapsed
@@ -186,6 +189,10 @@ def trades_unit(state: PoolState, now: float, tick: float) -> Unit:
         sign = max(SIGN_TRADES, SIGN_FACTOR * expected)
         if due_in <= tick:
             priority = Priority.PERISHABLE
+            if (state.trades_per_day or 0.0) > TRADE_CAP:
+                # A busy pool at its loss point loses trades every minute it waits: before any
+                # new pool's first poll (whose rate is unknown, most often quiet).
+                score += weight * FIRST_POLL_SCORE
         elif state.activity_since_poll >= sign and elapsed >= MIN_REFRESH:
             priority = Priority.PERISHABLE  # woke up: read it now, its estimate is stale
             score = weight * state.activity_since_poll / TRADE_CAP
