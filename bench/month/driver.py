@@ -72,6 +72,8 @@ class Run:
     served: dict[tuple, float] = field(default_factory=dict)  # (kind, pool, tf) → last run
     backfills: list[Backfill] = field(default_factory=list)
     gaps_seen: dict[int, float] = field(default_factory=dict)  # candle gap → first scan open
+    # When a backfill last stopped to leave the month's credit to live collection (0: never).
+    credit_stopped_at: float = 0.0
     ticks: int = 0
     degraded_ticks: int = 0  # ticks whose demand exceeded the budget (the planner said so)
     plannable_calls: float = 0.0  # what the planner's budgets allowed, summed over the ticks
@@ -278,7 +280,9 @@ class Driver:
             walk = backfill.Walk(self.lane, include_empty=self.config.include_empty_intervals)
             try:
                 if item[0] == "gap":
-                    backfill.backfill_gap(walk, item[1])
+                    report = backfill.backfill_gap(walk, item[1])
+                    if report is not None and report.credit_stop:
+                        self.run.credit_stopped_at = time.time()
                 else:
                     unit = item[1]
                     report = backfill.backfill_unit(

@@ -80,6 +80,7 @@ def render(run: Run, losses: Losses, *, full_length: bool) -> str:
         f"  {'candles stored, never served':<44} {losses.candles_never_served:>12,}",
         f"  {'wrong history starts':<44} {losses.wrong_history_starts:>12,}",
         f"  {'runs or units stuck':<44} {len(losses.stuck):>12,}",
+        f"  {'gaps awaiting backfill credit (flagged)':<44} {losses.gaps_awaiting_credit:>12,}",
         "",
         "Goals:",
         *(g.line() for g in goals(run, losses, full_length=full_length)),

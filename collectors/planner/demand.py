@@ -40,8 +40,11 @@ FIRST_DATA_SCORE = 1e6
 # A new pool's first trades poll: before quiet pools' polls (scored by elapsed ÷ interval), after
 # a busy pool's that is due (scored this much higher).
 FIRST_POLL_SCORE = 10.0
-# How long a never-fetched timeframe yields to candles about to leave a gap.
+# How long a never-fetched timeframe yields to candles about to leave a gap, and how fast its
+# claim grows then (a page span's worth each FIRST_FETCH_WAIT): slowly enough that a burst of new
+# pools on a short budget spreads its first fetches rather than stalling the finer series.
 FIRST_FETCH_PATIENCE = 2 * 86_400.0
+FIRST_FETCH_WAIT = 2 * 86_400.0
 TIER_WEIGHT = {"watchlist": 4.0, "top": 1.0}
 TIERS = tuple(TIER_WEIGHT)
 
@@ -223,11 +226,12 @@ def ohlcv_units(state: PoolState, targets: Targets, now: float) -> list[Unit]:
         elif until is None:
             # Never fetched: one page (older is the backfill's), shorter timeframes first since
             # their history runs out soonest. Ranked among candles at their page's edge as one
-            # page behind plus one a day it has waited; for FIRST_FETCH_PATIENCE never before a
-            # unit about to outrun what one fetch reads (a gap), since waiting here loses
-            # nothing; after that, a budget short of demand cannot leave it waiting for ever.
+            # page behind, plus one for each FIRST_FETCH_WAIT it has waited; during the
+            # FIRST_FETCH_PATIENCE never before a unit about to outrun what one fetch reads (a
+            # gap), since waiting here loses nothing; after it, a budget short of demand cannot
+            # leave it waiting for ever.
             waited = 0.0 if state.since is None else max(0.0, now - state.since)
-            claim = 1 + waited / 86_400.0
+            claim = 1 + waited / FIRST_FETCH_WAIT
             if waited < FIRST_FETCH_PATIENCE:
                 claim = min(claim, targets.max_pages)
             claim -= rank * 1e-3
