@@ -421,7 +421,7 @@ BUTTON_COLORS = """
 
 def test_the_backfill_plan_page_makes_queueing_the_primary_button(browser, live_server):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     pool = seed_pool()
     log_in(browser, live_server)
@@ -430,6 +430,8 @@ def test_the_backfill_plan_page_makes_queueing_the_primary_button(browser, live_
     Select(browser.find_element(By.NAME, "action")).select_by_value("backfill_selected")
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
 
+    # The plan page is computed on the server: on a loaded CI host it can take a few seconds.
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "backfill-queue"))
     queue = browser.find_element(By.ID, "backfill-queue")
     assert queue.text.startswith("Queue ") and queue.text.endswith(" backfill tasks")
     colors = browser.execute_script(BUTTON_COLORS)
