@@ -81,19 +81,9 @@ def resample(source: list[float], n: int, seed: int = SEED) -> list[float]:
 
 
 def ensure_database() -> None:
-    import psycopg
-    from psycopg import sql
+    from bench._database import migrated
 
-    name = BENCH_DATABASE_URL.rsplit("/", 1)[1]
-    admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    migrated(BENCH_DATABASE_URL)
 
 
 def completeness(rates: list[float]) -> tuple[float, int]:

@@ -482,22 +482,6 @@ def configure() -> str:
     return url
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -514,7 +498,9 @@ def main() -> int:
         "--reindex", action="store_true", help="also print the sizes with freshly built indexes"
     )
     args = parser.parse_args()
-    ensure_database(configure())
+    from bench._database import migrated
+
+    migrated(configure())
     print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
     loaded = fill(args.candles, args.trades)
     settle()
