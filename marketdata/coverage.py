@@ -4,8 +4,9 @@ A collector that fetched the API's answer for [start, end) of a (pool, timeframe
 here; ranges are merged so each (pool, timeframe) holds a few disjoint ranges. Gaps are the
 holes *between* covered ranges: time we never asked about. Time before the first covered range
 is history (the backfill command's business) and time after the last one is the next live
-fetch's business, so neither is a gap, unless a backfill that failed flagged it (a gap row
-before the first covered range stays open until covered).
+fetch's business, so neither is a gap, unless something flagged it: a backfill that failed
+(before the first range) or an answer whose newest candles were rejected (after the last); such
+a gap row stays open until covered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import CandleCoverage, Gap
@@ -77,6 +79,29 @@ def holes(pool_id: int, timeframe: str) -> list[Span]:
     return [Span(a.end, b.start) for a, b in zip(spans, spans[1:], strict=False) if b.start > a.end]
 
 
+def flag_uncovered_tail(
+    pool_id: int, timeframe: str, start: datetime, end: datetime, *, reason: str
+) -> Gap | None:
+    """Open a gap for [start, end) when no covered range ends after ``start``: time an answer
+    could not vouch for (a rejected candle) that sync_gaps sees as a hole only once something
+    later is covered. Call it under lock_writers, in the writer's transaction."""
+    last = CandleCoverage.objects.filter(pool_id=pool_id, timeframe=timeframe).aggregate(
+        last=Max("end")
+    )["last"]
+    if last is not None and start < last:
+        return None
+    gap, created = Gap.objects.get_or_create(
+        pool_id=pool_id,
+        timeframe=timeframe,
+        start=start,
+        defaults={"end": end, "reason": reason[: Gap._meta.get_field("reason").max_length]},
+    )
+    if not created and gap.status == Gap.Status.FILLED:
+        gap.end, gap.status, gap.resolved_at = end, Gap.Status.OPEN, None
+        gap.save(update_fields=["end", "status", "resolved_at"])
+    return gap
+
+
 def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetched") -> list[Gap]:
     """Make the open Gap rows of a (pool, timeframe) equal its current holes.
 
@@ -91,6 +116,7 @@ def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetche
         _lock(pool_id, timeframe)
         spans = covered_spans(pool_id, timeframe)
         first = spans[0].start if spans else None
+        last = spans[-1].end if spans else None
         current = [
             Span(a.end, b.start) for a, b in zip(spans, spans[1:], strict=False) if b.start > a.end
         ]
@@ -126,6 +152,9 @@ def sync_gaps(pool_id: int, timeframe: str, *, reason: str = "range never fetche
                 if first is not None and gap.end > first:
                     gap.end = first
                     gap.save(update_fields=["end"])
+                open_gaps.append(gap)
+            elif start >= last:
+                # After every covered range (flag_uncovered_tail): still unfetched.
                 open_gaps.append(gap)
             else:
                 filled.append(gap.pk)

@@ -7,9 +7,10 @@ names the pairs where sync_gaps would change a row, by sync_gaps' own rules:
 
 - a hole with no gap row of the same start (sync_gaps creates one);
 - a hole whose gap row is not unfillable and is not open or ends elsewhere (reopened/moved);
-- an open gap that is not a hole and ends after the first covered range's start: from that
-  start on it is marked filled, before it it is trimmed to end there. An open gap of a pair
-  with no coverage at all is left alone.
+- an open gap that is not a hole, ends after the first covered range's start and starts
+  before the last one's end: from that start on it is marked filled, before it it is trimmed
+  to end there. An open gap of a pair with no coverage at all, or after all of it, is left
+  alone.
 
 Read without the coverage lock: a writer committing afterwards is seen by the next scan, as
 it would be had sync_gaps run just before it.
@@ -34,7 +35,8 @@ holes AS (
     FROM cov WHERE start > prev_end
 ),
 firsts AS (
-    SELECT pool_id, timeframe, min(start) AS first_start FROM cov GROUP BY pool_id, timeframe
+    SELECT pool_id, timeframe, min(start) AS first_start, max("end") AS last_end
+    FROM cov GROUP BY pool_id, timeframe
 ),
 gaps AS (
     SELECT pool_id, timeframe, start, "end", status FROM {gap}
@@ -52,6 +54,7 @@ FROM gaps g
 JOIN firsts f ON f.pool_id = g.pool_id AND f.timeframe = g.timeframe
 WHERE g.status = %(open)s
   AND g."end" > f.first_start
+  AND g.start < f.last_end
   AND NOT EXISTS (
       SELECT 1 FROM holes h
       WHERE h.pool_id = g.pool_id AND h.timeframe = g.timeframe AND h.start = g.start

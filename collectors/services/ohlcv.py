@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from marketdata import store
-from marketdata.coverage import lock_writers, record_coverage
+from marketdata.coverage import flag_uncovered_tail, lock_writers, record_coverage
 from marketdata.history import note_history_start
 from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS, Timeframe
@@ -174,8 +174,10 @@ def store_page(
         lock_writers(pool.pk, timeframe)
         written = store.upsert_candles(rows, exclusive=True).written
         if covered is not None and covered < end:
-            for start, stop in covered_spans(covered, end, page.rejected, step):
+            spans = covered_spans(covered, end, page.rejected, step)
+            for start, stop in spans:
                 record_coverage(pool.pk, timeframe, start, stop, locked=True)
+            _flag_rejected_tail(pool.pk, timeframe, page.rejected, spans, covered, end)
         if history:
             first = _history_start(pool, timeframe, oldest, asked_end)
             note_history_start(pool.pk, timeframe, first, now)
@@ -198,6 +200,24 @@ def covered_spans(
     if cursor < end:
         spans.append((cursor, end))
     return spans
+
+
+def _flag_rejected_tail(
+    pool_id: int,
+    timeframe: str,
+    rejected: tuple[CandleReject, ...],
+    spans: list[tuple[datetime, datetime]],
+    covered: datetime,
+    end: datetime,
+) -> None:
+    """Rejected intervals at the newest end of a page leave time no covered range follows yet,
+    which the gap scan (holes between ranges) would flag only once a later interval is
+    covered: flag it now. Not when a rejected candle's time is unusable (nothing was covered)."""
+    if not rejected or any(r.timestamp is None for r in rejected):
+        return
+    tail = spans[-1][1] if spans else covered
+    if tail < end:
+        flag_uncovered_tail(pool_id, timeframe, tail, end, reason=f"candle rejected: {rejected[0]}")
 
 
 def _fetch_range(

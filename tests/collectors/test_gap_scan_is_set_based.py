@@ -55,7 +55,7 @@ def gap(pool_id, tf, start, end, status=Gap.Status.OPEN, **extra) -> Gap:
 def varied_situations(ids: list[int]) -> None:
     """One situation per pool (timeframe 1m), synced first where the situation needs it."""
     in_sync, new_hole, merged, moved, unfillable, trimmed, uncovered, *rest = ids
-    filled_reopened, trimmed_already, moved_unfillable, trades_only = rest
+    filled_reopened, trimmed_already, moved_unfillable, trades_only, after_last = rest
     for pk in ids:
         record_coverage(pk, "1m", T0, T0 + H)
     # A hole already recorded as an open gap: nothing to do.
@@ -87,10 +87,12 @@ def varied_situations(ids: list[int]) -> None:
     gap(uncovered, "5m", T0, T0 + H)
     # A trades gap is not a candle gap: never a reason to sync.
     gap(trades_only, Gap.TRADES, T0 + 2 * H, T0 + 3 * H)
+    # An open gap after every covered range (a rejected newest candle): left open.
+    gap(after_last, "1m", T0 + H, T0 + 2 * H)
 
 
 def test_out_of_sync_is_exactly_where_sync_gaps_changes_rows():
-    ids = watched_pools(11)
+    ids = watched_pools(12)
     varied_situations(ids)
     pairs = [(pk, tf) for pk in ids for tf in ("1m", "5m")]
 
@@ -113,6 +115,7 @@ def test_out_of_sync_is_exactly_where_sync_gaps_changes_rows():
     assert found == changed
     assert out_of_sync(ids, ["1m", "5m"]) == set()
     assert Gap.objects.get(pool_id=ids[6], timeframe="5m").status == Gap.Status.OPEN
+    assert Gap.objects.get(pool_id=ids[11]).status == Gap.Status.OPEN
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -150,7 +153,7 @@ def test_out_of_sync_agrees_with_sync_gaps_on_random_rows(seed):
 
 
 def test_scan_gaps_syncs_the_changed_pairs_and_counts_open_gaps():
-    ids = watched_pools(11)
+    ids = watched_pools(12)
     varied_situations(ids)
 
     open_count = scan_gaps("solana", ["1m", "5m"])
