@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from geckoproject.admin_defaults import DatabaseDefaultsAdmin
 
-from . import chart
+from . import chart, trade_layout
 from .display import EMPTY, age, compact, short_address, utc
 from .models import (
     Candle,
@@ -281,17 +281,52 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
         return obj.is_final
 
 
+TRADE_FIELDS = (
+    "trade_id",
+    "pool",
+    "block_number",
+    "block_timestamp",
+    "tx_hash",
+    "tx_from_address",
+    "side",
+    "from_token_address",
+    "to_token_address",
+    "from_token_amount",
+    "to_token_amount",
+    "price_from_in_currency_token",
+    "price_to_in_currency_token",
+    "price_from_in_usd",
+    "price_to_in_usd",
+    "volume_usd",
+    "fetched_at",
+)
+
+
 @admin.register(Trade)
 class TradeAdmin(PoolColumnMixin, BigTableAdmin):
+    """Trades are stored lean (marketdata.trade_layout): the page shows the API's strings, and
+    the search takes a trade id, a tx hash or a pool address as the API writes them."""
+
     list_display = ("time", "pool_name", "side", "volume", "price", "short_tx")
     list_filter = ("side",)
-    search_fields = ("=trade_id", "=tx_hash", "=pool__address")
-    raw_id_fields = ("pool",)
-    list_select_related = ("pool",)
+    search_fields = ("=pool__address",)
+    search_help_text = "A trade id, a tx hash or a pool address"
+    list_select_related = ("pool__network", "pool__base_token", "pool__quote_token")
     ordering = ("-block_timestamp",)
+    fields = readonly_fields = TRADE_FIELDS
 
     time = utc_column("block_timestamp", "time")
     volume = compact_column("volume_usd", "volume USD")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        by_pool, duplicates = super().get_search_results(request, queryset, term)
+        return by_pool | queryset.filter(trade_layout.matching(term)), duplicates
 
     @admin.display(description="price USD")
     def price(self, obj):

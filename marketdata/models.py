@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from . import trade_layout
 from .fields import ExactDecimalField
 from .timeframes import Timeframe
 
@@ -187,21 +188,29 @@ class Candle(models.Model):
 
 
 class Trade(models.Model):
-    """One swap; ``trade_id`` is the API's opaque id ({network}_{block}_{tx}_{index}_{ts})."""
+    """One swap, stored lean (marketdata.trade_layout): hashes and addresses as the bytes they
+    encode, the API's id as the event index and ts lag that rebuild it, token addresses only
+    where they are not the pool's own tokens. The properties give back every string the API
+    sent; ``trade_id`` is ``{network}_{block}_{tx}_{index}_{ts}``."""
 
     class Side(models.TextChoices):
         BUY = "buy"
         SELL = "sell"
 
-    trade_id = models.CharField(max_length=255)
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="trades", db_index=False)
-    block_number = models.BigIntegerField()
     block_timestamp = models.DateTimeField()
-    tx_hash = models.CharField(max_length=128)
-    tx_from_address = models.CharField(max_length=128, blank=True, db_default="")
+    event_index = models.IntegerField(help_text="From the trade id; -1 when the id is kept whole")
+    tx_key = models.BigIntegerField(help_text="64-bit digest of the tx hash (the unique key's)")
+    block_number = models.BigIntegerField()
+    id_lag = models.IntegerField(help_text="Seconds from block_timestamp to the trade id's ts")
+    kept_trade_id = models.TextField(
+        null=True, blank=True, help_text="The API's id, when the row's fields cannot rebuild it"
+    )
+    tx = models.BinaryField(help_text="The tx hash, encoded (marketdata.trade_codec)")
+    tx_from = models.BinaryField(help_text="The sender's address, encoded")
     side = models.CharField(max_length=4, choices=Side.choices)
-    from_token_address = models.CharField(max_length=128)
-    to_token_address = models.CharField(max_length=128)
+    from_token = models.BinaryField(null=True, help_text="Encoded; null: the pool's, by side")
+    to_token = models.BinaryField(null=True, help_text="Encoded; null: the pool's, by side")
     from_token_amount = ExactDecimalField()
     to_token_amount = ExactDecimalField()
     price_from_in_currency_token = ExactDecimalField(null=True, blank=True)
@@ -212,14 +221,37 @@ class Trade(models.Model):
     fetched_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["trade_id"], name="uq_trade_trade_id")]
-        indexes = [
-            # collectors.trades continuity check (newest stored trade) and admin per-pool listing.
-            models.Index(fields=["pool", "-block_timestamp"], name="ix_trade_pool_time"),
+        constraints = [
+            # Dedupes the API's repeats, and serves the per-pool newest-first reads (the trades
+            # continuity check, the admin, the API) as a backward index scan.
+            models.UniqueConstraint(
+                fields=["pool", "block_timestamp", "event_index", "tx_key"],
+                name="uq_trade_pool_time_key",
+            )
         ]
 
     def __str__(self) -> str:
         return self.trade_id
+
+    @property
+    def trade_id(self) -> str:
+        return trade_layout.trade_id(self)
+
+    @property
+    def tx_hash(self) -> str:
+        return trade_layout.decode(self.tx)
+
+    @property
+    def tx_from_address(self) -> str:
+        return trade_layout.decode(self.tx_from)
+
+    @property
+    def from_token_address(self) -> str:
+        return trade_layout.token_addresses(self)[0]
+
+    @property
+    def to_token_address(self) -> str:
+        return trade_layout.token_addresses(self)[1]
 
 
 class Gap(models.Model):

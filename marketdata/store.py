@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from . import trade_layout
 from .models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token, Trade
 from .upsert import UpsertResult, upsert
 
@@ -124,8 +125,12 @@ def _copy_into_empty_range(rows: list[Row], *, exclusive: bool) -> UpsertResult 
 
 
 def upsert_trades(rows: Iterable[Row]) -> UpsertResult:
-    """Keyed on the API's trade id. A trade never changes, so a repeat is ignored."""
-    return upsert(Trade, rows, unique=("trade_id",), update=())
+    """Rows of the API's fields, stored lean (marketdata.trade_layout). Keyed on what
+    identifies a trade; a trade never changes, so a repeat is ignored."""
+    encoded = trade_layout.encode_rows(rows)
+    return upsert(
+        Trade, encoded, unique=("pool_id", "block_timestamp", "event_index", "tx_key"), update=()
+    )
 
 
 def upsert_gaps(rows: Iterable[Row]) -> UpsertResult:

@@ -20,6 +20,7 @@ ts is not ``block_timestamp`` (3-27 s later on the recorded trades), hence ``ts_
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import NamedTuple
 
@@ -128,3 +129,50 @@ def rebuilds_exactly(
         unix_seconds(block_timestamp) + ts_lag,
     )
     return build_trade_id(rebuilt) == trade_id
+
+
+def dedupe_key(data: bytes) -> int:
+    """A signed 64-bit digest standing in for a long value in the trades' unique key.
+
+    The key is (pool, block time, event index, this digest of the encoded tx hash): two trades
+    collide only in the same pool, second and event index with equal 64-bit digests of
+    different hashes (about 2**-64 for such a pair), and it keeps the index a quarter as wide.
+    """
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+class IdColumns(NamedTuple):
+    """How a row keeps its trade id: the event index and ts lag, or the id itself."""
+
+    event_index: int
+    id_lag: int
+    kept: str | None
+
+
+KEPT_EVENT_INDEX = -1  # an id kept as text has no event index of its own
+
+
+def id_columns(
+    trade_id: str, network: str, block_number: int, tx_hash: str, block_timestamp: datetime
+) -> IdColumns:
+    """The columns that give ``trade_id`` back with the row's own fields and its pool's
+    network; an id that would not come back exactly is kept whole."""
+    parts = split_trade_id(trade_id)
+    if parts is not None and not block_timestamp.microsecond:
+        lag = parts.unix_ts - unix_seconds(block_timestamp)
+        if rebuilds_exactly(
+            trade_id, block_number, tx_hash, block_timestamp, network=network, ts_lag=lag
+        ):
+            return IdColumns(parts.event_index, lag, None)
+    return IdColumns(KEPT_EVENT_INDEX, 0, trade_id)
+
+
+def rebuild_trade_id(
+    columns: IdColumns, network: str, block_number: int, tx_hash: str, block_timestamp: datetime
+) -> str:
+    if columns.kept is not None:
+        return columns.kept
+    unix_ts = unix_seconds(block_timestamp) + columns.id_lag
+    return build_trade_id(
+        TradeIdParts(network, block_number, tx_hash, columns.event_index, unix_ts)
+    )

@@ -19,6 +19,7 @@ from collectors import tasks
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle, CandleCoverage, Gap, Pool, PoolSnapshot, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
+from marketdata.trade_layout import trade_ids
 from watchlist.models import WatchlistEntry
 
 from .celery_worker import celery_worker, wait_for_runs
@@ -62,7 +63,7 @@ def distinct_keys():
     return {
         "pools": (Pool.objects.count(), Pool.objects.values("address").distinct().count()),
         "tokens": (Token.objects.count(), Token.objects.values("address").distinct().count()),
-        "trades": (Trade.objects.count(), Trade.objects.values("trade_id").distinct().count()),
+        "trades": (Trade.objects.count(), len(set(trade_ids(Trade.objects.all())))),
     }
 
 

@@ -21,6 +21,7 @@ from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from collectors.planner import inflight as planned
 from collectors.planner.demand import unit_key
 from marketdata.models import Gap, Trade
+from marketdata.trade_layout import trade_ids
 from tests.ground_truth import served_trades
 from tests.marketdata.factories import pool as make_pool
 
@@ -87,7 +88,7 @@ def test_a_trade_collection_whose_whole_worker_was_killed_completes_on_a_fresh_w
         for t in served_trades(simulator, address, float(config.min_trade_usd))
         if t.block_timestamp < polled - timedelta(seconds=15)
     }
-    stored = list(Trade.objects.filter(pool=pool).values_list("trade_id", flat=True))
+    stored = trade_ids(Trade.objects.filter(pool=pool))
     assert served and len(stored) == len(set(stored)), "no trade stored twice"
     assert served - set(stored) == set(), "every trade served is stored"
     assert not Gap.objects.filter(pool=pool, timeframe=Gap.TRADES).exists(), "no false gap"

@@ -112,7 +112,14 @@ class CandleSerializer(ReadOnlyModelSerializer):
 
 
 class TradeSerializer(ReadOnlyModelSerializer):
+    """The API's strings, rebuilt from the lean columns (marketdata.trade_layout)."""
+
     pool_address = serializers.CharField(source="pool.address")
+    trade_id = serializers.CharField(read_only=True)
+    tx_hash = serializers.CharField(read_only=True)
+    tx_from_address = serializers.CharField(read_only=True)
+    from_token_address = serializers.CharField(read_only=True)
+    to_token_address = serializers.CharField(read_only=True)
 
     class Meta:
         model = Trade

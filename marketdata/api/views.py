@@ -46,7 +46,9 @@ class CandleViewSet(MarketDataViewSet):
 class TradeViewSet(MarketDataViewSet):
     """Trades in (pool, time) order; ``id`` breaks ties between trades of one block time."""
 
-    queryset = Trade.objects.select_related("pool")
+    queryset = Trade.objects.select_related(
+        "pool__network", "pool__base_token", "pool__quote_token"
+    )
     serializer_class = serializers.TradeSerializer
     filterset_class = filters.TradeFilter
     ordering = ("pool", "block_timestamp", "id")

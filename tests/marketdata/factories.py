@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from marketdata import store
+from marketdata import store, trade_layout
 from marketdata.models import Dex, Network, Pool, Token, Trade
 
 T0 = datetime(2025, 8, 20, tzinfo=UTC)
@@ -61,4 +61,5 @@ def trade(pool_obj: Pool, trade_id: str = "solana_1_tx_0_1", **extra) -> Trade:
         "fetched_at": timezone.now(),
         **extra,
     }
-    return Trade.objects.create(pool=pool_obj, trade_id=trade_id, **values)
+    (row,) = trade_layout.encode_rows([{"pool_id": pool_obj.pk, "trade_id": trade_id, **values}])
+    return Trade.objects.create(**row)

@@ -63,10 +63,11 @@ def test_candle_is_unique_per_pool_timeframe_and_open_time():
     )
 
 
-def test_trade_id_is_unique():
+def test_a_trade_is_stored_once():
     p = pool()
     trade(p, "solana_1_tx_0_1")
-    assert_rejected("uq_trade_trade_id", lambda: trade(p, "solana_1_tx_0_1"))
+    assert_rejected("uq_trade_pool_time_key", lambda: trade(p, "solana_1_tx_0_1"))
+    trade(p, "solana_1_tx_1_1")  # another event of the same transaction
 
 
 def test_gap_is_unique_per_pool_timeframe_and_start():

@@ -8,10 +8,8 @@ there; synthetic rows of the same shapes run everywhere.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import base58
 import pytest
@@ -29,28 +27,10 @@ from marketdata.trade_codec import (
     unix_seconds,
 )
 
+from .recorded_trades import block_time as parse_block_time
+from .recorded_trades import recorded_rows
+
 ADDRESS_FIELDS = ("tx_hash", "tx_from_address", "from_token_address", "to_token_address")
-RECORDED = Path("shared/reference/recorded/get_trades.csv")
-
-
-def _recorded_path() -> Path | None:
-    """The reference sits beside the main checkout (``../shared``) or above a worktree."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / RECORDED).is_file():
-            return parent / RECORDED
-    return None
-
-
-def _recorded_rows() -> list[dict[str, str]]:
-    path = _recorded_path()
-    if path is None:
-        pytest.skip(f"no {RECORDED} above this checkout")
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _block_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _b58(data: bytes) -> str:
@@ -99,7 +79,7 @@ def _assert_round_trip(rows: list[dict[str, str]]) -> None:
         assert build_trade_id(parts) == row["id"]
         assert str(parts.block_number) == row["block_number"]
         assert parts.tx_hash == row["tx_hash"]
-        block_time = _block_time(row["block_timestamp"])
+        block_time = parse_block_time(row["block_timestamp"])
         lag = parts.unix_ts - unix_seconds(block_time)
         rebuilt = TradeIdParts(
             parts.network,
@@ -120,14 +100,14 @@ def _assert_round_trip(rows: list[dict[str, str]]) -> None:
 
 
 def test_every_recorded_trade_round_trips():
-    rows = _recorded_rows()
+    rows = recorded_rows()
     assert len(rows) == 300
     _assert_round_trip(rows)
 
 
 def test_recorded_hashes_and_addresses_are_base58_bytes():
     """Solana signatures decode to 64 bytes and addresses to 32: nothing kept as text."""
-    for row in _recorded_rows():
+    for row in recorded_rows():
         assert encode_address(row["tx_hash"])[0] == TAG_BASE58
         assert len(encode_address(row["tx_hash"])) == 1 + 64
         for field in ADDRESS_FIELDS[1:]:
@@ -137,11 +117,11 @@ def test_recorded_hashes_and_addresses_are_base58_bytes():
 
 def test_recorded_id_timestamp_is_not_the_block_timestamp():
     """The id's unix ts is 3-27 s after block_timestamp: the lag must be kept beside the index."""
-    rows = _recorded_rows()
+    rows = recorded_rows()
     lags = set()
     for row in rows:
         parts = split_trade_id(row["id"])
-        block_time = _block_time(row["block_timestamp"])
+        block_time = parse_block_time(row["block_timestamp"])
         lags.add(parts.unix_ts - unix_seconds(block_time))
         assert not rebuilds_exactly(row["id"], int(row["block_number"]), row["tx_hash"], block_time)
     assert min(lags) > 0

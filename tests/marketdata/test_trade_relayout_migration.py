@@ -1,0 +1,100 @@
+"""Trades stored by the old layout move to the lean one, in batches that survive a kill.
+
+The database is taken back to migration 0003 (text ids, hashes and addresses), filled with the
+recorded trades as that schema stored them, moved one batch (as if the migration were killed
+after it), then migrated to the end: every trade comes back string for string.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from marketdata.models import Trade
+from marketdata.trade_relayout import move_all
+
+from .recorded_trades import BASE_TOKEN, MONEY, QUOTE_TOKEN, recorded_rows, store_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+OLD = [("marketdata", "0003_misc_gap_backoff")]
+COLUMNS = [("marketdata", "0004_trade_lean_columns")]
+FETCHED = datetime(2025, 8, 28, 16, 20, tzinfo=UTC)
+
+
+def migrate(target) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+
+
+def latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+def fill_old_schema() -> int:
+    """A pool that knows its tokens and the recorded trades, in the 0003 tables."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO marketdata_network (slug, name, created_at)"
+            " VALUES ('solana', '', now()) RETURNING id"
+        )
+        (network,) = cursor.fetchone()
+        tokens = []
+        for address in (BASE_TOKEN, QUOTE_TOKEN):
+            cursor.execute(
+                "INSERT INTO marketdata_token (network_id, address, symbol, name, image_url,"
+                " coingecko_coin_id, first_seen_at) VALUES (%s, %s, '', '', '', '', now())"
+                " RETURNING id",
+                [network, address],
+            )
+            tokens.append(cursor.fetchone()[0])
+        cursor.execute(
+            "INSERT INTO marketdata_pool (network_id, address, base_token_id, quote_token_id,"
+            " name, first_seen_at) VALUES (%s, 'pool1', %s, %s, '', now()) RETURNING id",
+            [network, *tokens],
+        )
+        (pool,) = cursor.fetchone()
+        columns = list(store_rows(pool, FETCHED)[0])
+        for row in store_rows(pool, FETCHED):
+            cursor.execute(
+                f"INSERT INTO marketdata_trade ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({', '.join(['%s'] * len(columns))})",
+                [row[c] for c in columns],
+            )
+    return pool
+
+
+def test_old_trades_move_over_and_a_killed_move_goes_on():
+    migrate(OLD)
+    try:
+        fill_old_schema()
+        migrate(COLUMNS)
+
+        assert move_all(batch=120, max_batches=1) == 120, "killed after one batch"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FILTER (WHERE tx IS NULL) FROM marketdata_trade")
+            assert cursor.fetchone() == (180,)
+
+        migrate(latest())
+    finally:
+        migrate(latest())
+
+    trades = {
+        t.trade_id: t
+        for t in Trade.objects.select_related(
+            "pool__network", "pool__base_token", "pool__quote_token"
+        )
+    }
+    rows = recorded_rows()
+    assert len(trades) == len(rows)
+    for row in rows:
+        trade = trades[row["id"]]
+        for field in ("tx_hash", "tx_from_address", "from_token_address", "to_token_address"):
+            assert getattr(trade, field) == row[field], field
+        for field in MONEY:
+            value = getattr(trade, field)
+            assert (format(value, "f") if value is not None else "") == row[field], field
+    assert not Trade.objects.filter(from_token__isnull=False).exists(), "the pool's tokens"
