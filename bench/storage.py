@@ -341,9 +341,9 @@ def sizes() -> dict[str, Size]:
         for name, table in TABLES.items():
             cursor.execute(
                 "SELECT (SELECT count(*) FROM " + table + "),"  # noqa: S608 (constant names)
-                " pg_total_relation_size(c.oid), pg_indexes_size(c.oid),"
-                " COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)"
-                " FROM pg_class c WHERE c.oid = %s::regclass",
+                " sum(pg_total_relation_size(c.oid))::bigint, sum(pg_indexes_size(c.oid))::bigint,"
+                " sum(COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0))::bigint"
+                " FROM pg_partition_tree(%s::regclass) t JOIN pg_class c ON c.oid = t.relid",
                 [table],
             )
             rows, total, indexes, toast = cursor.fetchone()
@@ -457,7 +457,13 @@ def reindex() -> None:
 
     with connection.cursor() as cursor:
         for table in TABLES.values():
-            cursor.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(table)))
+            # Partition by partition: a partitioned table's REINDEX refuses a transaction.
+            cursor.execute(
+                "SELECT relid::regclass::text FROM pg_partition_tree(%s::regclass) WHERE isleaf",
+                [table],
+            )
+            for (leaf,) in cursor.fetchall():
+                cursor.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(leaf)))
 
 
 def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]]) -> list[str]:

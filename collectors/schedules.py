@@ -40,6 +40,7 @@ DEFAULT_SCHEDULES = (
     Schedule("plan collection", "collectors.tasks.plan_collection", 60, {}),
     Schedule("scan gaps", "collectors.tasks.scan_gaps", 900, {}),
     Schedule("check alerts", "alerts.tasks.check_alerts", 60, {}),
+    Schedule("maintain partitions", "collectors.tasks.maintain_partitions", 86400, {}),
 )
 # The per-timeframe planners the budget planner replaced: rows of theirs still enabled would
 # queue a full set per tick behind the planner's back, so seeding disables them (the rows stay,

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
+from marketdata import partitions
 from marketdata.models import Dex
 from watchlist.sync import sync_watchlist_file
 
@@ -405,6 +406,16 @@ def scan_gaps(self):
         )
 
     return _run(self, body)
+
+
+@shared_task(bind=True)
+def maintain_partitions(self):
+    """This month and the next ones get their partitions before rows arrive, and a month found
+    in a default partition gets its own (marketdata.partitions)."""
+    with track_run(self.name, {}, worker=self.request.hostname) as tally:
+        created = partitions.ensure(timezone.now())
+        tally.detail = f"partitions created: {', '.join(created) or 'none'}"
+    return tally.detail
 
 
 @shared_task(bind=True, **FETCH)

@@ -9,12 +9,15 @@ cut short never looks like a complete one.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+
+from marketdata.partitions import PARTITIONED
 
 BACKUP_DIR = Path(settings.BASE_DIR) / "backups"
 
@@ -67,24 +70,44 @@ def backup(path: Path | None = None, db: dict[str, Any] | None = None) -> Path:
 
 def restore(path: Path, db: dict[str, Any] | None = None) -> None:
     """Replace the database's objects with the dump's, in one transaction: a failed restore
-    leaves the database as it was."""
+    leaves the database as it was.
+
+    pg_restore's own ``--clean`` cannot drop a monthly partition's copy of its table's key
+    (marketdata.partitions), so the partitioned tables are dropped whole first, in the same
+    transaction: pg_restore writes the restore as SQL, which psql runs behind that drop."""
     db = db or settings.DATABASES["default"]
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"{path}: no such backup file")
     args, env = _libpq(db)
-    _run(
-        [
-            "pg_restore",
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            *args,
-            "--dbname",
-            db["NAME"],
-            str(path),
-        ],
-        env,
-    )
+    dump = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--file", "-", str(path)]
+    load = [
+        "psql",
+        *args,
+        "--dbname",
+        db["NAME"],
+        "--no-psqlrc",
+        "--quiet",
+        "--single-transaction",
+        "--set",
+        "ON_ERROR_STOP=1",
+        "--file",
+        "-",
+    ]
+    drop = f"DROP TABLE IF EXISTS {', '.join(PARTITIONED)} CASCADE;\n".encode()
+    # The programs are ours (pg_restore, psql); no shell, arguments passed as lists.
+    with (
+        subprocess.Popen(dump, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as out,  # noqa: S603
+        subprocess.Popen(load, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as into,  # noqa: S603
+    ):
+        try:
+            into.stdin.write(drop)
+            shutil.copyfileobj(out.stdout, into.stdin, length=1 << 20)
+            into.stdin.close()
+        except BrokenPipeError:
+            out.kill()  # psql stopped early: its own error says why
+        dump_error, load_error = out.stderr.read(), into.stderr.read()
+    if out.returncode != 0:
+        raise BackupError(f"pg_restore exited {out.returncode}: {dump_error.decode().strip()}")
+    if into.returncode != 0:
+        raise BackupError(f"psql exited {into.returncode}: {load_error.decode().strip()}")

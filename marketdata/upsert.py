@@ -2,7 +2,8 @@
 
 ``INSERT … SELECT FROM unnest(arrays) ON CONFLICT (key) DO UPDATE … WHERE changed`` keeps the
 parameter count fixed per column (no 65k-parameter ceiling), writes nothing for rows that did
-not change (no dead tuples, no WAL), and ``RETURNING (xmax = 0)`` tells inserts from updates.
+not change (no dead tuples, no WAL), and ``RETURNING (xmax = 0)`` tells inserts from updates
+(on a partitioned table, which has no xmax to return, the keys held before the statement do).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _array_type(field: models.Field) -> str:
     if field.get_internal_type() in ("ForeignKey", "OneToOneField"):
         db_type = field.target_field.rel_db_type(connection)
     return db_type.split("(")[0] if db_type.startswith("varchar") else db_type
+
+
+def _partitioned(table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def upsert(
@@ -86,10 +94,27 @@ def upsert(
     else:
         conflict_sql = "DO NOTHING"
     # Identifiers come from model metadata, never from input; values travel as parameters.
-    sql = (
-        f"INSERT INTO {table} ({columns_sql}) SELECT * FROM unnest({arrays_sql}) "  # noqa: S608
-        f"ON CONFLICT ({key_sql}) {conflict_sql} RETURNING (xmax = 0)"
-    )
+    rows_sql = f"SELECT * FROM unnest({arrays_sql})"  # noqa: S608
+    if update and _partitioned(meta.db_table):
+        # A partitioned table has no xmax to return: an inserted row is one whose key was not
+        # there before the statement (its snapshot, shared by every part of it).
+        names = ", ".join(connection.ops.quote_name(fields[c].column) for c in columns)
+        keys = ", ".join(f"d.{connection.ops.quote_name(fields[c].column)}" for c in unique)
+        held = ", ".join(f"t.{connection.ops.quote_name(fields[c].column)}" for c in unique)
+        sql = (
+            f"WITH input ({names}) AS ({rows_sql}),"  # noqa: S608
+            f" held AS (SELECT {held} FROM {table} t"
+            f" WHERE ({held}) IN (SELECT {key_sql} FROM input)),"
+            f" done AS (INSERT INTO {table} ({columns_sql}) SELECT * FROM input"
+            f" ON CONFLICT ({key_sql}) {conflict_sql} RETURNING {key_sql})"
+            f" SELECT ({keys}) NOT IN (SELECT * FROM held) FROM done d"
+        )
+    else:
+        sql = (
+            f"INSERT INTO {table} ({columns_sql}) {rows_sql} "  # noqa: S608
+            f"ON CONFLICT ({key_sql}) {conflict_sql} "
+            + ("RETURNING true" if not update else "RETURNING (xmax = 0)")
+        )
     result = UpsertResult()
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(items), chunk_rows):

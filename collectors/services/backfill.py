@@ -24,9 +24,10 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from marketdata import partitions
 from marketdata.coverage import Span, covered_spans, sync_gaps
 from marketdata.history import history_starts
-from marketdata.models import CandleCoverage, Gap, Pool
+from marketdata.models import Candle, CandleCoverage, Gap, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
 
 from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
@@ -250,6 +251,7 @@ def _ask(walk: Walk, address: str, timeframe: str, before: int, limit: int) -> O
 
 def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitReport) -> bool:
     """Read ``span`` back from its end; False once history ends or the walk is stopped."""
+    partitions.ensure_span(Candle._meta.db_table, span.start, span.end)
     seconds = TIMEFRAME_SECONDS[timeframe]
     end = int(span.end.timestamp())
     before = (end - 1) // seconds * seconds  # the last interval opening inside the span

@@ -1,4 +1,5 @@
-"""Trades stored by the old layout move to the lean one, in batches that survive a kill.
+"""Rows stored by an older schema move to the new layout, in batches that survive a kill:
+trades into the lean layout (0004-0006), candles into monthly partitions (0007).
 
 The database is taken back to migration 0003 (text ids, hashes and addresses), filled with the
 recorded trades as that schema stored them, moved one batch (as if the migration were killed
@@ -13,7 +14,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from marketdata.models import Trade
+from marketdata.models import Candle, Trade
+from marketdata.repartition import convert
 from marketdata.trade_relayout import move_all
 
 from .recorded_trades import BASE_TOKEN, MONEY, QUOTE_TOKEN, recorded_rows, store_rows
@@ -98,3 +100,47 @@ def test_old_trades_move_over_and_a_killed_move_goes_on():
             value = getattr(trade, field)
             assert (format(value, "f") if value is not None else "") == row[field], field
     assert not Trade.objects.filter(from_token__isnull=False).exists(), "the pool's tokens"
+
+
+def test_old_candles_move_into_monthly_partitions_and_a_killed_move_goes_on():
+    migrate([("marketdata", "0006_trade_lean_finish")])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO marketdata_network (slug, name, created_at)"
+                " VALUES ('solana', '', now()) RETURNING id"
+            )
+            (network,) = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO marketdata_pool (network_id, address, name, first_seen_at)"
+                " VALUES (%s, 'pool1', '', now()) RETURNING id",
+                [network],
+            )
+            (pool,) = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO marketdata_candle (pool_id, timeframe, ts, open, high, low, close,"
+                " volume_usd, is_final, fetched_at)"
+                " SELECT %s, '1h', t, 1, 2, 0.5, 1.5 + n, 10, true, now()"
+                " FROM generate_series(timestamptz '2026-07-30', timestamptz '2026-10-02',"
+                " interval '1 hour') WITH ORDINALITY AS g(t, n)",
+                [pool],
+            )
+            cursor.execute("SELECT count(*), sum(close) FROM marketdata_candle")
+            before = cursor.fetchone()
+
+        assert convert("marketdata_candle", batch=500, max_batches=1) == 500, "killed"
+        migrate(latest())
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*), sum(close) FROM marketdata_candle")
+            assert cursor.fetchone() == before
+            cursor.execute(
+                "SELECT tableoid::regclass::text, count(*) FROM marketdata_candle"
+                " GROUP BY 1 ORDER BY 1"
+            )
+            held = dict(cursor.fetchall())
+    finally:
+        migrate(latest())
+    assert set(held) == {f"marketdata_candle_y2026m{m:02d}" for m in (7, 8, 9, 10)}
+    assert held["marketdata_candle_y2026m08"] == 31 * 24
+    assert Candle.objects.filter(pool__address="pool1").count() == before[0]

@@ -1,0 +1,125 @@
+"""Monthly partitions of the two big tables: candles by ``ts``, trades by ``block_timestamp``.
+
+A month is one partition (``marketdata_candle_y2026m11``), so archiving or dropping a month
+detaches a table instead of deleting rows. Each table also has a default partition, so a write
+never fails for want of a partition: the daily maintenance (``ensure``) creates the months ahead
+and moves any month found in the default partition into its own, in one transaction per month
+(create, move, attach) under an advisory lock, so two maintainers never race.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+PARTITIONED = {"marketdata_candle": "ts", "marketdata_trade": "block_timestamp"}
+MONTHS_AHEAD = 2
+
+
+def month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def next_month(month: datetime) -> datetime:
+    return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+
+
+def months(start: datetime, end: datetime) -> list[datetime]:
+    """The month starts of every month meeting [start, end)."""
+    out, month = [], month_start(start)
+    while month < end:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def partition_name(table: str, month: datetime) -> str:
+    return f"{table}_y{month:%Y}m{month:%m}"
+
+
+def default_name(table: str) -> str:
+    return f"{table}_default"
+
+
+def is_partitioned(table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "p"
+
+
+def partitions(table: str) -> list[str]:
+    """The month partitions of ``table``, oldest first (the default partition left out)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = to_regclass(%s) AND c.relname <> %s ORDER BY c.relname",
+            [table, default_name(table)],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def add_month(table: str, month: datetime) -> bool:
+    """Give ``month`` its own partition of ``table``, moving its rows out of the default one;
+    False if it had one already."""
+    name, column = partition_name(table, month), PARTITIONED[table]
+    bounds = [month, next_month(month)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        if cursor.fetchone()[0]:
+            return False
+        ids = {"t": sql.Identifier(table), "p": sql.Identifier(name), "c": sql.Identifier(column)}
+        ids["d"] = sql.Identifier(default_name(table))
+        statements = [
+            "CREATE TABLE {p} (LIKE {t} INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+            " INCLUDING INDEXES)",
+            "WITH moved AS (DELETE FROM {d} WHERE {c} >= %s AND {c} < %s RETURNING *)"
+            " INSERT INTO {p} SELECT * FROM moved",
+            "ALTER TABLE {t} ATTACH PARTITION {p} FOR VALUES FROM (%s) TO (%s)",
+        ]
+        for statement in statements:
+            query = sql.SQL(statement).format(**ids)
+            cursor.execute(query, bounds if "%s" in statement else None)
+    logger.info("partition %s created", name)
+    return True
+
+
+def ensure_span(table: str, start: datetime, end: datetime) -> list[str]:
+    """Partitions for every month of [start, end) before a writer fills them (a backfill's
+    months would otherwise wait in the default partition for the daily maintenance)."""
+    if not is_partitioned(table):
+        return []
+    return [partition_name(table, m) for m in months(start, end) if add_month(table, m)]
+
+
+def months_in_default(table: str) -> list[datetime]:
+    column = PARTITIONED[table]
+    query = sql.SQL("SELECT DISTINCT date_trunc('month', {c}, 'UTC') FROM {d}").format(
+        c=sql.Identifier(column), d=sql.Identifier(default_name(table))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        return sorted(month for (month,) in cursor.fetchall())
+
+
+def ensure(now: datetime, *, ahead: int = MONTHS_AHEAD) -> list[str]:
+    """This month and ``ahead`` more, and every month sitting in a default partition, get
+    their own partitions. Returns the partitions created."""
+    created = []
+    for table in PARTITIONED:
+        if not is_partitioned(table):
+            continue
+        wanted = [month_start(now)]
+        for _ in range(ahead):
+            wanted.append(next_month(wanted[-1]))
+        for month in sorted({*wanted, *months_in_default(table)}):
+            if add_month(table, month):
+                created.append(partition_name(table, month))
+    return created

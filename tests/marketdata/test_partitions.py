@@ -1,0 +1,90 @@
+"""Candles and trades live in monthly partitions (issue 17): this month and the next ones exist
+before their rows arrive, and a month that landed in the default partition gets its own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+
+from collectors.schedules import DEFAULT_SCHEDULES
+from marketdata import partitions, store
+from marketdata.models import Candle, Trade
+from marketdata.paginators import EstimatedCountPaginator
+
+from .factories import candle_rows, pool, trade
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+
+
+def where(table: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT tableoid::regclass::text, count(*) FROM {table} GROUP BY 1")  # noqa: S608
+        return dict(cursor.fetchall())
+
+
+def test_this_month_and_the_next_two_have_partitions():
+    partitions.ensure(NOW)
+
+    for table in partitions.PARTITIONED:
+        names = partitions.partitions(table)
+        for month in ("y2026m12", "y2027m01", "y2027m02"):
+            assert f"{table}_{month}" in names
+
+
+def test_a_month_in_the_default_partition_moves_to_its_own():
+    p = pool()
+    store.upsert_candles(candle_rows(p.pk, 30, timeframe="1d", step=86400))  # from 2025-08-20
+    trade(p)
+    assert set(where("marketdata_candle")) == {"marketdata_candle_default"}
+
+    created = partitions.ensure(NOW)
+
+    assert {"marketdata_candle_y2025m08", "marketdata_candle_y2025m09"} <= set(created)
+    assert where("marketdata_candle") == {
+        "marketdata_candle_y2025m08": 12,
+        "marketdata_candle_y2025m09": 18,
+    }
+    assert where("marketdata_trade") == {"marketdata_trade_y2025m08": 1}
+    assert partitions.ensure(NOW) == [], "a second run has nothing to do"
+    assert Candle.objects.filter(pool=p).count() == 30 and Trade.objects.count() == 1
+    moved = store.upsert_candles(candle_rows(p.pk, 30, timeframe="1d", step=86400))
+    assert (moved.inserted, moved.updated, moved.unchanged) == (0, 0, 30)
+
+
+def test_upsert_counts_inserts_and_updates_on_a_partitioned_table():
+    p = pool()
+    rows = candle_rows(p.pk, 10)
+    assert store.upsert_candles(rows[:6]).inserted == 6
+    rows[0]["close"] = 99.0
+
+    result = store.upsert_candles(rows)
+
+    assert (result.inserted, result.updated, result.unchanged) == (4, 1, 5)
+
+
+def test_the_admins_estimate_adds_up_the_partitions():
+    p = pool()
+    store.upsert_candles(candle_rows(p.pk, 12_000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketdata_candle")
+
+    estimate = EstimatedCountPaginator(Candle.objects.order_by("ts"), 100).count
+
+    assert 11_000 <= estimate <= 13_000
+
+
+def test_the_maintenance_is_scheduled_daily():
+    (schedule,) = [s for s in DEFAULT_SCHEDULES if s.task.endswith("maintain_partitions")]
+    assert schedule.every_seconds == 86400
+
+
+def test_a_backfills_months_get_partitions_before_its_rows():
+    start, end = datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 5, 2, tzinfo=UTC)
+
+    made = partitions.ensure_span("marketdata_candle", start, end)
+
+    assert made == [f"marketdata_candle_y2025m0{m}" for m in (3, 4, 5)]
+    assert partitions.ensure_span("marketdata_candle", start, end) == []
