@@ -291,6 +291,13 @@ GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )
 
+# --- Archive (marketdata/archive.py, README "Cold months") -----------------------------------
+# Months that ended more than GECKO_HOT_MONTHS months ago are written to Parquet under
+# GECKO_ARCHIVE_DIR, verified, and their partitions dropped by the daily maintenance; 0 keeps
+# every month in PostgreSQL.
+GECKO_HOT_MONTHS = env.int("GECKO_HOT_MONTHS", default=0)
+GECKO_ARCHIVE_DIR = Path(env("GECKO_ARCHIVE_DIR", default=str(BASE_DIR / "archive")))
+
 # --- Admin ------------------------------------------------------------------------------------
 # The operations overview links here (Flower runs beside the workers; `make run` starts it).
 FLOWER_URL = env("FLOWER_URL", default="http://127.0.0.1:5555/")

@@ -366,3 +366,24 @@ class HistoryStart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool_id} {self.timeframe} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ArchivedMonth(models.Model):
+    """A month of a partitioned table written to Parquet, verified, and dropped from the
+    database (marketdata.archive); readers find its rows in ``path``."""
+
+    table = models.CharField(max_length=64, help_text="marketdata_candle or marketdata_trade")
+    month = models.DateField(help_text="The first day of the month archived (UTC)")
+    path = models.CharField(max_length=500, help_text="The Parquet file, under the archive dir")
+    rows = models.BigIntegerField()
+    checksum = models.CharField(max_length=64, help_text="blake2b of the rows, as written")
+    archived_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["table", "month"], name="uq_archivedmonth_table_month")
+        ]
+        ordering = ["table", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.month:%Y-%m} ({self.rows:,} rows)"

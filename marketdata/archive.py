@@ -1,0 +1,231 @@
+"""Cold months leave PostgreSQL for Parquet, verified first, and stay readable.
+
+A month of candles or trades (one partition, marketdata.partitions) is written to
+``GECKO_ARCHIVE_DIR/<candles|trades>/<YYYY-MM>.parquet`` (zstd), read back and checked against
+the partition (same row count, same blake2b over every row as written), and only then detached
+and dropped, in the transaction that records it as an ArchivedMonth. A run killed anywhere
+leaves either the partition, or the verified file and its record: it is simply run again.
+
+What the API sent stays exact: candle values are the doubles stored; a trade keeps the API's
+strings (its id, hashes and addresses as sent, money as the decimal text sent, "1.0" stays
+"1.0"). Coverage (marketdata.coverage) is never archived, so an archived month is never
+"missing" and no backfill fetches it again; readers (``read_candles``) take it from the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import connection, transaction
+from psycopg import sql
+
+from . import partitions
+from .models import ArchivedMonth, Candle, Trade
+
+logger = logging.getLogger(__name__)
+BATCH = 100_000
+UTC_US = pa.timestamp("us", tz="UTC")
+MONEY = (
+    "from_token_amount",
+    "to_token_amount",
+    "price_from_in_currency_token",
+    "price_to_in_currency_token",
+    "price_from_in_usd",
+    "price_to_in_usd",
+    "volume_usd",
+)
+SCHEMAS = {
+    "marketdata_candle": pa.schema(
+        [
+            ("pool_id", pa.int64()),
+            ("pool_address", pa.string()),
+            ("timeframe", pa.string()),
+            ("ts", UTC_US),
+            ("open", pa.float64()),
+            ("high", pa.float64()),
+            ("low", pa.float64()),
+            ("close", pa.float64()),
+            ("volume_usd", pa.float64()),
+            ("is_final", pa.bool_()),
+            ("fetched_at", UTC_US),
+        ]
+    ),
+    "marketdata_trade": pa.schema(
+        [
+            ("pool_id", pa.int64()),
+            ("pool_address", pa.string()),
+            ("trade_id", pa.string()),
+            ("block_number", pa.int64()),
+            ("block_timestamp", UTC_US),
+            ("tx_hash", pa.string()),
+            ("tx_from_address", pa.string()),
+            ("side", pa.string()),
+            ("from_token_address", pa.string()),
+            ("to_token_address", pa.string()),
+            *[(name, pa.string()) for name in MONEY],
+            ("fetched_at", UTC_US),
+        ]
+    ),
+}
+FOLDERS = {"marketdata_candle": "candles", "marketdata_trade": "trades"}
+
+
+class ArchiveError(RuntimeError):
+    """The file did not verify against the partition; nothing was dropped."""
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    checksum: str
+
+
+def cold_months(now: datetime, hot_months: int) -> datetime:
+    """The first month kept hot: months before it ended more than ``hot_months`` months ago."""
+    month = partitions.month_start(now)
+    for _ in range(hot_months):
+        month = month.replace(
+            year=month.year - (month.month == 1), month=(month.month - 2) % 12 + 1
+        )
+    return month
+
+
+def path_for(table: str, month: datetime, directory: Path | None = None) -> Path:
+    base = Path(directory or settings.GECKO_ARCHIVE_DIR)
+    return base / FOLDERS[table] / f"{month:%Y-%m}.parquet"
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1_000_000) if moment is not None else -1
+
+
+def _canonical(table: str, row: dict) -> bytes:
+    """One row as bytes that do not depend on where it was read from (database or file)."""
+    values = []
+    for field in SCHEMAS[table]:
+        value = row[field.name]
+        values.append(_micros(value) if pa.types.is_timestamp(field.type) else value)
+    return repr(values).encode()
+
+
+def _rows(table: str, month: datetime) -> Iterator[dict]:
+    """The month's rows as the archive keeps them, in key order."""
+    bounds = {"gte": month, "lt": partitions.next_month(month)}
+    if table == "marketdata_candle":
+        names = [f.name for f in SCHEMAS[table]]
+        query = (
+            Candle.objects.filter(ts__gte=bounds["gte"], ts__lt=bounds["lt"])
+            .order_by("pool_id", "timeframe", "ts")
+            .values_list("pool_id", "pool__address", *names[2:])
+        )
+        for values in query.iterator(chunk_size=BATCH):
+            yield dict(zip(names, values, strict=True))
+        return
+    trades = (
+        Trade.objects.filter(block_timestamp__gte=bounds["gte"], block_timestamp__lt=bounds["lt"])
+        .select_related("pool__network", "pool__base_token", "pool__quote_token")
+        .order_by("pool_id", "block_timestamp", "event_index", "tx_key")
+    )
+    for trade in trades.iterator(chunk_size=BATCH // 10):
+        row = {f.name: getattr(trade, f.name, None) for f in SCHEMAS[table]}
+        row["pool_address"] = trade.pool.address
+        for name in MONEY:
+            value = getattr(trade, name)
+            row[name] = None if value is None else format(value, "f")
+        yield row
+
+
+def _batches(table: str, rows: Iterable[dict]) -> Iterator[list[dict]]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_month(table: str, month: datetime, path: Path) -> Written:
+    """Write the month to ``path`` (via a partial name); its row count and checksum."""
+    schema = SCHEMAS[table]
+    digest, count = hashlib.blake2b(digest_size=32), 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+        for batch in _batches(table, _rows(table, month)):
+            for row in batch:
+                digest.update(_canonical(table, row))
+            count += len(batch)
+            writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+    with open(partial, "rb+") as f:
+        os.fsync(f.fileno())
+    partial.replace(path)
+    return Written(count, digest.hexdigest())
+
+
+def read_back(table: str, path: Path) -> Written:
+    digest, count = hashlib.blake2b(digest_size=32), 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
+        for row in batch.to_pylist():
+            digest.update(_canonical(table, row))
+            count += 1
+    return Written(count, digest.hexdigest())
+
+
+def _count(partition: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(partition)))
+        return cursor.fetchone()[0]
+
+
+def archive_month(table: str, month: datetime, directory: Path | None = None) -> ArchivedMonth:
+    """Archive one month of ``table``: write, verify, then record and drop in one transaction."""
+    partition = partitions.partition_name(table, month)
+    path = path_for(table, month, directory)
+    written = write_month(table, month, path)
+    held, back = _count(partition), read_back(table, path)
+    if written.rows != held or back != written:
+        raise ArchiveError(
+            f"{path}: wrote {written.rows} rows of {held} in {partition}, read back {back.rows}"
+            f" (checksum {'same' if back.checksum == written.checksum else 'differs'});"
+            " the partition is kept"
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        record, _ = ArchivedMonth.objects.update_or_create(
+            table=table,
+            month=date(month.year, month.month, 1),
+            defaults={"path": str(path), "rows": written.rows, "checksum": written.checksum},
+        )
+        ids = {"t": sql.Identifier(table), "p": sql.Identifier(partition)}
+        cursor.execute(sql.SQL("ALTER TABLE {t} DETACH PARTITION {p}").format(**ids))
+        cursor.execute(sql.SQL("DROP TABLE {p}").format(**ids))
+    logger.info("archived %s: %s rows to %s", partition, f"{written.rows:,}", path)
+    return record
+
+
+def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) -> list:
+    """Archive every month partition older than the hot months (none when ``hot_months`` is 0)."""
+    if hot_months <= 0:
+        return []
+    first_hot = cold_months(now, hot_months)
+    done = []
+    for table in partitions.PARTITIONED:
+        for name in partitions.partitions(table):
+            month = datetime.strptime(name.rsplit("_", 1)[1], "y%Ym%m").replace(tzinfo=UTC)
+            if month < first_hot:
+                done.append(archive_month(table, month, directory))
+    return done
+
+
+def archived_months(table: str) -> dict[date, ArchivedMonth]:
+    return {a.month: a for a in ArchivedMonth.objects.filter(table=table)}

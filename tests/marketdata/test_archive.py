@@ -1,0 +1,94 @@
+"""Cold months go to Parquet, verified before their partitions are dropped (issue 17)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow.parquet as pq
+import pytest
+from django.db import connection
+
+from marketdata import archive, partitions, store
+from marketdata.coverage import record_coverage
+from marketdata.models import ArchivedMonth, Candle, CandleCoverage, Trade
+
+from .factories import candle_rows, pool, token
+from .recorded_trades import BASE_TOKEN, QUOTE_TOKEN, recorded_rows, store_rows
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+AUG = datetime(2025, 8, 1, tzinfo=UTC)  # the recorded trades are of 2025-08-28
+
+
+def held() -> list[str]:
+    return [*partitions.partitions("marketdata_candle"), *partitions.partitions("marketdata_trade")]
+
+
+@pytest.fixture
+def stored():
+    """Hourly candles of 2025-08 and 2025-09, with their coverage, and the recorded trades."""
+    p = pool(base_token=token(BASE_TOKEN), quote_token=token(QUOTE_TOKEN))
+    rows = candle_rows(p.pk, 24 * 50, timeframe="1h", step=3600)  # 2025-08-20 .. 10-09
+    store.upsert_candles(rows)
+    record_coverage(p.pk, "1h", rows[0]["ts"], rows[-1]["ts"] + timedelta(hours=1))
+    store.upsert_trades(store_rows(p.pk, NOW))
+    partitions.ensure(NOW)
+    return p, rows
+
+
+def test_months_past_the_hot_ones_are_written_verified_and_dropped(stored, tmp_path):
+    p, rows = stored
+
+    done = archive.archive_cold(NOW, hot_months=15, directory=tmp_path)  # from 2025-09 on
+
+    assert [(a.table, a.month.isoformat(), a.rows) for a in done] == [
+        ("marketdata_candle", "2025-08-01", 12 * 24),
+        ("marketdata_trade", "2025-08-01", 300),
+    ]
+    assert "marketdata_candle_y2025m08" not in held() and "marketdata_trade_y2025m08" not in held()
+    assert "marketdata_candle_y2025m09" in held()
+    assert Candle.objects.filter(ts__lt=datetime(2025, 9, 1, tzinfo=UTC)).count() == 0
+    assert Trade.objects.count() == 0
+    candles = pq.read_table(tmp_path / "candles" / "2025-08.parquet").to_pylist()
+    assert [(c["ts"], c["close"], c["pool_address"]) for c in candles] == [
+        (r["ts"], r["close"], p.address) for r in rows[: 12 * 24]
+    ]
+    trades = {
+        t["trade_id"]: t for t in pq.read_table(tmp_path / "trades" / "2025-08.parquet").to_pylist()
+    }
+    for row in recorded_rows():
+        for field in ("tx_hash", "from_token_address", "volume_usd", "price_to_in_usd"):
+            assert trades[row["id"]][field] == (row[field] or None), field
+    assert CandleCoverage.objects.filter(pool=p, start__lt=AUG + timedelta(days=31)).exists(), (
+        "coverage stays: an archived month is not missing"
+    )
+    assert archive.archive_cold(NOW, hot_months=15, directory=tmp_path) == []
+
+
+def test_no_month_is_archived_by_default(stored, tmp_path):
+    assert archive.archive_cold(NOW, hot_months=0, directory=tmp_path) == []
+    assert "marketdata_candle_y2025m08" in held()
+
+
+def test_a_row_written_after_the_file_keeps_the_partition(stored, tmp_path, monkeypatch):
+    """A writer adding a row between the file and the check: the counts differ, nothing drops."""
+    p, _ = stored
+    write = archive.write_month
+
+    def write_then_a_late_row(table, month, path):
+        written = write(table, month, path)
+        if table == "marketdata_candle":
+            late = candle_rows(p.pk, 1, timeframe="1d")[0] | {"ts": AUG + timedelta(days=2)}
+            store.upsert_candles([late])
+        return written
+
+    monkeypatch.setattr(archive, "write_month", write_then_a_late_row)
+
+    with pytest.raises(archive.ArchiveError, match="the partition is kept"):
+        archive.archive_month("marketdata_candle", AUG, tmp_path)
+
+    assert "marketdata_candle_y2025m08" in held()
+    assert not ArchivedMonth.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM marketdata_candle_y2025m08")
+        assert cursor.fetchone() == (12 * 24 + 1,)
