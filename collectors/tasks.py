@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
-from marketdata import partitions
+from marketdata import archive, partitions
 from marketdata.models import Dex
 from watchlist.sync import sync_watchlist_file
 
@@ -410,11 +410,17 @@ def scan_gaps(self):
 
 @shared_task(bind=True)
 def maintain_partitions(self):
-    """This month and the next ones get their partitions before rows arrive, and a month found
-    in a default partition gets its own (marketdata.partitions)."""
+    """This month and the next ones get their partitions before rows arrive, a month found in a
+    default partition gets its own (marketdata.partitions), and months past GECKO_HOT_MONTHS
+    are archived to Parquet (marketdata.archive)."""
     with track_run(self.name, {}, worker=self.request.hostname) as tally:
-        created = partitions.ensure(timezone.now())
-        tally.detail = f"partitions created: {', '.join(created) or 'none'}"
+        now = timezone.now()
+        created = partitions.ensure(now)
+        archived = archive.archive_cold(now, settings.GECKO_HOT_MONTHS)
+        tally.detail = (
+            f"partitions created: {', '.join(created) or 'none'}; "
+            f"archived: {', '.join(str(a) for a in archived) or 'none'}"
+        )
     return tally.detail
 
 

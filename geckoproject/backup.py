@@ -3,7 +3,8 @@
 Why a module around the tools: the connection comes from Django's settings (one source of
 truth, ``DATABASE_URL``), the password travels in ``PGPASSWORD`` rather than on a command
 line other users can read, and a dump is written under a temporary name first, so a backup
-cut short never looks like a complete one.
+cut short never looks like a complete one. The Parquet archive of months no longer in the
+database is saved beside the dump and put back with it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,8 +55,16 @@ def default_path(now: datetime | None = None) -> Path:
     return BACKUP_DIR / f"geckoproject-{stamp}.dump"
 
 
-def backup(path: Path | None = None, db: dict[str, Any] | None = None) -> Path:
-    """Dump the database (custom format, compressed) to ``path``; returns the path."""
+def archive_path(dump: Path) -> Path:
+    """The archive's files travel beside their dump: ``x.dump`` and ``x.archive.tar``."""
+    return dump.with_suffix(".archive.tar")
+
+
+def backup(
+    path: Path | None = None, db: dict[str, Any] | None = None, archive: Path | None = None
+) -> Path:
+    """Dump the database (custom format, compressed) to ``path``, and the Parquet archive
+    (marketdata.archive: months no longer in the database) beside it; returns the dump."""
     db = db or settings.DATABASES["default"]
     path = Path(path or default_path())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,15 +72,45 @@ def backup(path: Path | None = None, db: dict[str, Any] | None = None) -> Path:
     args, env = _libpq(db)
     try:
         _run(["pg_dump", "--format=custom", *args, "--file", str(partial), db["NAME"]], env)
+        _tar_archive(Path(archive or settings.GECKO_ARCHIVE_DIR), archive_path(path))
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     return path
 
 
-def restore(path: Path, db: dict[str, Any] | None = None) -> None:
+def _tar_archive(directory: Path, target: Path) -> None:
+    """The archive's Parquet files (already compressed) in one tar, written under a partial
+    name; nothing when there is no archive."""
+    files = sorted(directory.rglob("*.parquet")) if directory.is_dir() else []
+    if not files:
+        target.unlink(missing_ok=True)
+        return
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with tarfile.open(partial, "w") as tar:
+            for file in files:
+                tar.add(file, arcname=str(file.relative_to(directory)))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _untar_archive(source: Path, directory: Path) -> int:
+    """Put the backup's archive files back (those of the same months are replaced)."""
+    if not source.is_file():
+        return 0
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(source) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        tar.extractall(directory, members=members, filter="data")
+    return len(members)
+
+
+def restore(path: Path, db: dict[str, Any] | None = None, archive: Path | None = None) -> None:
     """Replace the database's objects with the dump's, in one transaction: a failed restore
-    leaves the database as it was.
+    leaves the database as it was. The archive's files saved beside the dump are put back
+    afterwards (their months' records are in the dump).
 
     pg_restore's own ``--clean`` cannot drop a monthly partition's copy of its table's key
     (marketdata.partitions), so the partitioned tables are dropped whole first, in the same
@@ -111,3 +151,4 @@ def restore(path: Path, db: dict[str, Any] | None = None) -> None:
         raise BackupError(f"pg_restore exited {out.returncode}: {dump_error.decode().strip()}")
     if into.returncode != 0:
         raise BackupError(f"psql exited {into.returncode}: {load_error.decode().strip()}")
+    _untar_archive(archive_path(path), Path(archive or settings.GECKO_ARCHIVE_DIR))

@@ -221,7 +221,7 @@ def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) 
     done = []
     for table in partitions.PARTITIONED:
         for name in partitions.partitions(table):
-            month = datetime.strptime(name.rsplit("_", 1)[1], "y%Ym%m").replace(tzinfo=UTC)
+            month = partitions.month_of(name)
             if month < first_hot:
                 done.append(archive_month(table, month, directory))
     return done
@@ -229,3 +229,15 @@ def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) 
 
 def archived_months(table: str) -> dict[date, ArchivedMonth]:
     return {a.month: a for a in ArchivedMonth.objects.filter(table=table)}
+
+
+def archived_between(table: str, start: datetime | None, end: datetime | None) -> list[str]:
+    """The archived months (``YYYY-MM``) of ``table`` meeting [start, end) (None: unbounded):
+    what a reader of the database alone does not see."""
+    months = ArchivedMonth.objects.filter(table=table).order_by("month")
+    out = []
+    for month in months.values_list("month", flat=True):
+        first = datetime(month.year, month.month, 1, tzinfo=UTC)
+        if (end is None or first < end) and (start is None or partitions.next_month(first) > start):
+            out.append(f"{month:%Y-%m}")
+    return out

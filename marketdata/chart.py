@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from .archive import archived_between
 from .models import Candle, CandleCoverage, Gap
 from .timeframes import ALL_TIMEFRAMES, TIMEFRAME_SECONDS
 
@@ -79,13 +80,23 @@ def chart_data(pool_id: int, timeframe: str, n: int = DEFAULT_CANDLES) -> dict:
         {"time": _epoch(ts), "open": o, "high": h, "low": lo, "close": c, "volume": v}
         for ts, o, h, lo, c, v in rows
     ]
+    # Older months archived to Parquet are not drawn; the page says which they are.
+    archived = archived_between(Candle._meta.db_table, None, rows[0][0] if rows else None)
     if not rows:
-        return {"timeframe": timeframe, "step": step, "candles": [], "trades": [], "gaps": []}
+        return {
+            "timeframe": timeframe,
+            "step": step,
+            "candles": [],
+            "trades": [],
+            "gaps": [],
+            "archived_months": archived,
+        }
     start, end = rows[0][0], rows[-1][0] + timedelta(seconds=step)
     gaps = _open_gaps(pool_id, timeframe, start, end)
     return {
         "timeframe": timeframe,
         "step": step,
+        "archived_months": archived,
         "candles": candles,
         "trades": _trade_markers(pool_id, step, start, end),
         "gaps": gaps,

@@ -43,6 +43,11 @@ def partition_name(table: str, month: datetime) -> str:
     return f"{table}_y{month:%Y}m{month:%m}"
 
 
+def month_of(name: str) -> datetime:
+    """The month a partition named by ``partition_name`` holds."""
+    return datetime.strptime(name.rsplit("_", 1)[1], "y%Ym%m").replace(tzinfo=UTC)
+
+
 def default_name(table: str) -> str:
     return f"{table}_default"
 

@@ -3,10 +3,12 @@ serves (geckoproject.pagination), so deep pages cost what the first one does."""
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
 from geckoproject.pagination import KeysetCursorPagination
+from marketdata.archive import archived_between
 from marketdata.models import Candle, Gap, Pool, Token, Trade
 
 from . import filters, serializers
@@ -15,6 +17,22 @@ from . import filters, serializers
 class MarketDataViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = KeysetCursorPagination
     filter_backends = [DjangoFilterBackend]
+
+
+class ArchivedMonthsHeader:
+    """Says which months of the asked range were archived to Parquet (marketdata.archive) and
+    so are not in the answer: ``X-Archived-Months: 2025-08,2025-09``."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200:
+            since = parse_datetime(request.query_params.get("since") or "")
+            until = parse_datetime(request.query_params.get("until") or "")
+            table = self.queryset.model._meta.db_table
+            months = archived_between(table, since, until)
+            if months:
+                response["X-Archived-Months"] = ",".join(months)
+        return response
 
 
 class PoolViewSet(MarketDataViewSet):
@@ -33,7 +51,7 @@ class TokenViewSet(MarketDataViewSet):
     ordering = ("id",)
 
 
-class CandleViewSet(MarketDataViewSet):
+class CandleViewSet(ArchivedMonthsHeader, MarketDataViewSet):
     """OHLCV bars in (pool, timeframe, ts) order: the natural key and its unique index
     ``uq_candle_pool_tf_ts``, so a pool+timeframe+range query is one index range scan."""
 
@@ -43,7 +61,7 @@ class CandleViewSet(MarketDataViewSet):
     ordering = ("pool", "timeframe", "ts")
 
 
-class TradeViewSet(MarketDataViewSet):
+class TradeViewSet(ArchivedMonthsHeader, MarketDataViewSet):
     """Trades in (pool, time) order; ``id`` breaks ties between trades of one block time."""
 
     queryset = Trade.objects.select_related(

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pyarrow.parquet as pq
 import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
+from rest_framework.test import APIClient
 
+from collectors.tasks import maintain_partitions
 from marketdata import archive, partitions, store
 from marketdata.coverage import record_coverage
 from marketdata.models import ArchivedMonth, Candle, CandleCoverage, Trade
@@ -92,3 +99,50 @@ def test_a_row_written_after_the_file_keeps_the_partition(stored, tmp_path, monk
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM marketdata_candle_y2025m08")
         assert cursor.fetchone() == (12 * 24 + 1,)
+
+
+def test_the_api_and_the_chart_say_which_months_are_archived(stored, tmp_path, admin_client):
+    p, _ = stored
+    archive.archive_cold(NOW, hot_months=15, directory=tmp_path)
+    api = APIClient()
+    api.force_authenticate(User.objects.get(username="admin"))
+
+    older = api.get("/api/v1/candles/", {"pool": p.pk, "until": "2025-09-02T00:00:00Z"})
+    newer = api.get("/api/v1/candles/", {"pool": p.pk, "since": "2025-09-01T00:00:00Z"})
+    trades = api.get("/api/v1/trades/", {"pool": p.pk})
+
+    assert older["X-Archived-Months"] == "2025-08" and older.json()["results"]
+    assert "X-Archived-Months" not in newer
+    assert trades["X-Archived-Months"] == "2025-08" and trades.json()["results"] == []
+    chart = admin_client.get(
+        reverse("admin:marketdata_pool_chart_data", args=[p.pk]), {"timeframe": "1h"}
+    ).json()
+    assert chart["archived_months"] == ["2025-08"] and chart["candles"]
+
+
+def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
+    settings.GECKO_ARCHIVE_DIR = tmp_path
+
+    dry = StringIO()
+    call_command("archive_months", "--hot-months", "15", "--dry-run", stdout=dry)
+    assert "would archive marketdata_candle_y2025m08" in dry.getvalue()
+    assert "would archive marketdata_candle_y2025m09" not in dry.getvalue()
+    assert not ArchivedMonth.objects.exists()
+
+    call_command("archive_months", "--hot-months", "15", stdout=StringIO())
+    shown = StringIO()
+    call_command("archive_months", "--list", stdout=shown)
+    assert (
+        f"marketdata_trade 2025-08 (300 rows)  {tmp_path}/trades/2025-08.parquet"
+        in shown.getvalue()
+    )
+    with pytest.raises(CommandError, match="--hot-months -1"):
+        call_command("archive_months", "--hot-months", "-1")
+
+
+def test_the_daily_maintenance_archives_past_the_hot_months(stored, tmp_path, settings):
+    settings.GECKO_ARCHIVE_DIR, settings.GECKO_HOT_MONTHS = tmp_path, 15
+    with time_machine.travel(NOW, tick=False):
+        detail = maintain_partitions.apply().get()
+
+    assert "archived: marketdata_candle 2025-08 (288 rows), marketdata_trade 2025-08" in detail

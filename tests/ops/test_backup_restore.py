@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -16,7 +18,7 @@ from psycopg import sql
 
 from collectors.models import CollectionRun
 from geckoproject.backup import BackupError, backup, restore
-from marketdata import store
+from marketdata import archive, partitions, store
 from tests.marketdata import factories
 from watchlist.models import WatchlistEntry
 
@@ -25,6 +27,17 @@ POOLS = (
     "4w2cysotX6czaUGmmWg13hDpY4QEMG2CzeKYEQyK9Ama",
 )
 ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)  # 2025-08's candles are past 15 hot months
+
+
+def libpq(db: dict) -> dict:
+    return {
+        "host": db["HOST"] or None,
+        "port": db["PORT"] or None,
+        "user": db["USER"] or None,
+        "password": db["PASSWORD"] or None,
+        "dbname": db["NAME"],
+    }
 
 
 def admin_connection(db: dict) -> psycopg.Connection:
@@ -153,3 +166,23 @@ def test_make_restore_without_file_is_refused():
         ["make", "-s", "restore"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode != 0 and "FILE=" in done.stdout + done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_archive_travels_with_its_backup(tmp_path, fresh_database):
+    """Months archived to Parquet are in no dump: the backup carries their files beside it."""
+    populate()
+    archived = tmp_path / "archive"
+    partitions.ensure(NOW)
+    (month,) = archive.archive_cold(NOW, hot_months=15, directory=archived)
+    assert month.table == "marketdata_candle" and month.rows == 500 + 507 + 80
+
+    dump = backup(tmp_path / "db.dump", archive=archived)
+    saved = Path(month.path).read_bytes()
+    shutil.rmtree(archived)
+    restore(dump, fresh_database, archive=archived)
+
+    assert Path(month.path).read_bytes() == saved
+    with psycopg.connect(**libpq(fresh_database)) as conn:
+        rows = conn.execute('SELECT "table", rows FROM marketdata_archivedmonth').fetchall()
+    assert rows == [("marketdata_candle", month.rows)]

@@ -138,9 +138,12 @@
     showBar(last);
     root.dataset.last = last === null ? "" : String(last);
     root.dataset.candles = String(ohlc.length);
-    status.textContent = ohlc.length
+    const archived = (data.archived_months || []).length
+      ? `; archived to Parquet, not drawn: ${data.archived_months.join(", ")}`
+      : "";
+    status.textContent = (ohlc.length
       ? `${ohlc.length} candles, ${data.trades.length} trade markers, ${data.gaps.length} open gaps`
-      : "no candles in this timeframe yet";
+      : "no candles in this timeframe yet") + archived;
   }
 
   chart.subscribeCrosshairMove((param) => {
