@@ -41,6 +41,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,7 @@ JUDGED_TRADES = 20_000_000
 GOAL_CANDLE_BYTES = 120
 GOAL_TRADE_BYTES = 400
 GOAL_YEAR_GB = 60
+RECOMMENDED_HOT_MONTHS = 2  # the README's recommendation for a year of 1,000 pools
 GOAL_CHART_MS = 20
 GOAL_MONTH_MS = 50
 GOAL_API_MS = 200
@@ -167,7 +169,7 @@ def reset() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE marketdata_candle, marketdata_trade, marketdata_pool, marketdata_token,"
-            " marketdata_network RESTART IDENTITY CASCADE"
+            " marketdata_network, marketdata_archivedmonth RESTART IDENTITY CASCADE"
         )
 
 
@@ -310,6 +312,11 @@ def fill(candles: int, trades: int, seed: int = 17) -> Fill:
     reset()
     n_pools, days = shape_for(candles)
     pools = make_pools(n_pools, rng)
+    from marketdata import partitions
+
+    first = datetime.fromtimestamp(_days(days)[0], UTC)
+    for table in TABLES.values():
+        partitions.ensure_span(table, first, END)  # as a backfill makes its months first
     started = time.monotonic()
     n_candles = _copy("marketdata_candle", CANDLE_COLUMNS, candle_rows(pools, days, rng))
     candle_seconds = time.monotonic() - started
@@ -466,6 +473,69 @@ def reindex() -> None:
                 cursor.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(leaf)))
 
 
+@dataclass(frozen=True)
+class Archived:
+    month: str
+    rows: int
+    seconds: float
+    bytes_per_row: dict[str, float]
+
+
+def archive_fullest_month() -> Archived | None:
+    """Archive the month holding the most candles (marketdata.archive: write, read back, check,
+    drop) into a temporary directory; what its files take a row and how long it took."""
+    from django.db import connection
+
+    from marketdata import archive
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_trunc('month', ts, 'UTC'), count(*) FROM marketdata_candle"
+            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        )
+        fullest = cursor.fetchone()
+    if fullest is None:
+        return None
+    month = fullest[0].astimezone(UTC)
+    per_row, rows = {}, 0
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as directory:
+        for name, table in TABLES.items():
+            done = archive.archive_month(table, month, Path(directory))
+            if done.rows:
+                per_row[name] = Path(done.path).stat().st_size / done.rows
+            rows += done.rows
+    return Archived(f"{month:%Y-%m}", rows, time.monotonic() - started, per_row)
+
+
+def year_with_archive(candle_b: float, trade_b: float, archived: Archived) -> float:
+    """GB for a year of 1,000 pools with GECKO_HOT_MONTHS at the README's recommendation:
+    this month and the hot ones in PostgreSQL, the rest in Parquet."""
+    hot = (RECOMMENDED_HOT_MONTHS + 1) / 12
+    cold_candle = archived.bytes_per_row.get("candles", candle_b)
+    cold_trade = archived.bytes_per_row.get("trades", trade_b)
+    candles = YEAR_CANDLES * (hot * candle_b + (1 - hot) * cold_candle)
+    trades = YEAR_TRADES * (hot * trade_b + (1 - hot) * cold_trade)
+    return (candles + trades) / 1e9
+
+
+def archive_lines(measured: dict[str, Size], archived: Archived | None) -> list[str]:
+    if archived is None:
+        return ["archive: no month to archive"]
+    candle_b = measured["candles"].per_row(measured["candles"].total)
+    trade_b = measured["trades"].per_row(measured["trades"].total)
+    year_gb = year_with_archive(candle_b, trade_b, archived)
+    cold = ", ".join(f"{k} {v:.0f} B/row" for k, v in archived.bytes_per_row.items())
+    return [
+        f"archive of {archived.month} ({archived.rows:,} rows written, read back, checked and"
+        f" dropped) in {archived.seconds:.1f} s ({archived.rows / max(archived.seconds, 1e-9):,.0f}"
+        f" rows/s); Parquet: {cold}",
+        f"a year of 1,000 pools with GECKO_HOT_MONTHS={RECOMMENDED_HOT_MONTHS} (3 months in"
+        f" PostgreSQL, 9 in Parquet): {year_gb:.0f} GB (goal ≤ {GOAL_YEAR_GB} GB):"
+        f" {verdict(year_gb, GOAL_YEAR_GB)}",
+    ]
+
+
 def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]]) -> list[str]:
     seconds = fill.candle_seconds + fill.trade_seconds
     lines = [
@@ -488,9 +558,8 @@ def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]])
         f" {verdict(candle_b, GOAL_CANDLE_BYTES)}",
         f"trades on disk: {trade_b:.0f} B/row all-in (goal ≤ {GOAL_TRADE_BYTES}):"
         f" {verdict(trade_b, GOAL_TRADE_BYTES)}",
-        f"a year of 1,000 pools: {YEAR_CANDLES / 1e6:.0f}M candles × {candle_b:.0f} B"
-        f" + {YEAR_TRADES / 1e6:.0f}M trades × {trade_b:.0f} B = {year_gb:.0f} GB"
-        f" (goal ≤ {GOAL_YEAR_GB} GB): {verdict(year_gb, GOAL_YEAR_GB)}",
+        f"a year of 1,000 pools all in PostgreSQL: {YEAR_CANDLES / 1e6:.0f}M candles ×"
+        f" {candle_b:.0f} B + {YEAR_TRADES / 1e6:.0f}M trades × {trade_b:.0f} B = {year_gb:.0f} GB",
         f"chart query (one pool, one timeframe, last 1,000) p95 {reads_p95['chart_db']:.1f} ms"
         f" in the database over {runs} (goal ≤ {GOAL_CHART_MS} ms):"
         f" {verdict(reads_p95['chart_db'], GOAL_CHART_MS)}",
@@ -548,11 +617,13 @@ def main() -> int:
     print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
     loaded = fill(args.candles, args.trades)
     settle()
-    lines = report(loaded, sizes(), latencies(loaded, args.runs))
+    measured = sizes()
+    lines = report(loaded, measured, latencies(loaded, args.runs))
     if args.reindex:
         reindex()
         lines += ["", "after REINDEX (indexes as a bulk load builds them; not judged):"]
         lines += size_lines(sizes())
+    lines += archive_lines(measured, archive_fullest_month())
     for line in lines:
         print(line, flush=True)  # noqa: T201
     return 0

@@ -7,9 +7,10 @@ and dropped, in the transaction that records it as an ArchivedMonth. A run kille
 leaves either the partition, or the verified file and its record: it is simply run again.
 
 What the API sent stays exact: candle values are the doubles stored; a trade keeps the API's
-strings (its id, hashes and addresses as sent, money as the decimal text sent, "1.0" stays
-"1.0"). Coverage (marketdata.coverage) is never archived, so an archived month is never
-"missing" and no backfill fetches it again; readers (``read_candles``) take it from the file.
+strings (hashes and addresses as sent, money as the decimal text sent, "1.0" stays "1.0"), and
+its id as the parts that rebuild it (``trade_id_of``; the id repeats the tx hash, which would
+cost a third of the file), or whole where they do not. Coverage (marketdata.coverage) is never
+archived, so an archived month is never "missing" and no backfill fetches it again.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ SCHEMAS = {
         [
             ("pool_id", pa.int64()),
             ("pool_address", pa.string()),
-            ("trade_id", pa.string()),
+            ("network", pa.string()),
+            ("event_index", pa.int64()),
+            ("id_ts", pa.int64()),
+            ("kept_trade_id", pa.string()),
             ("block_number", pa.int64()),
             ("block_timestamp", UTC_US),
             ("tx_hash", pa.string()),
@@ -137,7 +141,11 @@ def _rows(table: str, month: datetime) -> Iterator[dict]:
     )
     for trade in trades.iterator(chunk_size=BATCH // 10):
         row = {f.name: getattr(trade, f.name, None) for f in SCHEMAS[table]}
-        row["pool_address"] = trade.pool.address
+        row["pool_address"], row["network"] = trade.pool.address, trade.pool.network.slug
+        if trade.kept_trade_id is None:
+            row["id_ts"] = int(trade.block_timestamp.timestamp()) + trade.id_lag
+        else:
+            row["event_index"] = None
         for name in MONEY:
             value = getattr(trade, name)
             row[name] = None if value is None else format(value, "f")
@@ -161,7 +169,7 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
     digest, count = hashlib.blake2b(digest_size=32), 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(partial, schema, compression="zstd", compression_level=9) as writer:
         for batch in _batches(table, _rows(table, month)):
             for row in batch:
                 digest.update(_canonical(table, row))
@@ -241,3 +249,13 @@ def archived_between(table: str, start: datetime | None, end: datetime | None) -
         if (end is None or first < end) and (start is None or partitions.next_month(first) > start):
             out.append(f"{month:%Y-%m}")
     return out
+
+
+def trade_id_of(row: dict) -> str:
+    """The API's trade id of an archived trade row (in SQL: ``coalesce(kept_trade_id, network
+    || '_' || block_number || '_' || tx_hash || '_' || event_index || '_' || id_ts)``)."""
+    if row["kept_trade_id"] is not None:
+        return row["kept_trade_id"]
+    return "_".join(
+        str(row[k]) for k in ("network", "block_number", "tx_hash", "event_index", "id_ts")
+    )

@@ -60,9 +60,8 @@ def test_months_past_the_hot_ones_are_written_verified_and_dropped(stored, tmp_p
     assert [(c["ts"], c["close"], c["pool_address"]) for c in candles] == [
         (r["ts"], r["close"], p.address) for r in rows[: 12 * 24]
     ]
-    trades = {
-        t["trade_id"]: t for t in pq.read_table(tmp_path / "trades" / "2025-08.parquet").to_pylist()
-    }
+    archived = pq.read_table(tmp_path / "trades" / "2025-08.parquet").to_pylist()
+    trades = {archive.trade_id_of(t): t for t in archived}
     for row in recorded_rows():
         for field in ("tx_hash", "from_token_address", "volume_usd", "price_to_in_usd"):
             assert trades[row["id"]][field] == (row[field] or None), field
