@@ -411,16 +411,37 @@ def scan_gaps(self):
 @shared_task(bind=True)
 def maintain_partitions(self):
     """This month and the next ones get their partitions before rows arrive, a month found in a
-    default partition gets its own (marketdata.partitions), and months past GECKO_HOT_MONTHS
-    are archived to Parquet (marketdata.archive)."""
+    default partition gets its own (marketdata.partitions), and each month past
+    GECKO_HOT_MONTHS is queued for archiving (marketdata.archive), a task per month."""
     with track_run(self.name, {}, worker=self.request.hostname) as tally:
         now = timezone.now()
         created = partitions.ensure(now)
-        archived = archive.archive_cold(now, settings.GECKO_HOT_MONTHS)
+        cold = archive.cold_partitions(now, settings.GECKO_HOT_MONTHS)
+        for table, month in cold:
+            archive_month.delay(table=table, month=month.isoformat())
+        queued = ", ".join(f"{table} {month:%Y-%m}" for table, month in cold)
         tally.detail = (
             f"partitions created: {', '.join(created) or 'none'}; "
-            f"archived: {', '.join(str(a) for a in archived) or 'none'}"
+            f"queued for the archive: {queued or 'none'}"
         )
+    return tally.detail
+
+
+@shared_task(
+    bind=True,
+    time_limit=settings.GECKO_ARCHIVE_TIME_LIMIT,
+    soft_time_limit=settings.GECKO_ARCHIVE_TIME_LIMIT - 60,
+)
+def archive_month(self, table: str, month: str):
+    """Write one month to Parquet, verify it, drop its partition; one copy at a time."""
+    arguments = {"table": table, "month": month}
+    with track_run(self.name, arguments, worker=self.request.hostname) as tally:
+        with task_lock(self.name, arguments, ttl=lease_seconds()) as mine:
+            if not mine:
+                tally.detail = "another worker is archiving this month"
+                return tally.detail
+            done = archive.archive_month(table, datetime.fromisoformat(month))
+            tally.detail = f"archived {done} to {done.path}"
     return tally.detail
 
 

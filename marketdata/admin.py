@@ -18,6 +18,7 @@ from geckoproject.admin_defaults import DatabaseDefaultsAdmin
 from . import chart, trade_layout
 from .display import EMPTY, age, compact, short_address, utc
 from .models import (
+    ArchivedMonth,
     Candle,
     CandleCoverage,
     Dex,
@@ -336,6 +337,14 @@ class TradeAdmin(PoolColumnMixin, BigTableAdmin):
     @admin.display(description="tx")
     def short_tx(self, obj):
         return f"{obj.tx_hash[:10]}…"
+
+
+@admin.register(ArchivedMonth)
+class ArchivedMonthAdmin(CollectedAdmin):
+    """Months moved to Parquet by marketdata.archive: where each is, and how many rows."""
+
+    list_display = ("table", "month", "rows", "path", "archived_at")
+    list_filter = ("table",)
 
 
 @admin.register(Gap)

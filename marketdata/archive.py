@@ -190,6 +190,12 @@ def read_back(table: str, path: Path) -> Written:
     return Written(count, digest.hexdigest())
 
 
+def _exists(partition: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
+        return cursor.fetchone()[0]
+
+
 def _count(partition: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(partition)))
@@ -197,9 +203,12 @@ def _count(partition: str) -> int:
 
 
 def archive_month(table: str, month: datetime, directory: Path | None = None) -> ArchivedMonth:
-    """Archive one month of ``table``: write, verify, then record and drop in one transaction."""
+    """Archive one month of ``table``: write, verify, then record and drop in one transaction
+    (a month archived already is left as it is)."""
     partition = partitions.partition_name(table, month)
     path = path_for(table, month, directory)
+    if not _exists(partition):
+        return ArchivedMonth.objects.get(table=table, month=date(month.year, month.month, 1))
     written = write_month(table, month, path)
     held, back = _count(partition), read_back(table, path)
     if written.rows != held or back != written:
@@ -221,18 +230,24 @@ def archive_month(table: str, month: datetime, directory: Path | None = None) ->
     return record
 
 
-def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) -> list:
-    """Archive every month partition older than the hot months (none when ``hot_months`` is 0)."""
+def cold_partitions(now: datetime, hot_months: int) -> list[tuple[str, datetime]]:
+    """(table, month) of every month partition older than the hot months (none for 0)."""
     if hot_months <= 0:
         return []
     first_hot = cold_months(now, hot_months)
-    done = []
-    for table in partitions.PARTITIONED:
-        for name in partitions.partitions(table):
-            month = partitions.month_of(name)
-            if month < first_hot:
-                done.append(archive_month(table, month, directory))
-    return done
+    return [
+        (table, partitions.month_of(name))
+        for table in partitions.PARTITIONED
+        for name in partitions.partitions(table)
+        if partitions.month_of(name) < first_hot
+    ]
+
+
+def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) -> list:
+    """Archive every month partition older than the hot months (none when ``hot_months`` is 0)."""
+    return [
+        archive_month(table, month, directory) for table, month in cold_partitions(now, hot_months)
+    ]
 
 
 def archived_months(table: str) -> dict[date, ArchivedMonth]:

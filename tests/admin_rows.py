@@ -20,7 +20,14 @@ from rest_framework.authtoken.models import Token
 
 from alerts.models import Incident
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart, PoolSnapshot
+from marketdata.models import (
+    ArchivedMonth,
+    Candle,
+    CandleCoverage,
+    Gap,
+    HistoryStart,
+    PoolSnapshot,
+)
 from tests.marketdata.factories import T0, dex, network, pool, token, trade
 from watchlist.models import WatchlistEntry, WatchlistFile
 
@@ -49,6 +56,13 @@ def one_of_everything(db):
     PoolSnapshot.objects.create(pool=p, taken_at=T0)
     CandleCoverage.objects.create(pool=p, timeframe="1h", start=T0, end=T0.replace(hour=5))
     HistoryStart.objects.create(pool=p, timeframe="1h", starts_at=T0, found_at=now)
+    ArchivedMonth.objects.create(
+        table="marketdata_candle",
+        month=T0.date().replace(day=1),
+        path="/srv/archive/candles/2025-08.parquet",
+        rows=1,
+        checksum="0" * 64,
+    )
     WatchlistEntry.objects.create(pool_address=p.address, token_address=base.address, pool=p)
     WatchlistFile.objects.create(path="/tmp/watchlist.csv", sha256="0" * 64, synced_at=now)
     network("eth")

@@ -8,13 +8,14 @@ from io import StringIO
 import pyarrow.parquet as pq
 import pytest
 import time_machine
+from celery import current_app
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from collectors.tasks import maintain_partitions
+from collectors.tasks import archive_month, maintain_partitions
 from marketdata import archive, partitions, store
 from marketdata.coverage import record_coverage
 from marketdata.models import ArchivedMonth, Candle, CandleCoverage, Trade
@@ -140,8 +141,19 @@ def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
 
 
 def test_the_daily_maintenance_archives_past_the_hot_months(stored, tmp_path, settings):
+    """A task per month: a month of 1,000 pools outlives an ordinary task's time limit."""
     settings.GECKO_ARCHIVE_DIR, settings.GECKO_HOT_MONTHS = tmp_path, 15
-    with time_machine.travel(NOW, tick=False):
-        detail = maintain_partitions.apply().get()
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True  # the queued archive tasks run here, in order
+    try:
+        with time_machine.travel(NOW, tick=False):
+            detail = maintain_partitions.apply().get()
+    finally:
+        current_app.conf.task_always_eager = eager
 
-    assert "archived: marketdata_candle 2025-08 (288 rows), marketdata_trade 2025-08" in detail
+    assert "queued for the archive: marketdata_candle 2025-08, marketdata_trade 2025-08" in detail
+    assert [str(a) for a in ArchivedMonth.objects.all()] == [
+        "marketdata_candle 2025-08 (288 rows)",
+        "marketdata_trade 2025-08 (300 rows)",
+    ]
+    assert archive_month.time_limit == settings.GECKO_ARCHIVE_TIME_LIMIT > 3600
