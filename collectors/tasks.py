@@ -411,17 +411,20 @@ def scan_gaps(self):
 @shared_task(bind=True)
 def maintain_partitions(self):
     """This month and the next ones get their partitions before rows arrive, a month found in a
-    default partition gets its own (marketdata.partitions), and each month past
-    GECKO_HOT_MONTHS is queued for archiving (marketdata.archive), a task per month."""
+    default partition gets its own, an ended month's indexes are packed (marketdata.partitions),
+    and each month past GECKO_HOT_MONTHS is queued for archiving (marketdata.archive), a task
+    per month."""
     with track_run(self.name, {}, worker=self.request.hostname) as tally:
         now = timezone.now()
         created = partitions.ensure(now)
+        compacted = partitions.compact(now)
         cold = archive.cold_partitions(now, settings.GECKO_HOT_MONTHS)
         for table, month in cold:
             archive_month.delay(table=table, month=month.isoformat())
         queued = ", ".join(f"{table} {month:%Y-%m}" for table, month in cold)
         tally.detail = (
             f"partitions created: {', '.join(created) or 'none'}; "
+            f"compacted: {', '.join(compacted) or 'none'}; "
             f"queued for the archive: {queued or 'none'}"
         )
     return tally.detail

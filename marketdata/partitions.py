@@ -128,3 +128,37 @@ def ensure(now: datetime, *, ahead: int = MONTHS_AHEAD) -> list[str]:
             if add_month(table, month):
                 created.append(partition_name(table, month))
     return created
+
+
+COMPACTED = "compacted"  # the comment on a month partition whose indexes were rebuilt whole
+
+
+def compact(now: datetime) -> list[str]:
+    """Rebuild the indexes of each month partition that has ended and was not rebuilt yet.
+
+    Rows arrive interleaved across pools, so a month's B-trees fill as they split, about half
+    full; once the month has ended (only a backfill still writes to it) one ``REINDEX
+    CONCURRENTLY`` packs them like a bulk load, without blocking readers or writers. Needs
+    autocommit: the daily maintenance task runs it outside any transaction."""
+    done = []
+    current = month_start(now)
+    for table in PARTITIONED:
+        for name in partitions(table):
+            if month_of(name) >= current or _comment(name) == COMPACTED:
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL("REINDEX TABLE CONCURRENTLY {}").format(sql.Identifier(name))
+                )
+                cursor.execute(
+                    sql.SQL("COMMENT ON TABLE {} IS %s").format(sql.Identifier(name)), [COMPACTED]
+                )
+            done.append(name)
+            logger.info("partition %s compacted", name)
+    return done
+
+
+def _comment(name: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", [name])
+        return cursor.fetchone()[0]

@@ -140,8 +140,10 @@ def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
         call_command("archive_months", "--hot-months", "-1")
 
 
-def test_the_daily_maintenance_archives_past_the_hot_months(stored, tmp_path, settings):
-    """A task per month: a month of 1,000 pools outlives an ordinary task's time limit."""
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_maintenance_packs_and_archives(leaves_no_partitions, stored, tmp_path, settings):
+    """Ended months get their indexes packed (once); months past the hot ones are archived, a
+    task per month: a month of 1,000 pools outlives an ordinary task's time limit."""
     settings.GECKO_ARCHIVE_DIR, settings.GECKO_HOT_MONTHS = tmp_path, 15
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = True  # the queued archive tasks run here, in order
@@ -152,6 +154,8 @@ def test_the_daily_maintenance_archives_past_the_hot_months(stored, tmp_path, se
         current_app.conf.task_always_eager = eager
 
     assert "queued for the archive: marketdata_candle 2025-08, marketdata_trade 2025-08" in detail
+    assert "compacted: marketdata_candle_y2025m08, marketdata_candle_y2025m09" in detail
+    assert partitions.compact(NOW) == [], "once"
     assert [str(a) for a in ArchivedMonth.objects.all()] == [
         "marketdata_candle 2025-08 (288 rows)",
         "marketdata_trade 2025-08 (300 rows)",

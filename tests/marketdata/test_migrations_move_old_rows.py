@@ -69,7 +69,7 @@ def fill_old_schema() -> int:
     return pool
 
 
-def test_old_trades_move_over_and_a_killed_move_goes_on():
+def test_old_trades_move_over_and_a_killed_move_goes_on(leaves_no_partitions):
     migrate(OLD)
     try:
         fill_old_schema()
@@ -102,7 +102,9 @@ def test_old_trades_move_over_and_a_killed_move_goes_on():
     assert not Trade.objects.filter(from_token__isnull=False).exists(), "the pool's tokens"
 
 
-def test_old_candles_move_into_monthly_partitions_and_a_killed_move_goes_on():
+def test_old_candles_move_into_monthly_partitions_and_a_killed_move_goes_on(
+    leaves_no_partitions,
+):
     migrate([("marketdata", "0006_trade_lean_finish")])
     try:
         with connection.cursor() as cursor:

@@ -17,6 +17,7 @@ from .factories import candle_rows, pool, trade
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+OLD = datetime(2019, 8, 21, tzinfo=UTC)
 
 
 def where(table: str) -> dict[str, int]:
@@ -35,23 +36,27 @@ def test_this_month_and_the_next_two_have_partitions():
 
 
 def test_a_month_in_the_default_partition_moves_to_its_own():
+    """2019: no other test's committed partitions reach that far back."""
     p = pool()
-    store.upsert_candles(candle_rows(p.pk, 30, timeframe="1d", step=86400))  # from 2025-08-20
-    trade(p)
+    rows = candle_rows(p.pk, 30, timeframe="1d", step=86400)
+    for row in rows:
+        row["ts"] = row["ts"].replace(year=2019)  # 2019-08-20 .. 09-18
+    store.upsert_candles(rows)
+    trade(p, block_timestamp=OLD)
     assert set(where("marketdata_candle")) == {"marketdata_candle_default"}
 
     created = partitions.ensure(NOW)
 
-    assert {"marketdata_candle_y2025m08", "marketdata_candle_y2025m09"} <= set(created)
+    assert {"marketdata_candle_y2019m08", "marketdata_candle_y2019m09"} <= set(created)
     assert where("marketdata_candle") == {
-        "marketdata_candle_y2025m08": 12,
-        "marketdata_candle_y2025m09": 18,
+        "marketdata_candle_y2019m08": 12,
+        "marketdata_candle_y2019m09": 18,
     }
-    assert where("marketdata_trade") == {"marketdata_trade_y2025m08": 1}
+    assert where("marketdata_trade") == {"marketdata_trade_y2019m08": 1}
     assert partitions.ensure(NOW) == [], "a second run has nothing to do"
     assert Candle.objects.filter(pool=p).count() == 30 and Trade.objects.count() == 1
-    moved = store.upsert_candles(candle_rows(p.pk, 30, timeframe="1d", step=86400))
-    assert (moved.inserted, moved.updated, moved.unchanged) == (0, 0, 30)
+    again = store.upsert_candles(rows)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 30)
 
 
 def test_upsert_counts_inserts_and_updates_on_a_partitioned_table():
