@@ -224,6 +224,9 @@ def archive_month(table: str, month: datetime, directory: Path | None = None) ->
             defaults={"path": str(path), "rows": written.rows, "checksum": written.checksum},
         )
         ids = {"t": sql.Identifier(table), "p": sql.Identifier(partition)}
+        # Deferred foreign-key checks of rows written in this same transaction (a caller's)
+        # would forbid the drop: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(sql.SQL("ALTER TABLE {t} DETACH PARTITION {p}").format(**ids))
         cursor.execute(sql.SQL("DROP TABLE {p}").format(**ids))
     logger.info("archived %s: %s rows to %s", partition, f"{written.rows:,}", path)

@@ -29,7 +29,11 @@ def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
     rebuilt = storage.sizes()
     assert 0 < rebuilt["candles"].indexes <= measured["candles"].indexes
 
-    text = "\n".join(storage.report(loaded, measured, reads))
+    archived = storage.archive_fullest_month()
+    assert archived.rows == loaded.candles + loaded.trades, "2.7 days: one month"
+    assert set(archived.bytes_per_row) == {"candles", "trades"}
+    lines = storage.report(loaded, rebuilt, reads) + storage.archive_lines(rebuilt, archived)
+    text = "\n".join(lines)
     assert re.search(r"^load: .* load took [\d.]+ s", text, re.M)
     for label in (
         "candles on disk",
