@@ -511,6 +511,44 @@ def archive_fullest_month() -> Archived | None:
     return Archived(f"{month:%Y-%m}", rows, time.monotonic() - started, per_row)
 
 
+def backup_lines() -> list[str]:
+    """``make backup`` and ``make restore`` (geckoproject.backup) of the bench's database, the
+    archive's files included, timed per GB of database; the restore goes to a database of its
+    own, dropped afterwards."""
+    from django.conf import settings
+    from django.db import connection
+
+    from geckoproject.backup import backup, restore
+
+    db = settings.DATABASES["default"]
+    target = dict(db, NAME=f"{db['NAME']}_restore")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        gb = cursor.fetchone()[0] / 1e9
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(target["NAME"])))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target["NAME"])))
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            started = time.monotonic()
+            dump = backup(Path(directory) / "bench.dump")
+            backup_s = time.monotonic() - started
+            started = time.monotonic()
+            restore(dump, target)
+            restore_s = time.monotonic() - started
+            dump_gb = dump.stat().st_size / 1e9
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(target["NAME"])
+                )
+            )
+    return [
+        f"make backup: {backup_s:.1f} s for a {gb:.2f} GB database ({backup_s / gb:.0f} s/GB;"
+        f" dump {dump_gb:.2f} GB); make restore: {restore_s:.1f} s ({restore_s / gb:.0f} s/GB)"
+    ]
+
+
 def year_with_archive(candle_b: float, trade_b: float, archived: Archived) -> float:
     """GB for a year of 1,000 pools with GECKO_HOT_MONTHS at the README's recommendation:
     this month and the hot ones in PostgreSQL, the rest in Parquet."""
@@ -625,6 +663,7 @@ def main() -> int:
     lines += ["", "as collected, before the maintenance packs the ended months (not judged):"]
     lines += size_lines(collected)
     lines += archive_lines(measured, archive_fullest_month())
+    lines += backup_lines()
     for line in lines:
         print(line, flush=True)  # noqa: T201
     return 0
