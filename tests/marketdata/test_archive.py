@@ -15,8 +15,10 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from collectors.services.backfill import plan_backfill
 from collectors.tasks import archive_month, maintain_partitions
 from marketdata import archive, partitions, store
+from marketdata.audit import run_audit
 from marketdata.coverage import record_coverage
 from marketdata.models import ArchivedMonth, Candle, CandleCoverage, Trade
 
@@ -161,3 +163,15 @@ def test_the_daily_maintenance_packs_and_archives(leaves_no_partitions, stored, 
         "marketdata_trade 2025-08 (300 rows)",
     ]
     assert archive_month.time_limit == settings.GECKO_ARCHIVE_TIME_LIMIT > 3600
+
+
+def test_an_archived_month_is_not_fetched_again_nor_a_hole(stored, tmp_path):
+    p, rows = stored
+    covered = (rows[0]["ts"], rows[-1]["ts"] + timedelta(hours=1))
+    before = plan_backfill([p.pk], ["1h"], since=covered[0], until=covered[1])
+
+    archive.archive_cold(NOW, hot_months=15, directory=tmp_path)
+
+    after = plan_backfill([p.pk], ["1h"], since=covered[0], until=covered[1])
+    assert before.todo == after.todo == [], "coverage stays: nothing to fetch again"
+    assert run_audit(pool_ids=[p.pk], timeframes=["1h"]).holes == 0
