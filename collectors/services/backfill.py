@@ -35,7 +35,7 @@ from ..gecko.errors import GeckoError, MustWait, NotFound
 from ..gecko.records import CandleReject, OhlcvPage
 from ..planner.credit import backfill_credit
 from .gaps import note_answer
-from .ohlcv import settled_until, store_page
+from .ohlcv import history_floor, settled_until, store_page
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +251,9 @@ def _ask(walk: Walk, address: str, timeframe: str, before: int, limit: int) -> O
 
 def _walk_span(walk: Walk, pool: Pool, timeframe: str, span: Span, report: UnitReport) -> bool:
     """Read ``span`` back from its end; False once history ends or the walk is stopped."""
-    partitions.ensure_span(Candle._meta.db_table, span.start, span.end)
+    # Its months' partitions, back to where the API can still serve (not to a 2020 floor).
+    oldest = max(span.start, history_floor(pool, timeframe, timezone.now()))
+    partitions.ensure_span(Candle._meta.db_table, oldest, span.end)
     seconds = TIMEFRAME_SECONDS[timeframe]
     end = int(span.end.timestamp())
     before = (end - 1) // seconds * seconds  # the last interval opening inside the span
