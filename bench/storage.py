@@ -86,25 +86,6 @@ SHAPES = {
     "sell": [(7, 0, 6), (1, 0, 9), (1, 6, 21), "1.0", (1, 4, 67), (3, 0, 45), (3, 0, 73)],
 }
 CANDLE_COLUMNS = "pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final, fetched_at"
-API_TRADE_FIELDS = (
-    "trade_id",
-    "pool_id",
-    "block_number",
-    "block_timestamp",
-    "tx_hash",
-    "tx_from_address",
-    "side",
-    "from_token_address",
-    "to_token_address",
-    "from_token_amount",
-    "to_token_amount",
-    "price_from_in_currency_token",
-    "price_to_in_currency_token",
-    "price_from_in_usd",
-    "price_to_in_usd",
-    "volume_usd",
-    "fetched_at",
-)
 TRADE_COLUMNS = (
     "pool_id, block_timestamp, event_index, tx_key, block_number, id_lag, kept_trade_id, tx,"
     " tx_from, side, from_token, to_token, from_token_amount, to_token_amount,"
@@ -282,13 +263,14 @@ def trade_rows(pools: list[BenchPool], days: float, trades: int, rng: random.Ran
 
 def lean_trade_rows(pools: list[BenchPool], rows, batch: int = 10_000):
     """The API-shaped rows in the store's lean layout, as store.upsert_trades writes them."""
-    from marketdata.trade_layout import PoolTokens, encode_rows
+    from marketdata.trade_layout import TRADE_FIELDS, PoolTokens, encode_rows
 
+    api_fields = ("trade_id", "pool_id", *TRADE_FIELDS[1:])  # as trade_rows yields them
     owners = {pool.id: PoolTokens("solana", pool.token, SOL) for pool in pools}
     names = [c.strip() for c in TRADE_COLUMNS.split(",")]
     chunk = []
     for row in rows:
-        chunk.append(dict(zip(API_TRADE_FIELDS, row, strict=True)))
+        chunk.append(dict(zip(api_fields, row, strict=True)))
         if len(chunk) == batch:
             yield from (tuple(r[c] for c in names) for r in encode_rows(chunk, owners))
             chunk = []

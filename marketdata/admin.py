@@ -282,25 +282,7 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
         return obj.is_final
 
 
-TRADE_FIELDS = (
-    "trade_id",
-    "pool",
-    "block_number",
-    "block_timestamp",
-    "tx_hash",
-    "tx_from_address",
-    "side",
-    "from_token_address",
-    "to_token_address",
-    "from_token_amount",
-    "to_token_amount",
-    "price_from_in_currency_token",
-    "price_to_in_currency_token",
-    "price_from_in_usd",
-    "price_to_in_usd",
-    "volume_usd",
-    "fetched_at",
-)
+TRADE_FIELDS = ("trade_id", "pool", *trade_layout.TRADE_FIELDS[1:])
 
 
 @admin.register(Trade)

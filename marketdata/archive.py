@@ -31,19 +31,11 @@ from psycopg import sql
 
 from . import partitions
 from .models import ArchivedMonth, Candle, Trade
+from .trade_layout import MONEY
 
 logger = logging.getLogger(__name__)
 BATCH = 100_000
 UTC_US = pa.timestamp("us", tz="UTC")
-MONEY = (
-    "from_token_amount",
-    "to_token_amount",
-    "price_from_in_currency_token",
-    "price_to_in_currency_token",
-    "price_from_in_usd",
-    "price_to_in_usd",
-    "volume_usd",
-)
 SCHEMAS = {
     "marketdata_candle": pa.schema(
         [

@@ -32,6 +32,28 @@ from .trade_codec import (
 )
 
 API_FIELDS = ("trade_id", "tx_hash", "tx_from_address", "from_token_address", "to_token_address")
+MONEY = (
+    "from_token_amount",
+    "to_token_amount",
+    "price_from_in_currency_token",
+    "price_to_in_currency_token",
+    "price_from_in_usd",
+    "price_to_in_usd",
+    "volume_usd",
+)
+# A trade as the API sends it and every reader shows it (beside its pool), in the API's order.
+TRADE_FIELDS = (
+    "trade_id",
+    "block_number",
+    "block_timestamp",
+    "tx_hash",
+    "tx_from_address",
+    "side",
+    "from_token_address",
+    "to_token_address",
+    *MONEY,
+    "fetched_at",
+)
 
 
 class PoolTokens(NamedTuple):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from marketdata import trade_layout
 from marketdata.fields import ExactDecimalField
 from marketdata.models import Candle, Gap, Pool, Token, Trade
 
@@ -123,27 +124,7 @@ class TradeSerializer(ReadOnlyModelSerializer):
 
     class Meta:
         model = Trade
-        fields = [
-            "id",
-            "trade_id",
-            "pool",
-            "pool_address",
-            "block_number",
-            "block_timestamp",
-            "tx_hash",
-            "tx_from_address",
-            "side",
-            "from_token_address",
-            "to_token_address",
-            "from_token_amount",
-            "to_token_amount",
-            "price_from_in_currency_token",
-            "price_to_in_currency_token",
-            "price_from_in_usd",
-            "price_to_in_usd",
-            "volume_usd",
-            "fetched_at",
-        ]
+        fields = ["id", "trade_id", "pool", "pool_address", *trade_layout.TRADE_FIELDS[1:]]
 
 
 class GapSerializer(ReadOnlyModelSerializer):

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from marketdata.trade_layout import MONEY
+
 RECORDED = Path("shared/reference/recorded/get_trades.csv")
-MONEY = (
-    "from_token_amount",
-    "to_token_amount",
-    "price_from_in_currency_token",
-    "price_to_in_currency_token",
-    "price_from_in_usd",
-    "price_to_in_usd",
-    "volume_usd",
-)
 # The recorded pool's tokens: trades buy its base token with SOL, or sell it for SOL.
 BASE_TOKEN = "5LKHMd2rMSRaG9y4iHwSLRtrJ3dCrJ2CytvBeak8pump"
 QUOTE_TOKEN = "So11111111111111111111111111111111111111112"
