@@ -411,20 +411,24 @@ def scan_gaps(self):
 @shared_task(bind=True)
 def maintain_partitions(self):
     """This month and the next ones get their partitions before rows arrive, a month found in a
-    default partition gets its own, an ended month's indexes are packed (marketdata.partitions),
-    and each month past GECKO_HOT_MONTHS is queued for archiving (marketdata.archive), a task
-    per month."""
+    default partition gets its own (marketdata.partitions); each ended month is queued for its
+    indexes to be packed and each month past GECKO_HOT_MONTHS for the archive
+    (marketdata.archive), a task each: on a month of 1,000 pools either outlives an ordinary
+    task's time limit."""
     with track_run(self.name, {}, worker=self.request.hostname) as tally:
         now = timezone.now()
         created = partitions.ensure(now)
-        compacted = partitions.compact(now)
         cold = archive.cold_partitions(now, settings.GECKO_HOT_MONTHS)
+        archived = {partitions.partition_name(table, month) for table, month in cold}
+        loose = [name for name in partitions.ended_loose(now) if name not in archived]
+        for name in loose:
+            compact_partition.delay(name=name)
         for table, month in cold:
             archive_month.delay(table=table, month=month.isoformat())
         queued = ", ".join(f"{table} {month:%Y-%m}" for table, month in cold)
         tally.detail = (
             f"partitions created: {', '.join(created) or 'none'}; "
-            f"compacted: {', '.join(compacted) or 'none'}; "
+            f"queued for packing: {', '.join(loose) or 'none'}; "
             f"queued for the archive: {queued or 'none'}"
         )
     return tally.detail
@@ -432,8 +436,26 @@ def maintain_partitions(self):
 
 @shared_task(
     bind=True,
-    time_limit=settings.GECKO_ARCHIVE_TIME_LIMIT,
-    soft_time_limit=settings.GECKO_ARCHIVE_TIME_LIMIT - 60,
+    time_limit=settings.GECKO_MAINTENANCE_TIME_LIMIT,
+    soft_time_limit=settings.GECKO_MAINTENANCE_TIME_LIMIT - 60,
+)
+def compact_partition(self, name: str):
+    """Pack an ended month's indexes (marketdata.partitions.compact); one copy at a time."""
+    arguments = {"name": name}
+    with track_run(self.name, arguments, worker=self.request.hostname) as tally:
+        with task_lock(self.name, arguments, ttl=lease_seconds()) as mine:
+            if not mine:
+                tally.detail = "another worker is packing this partition"
+                return tally.detail
+            packed = partitions.compact(name)
+            tally.detail = f"{name} {'packed' if packed else 'is gone'}"
+    return tally.detail
+
+
+@shared_task(
+    bind=True,
+    time_limit=settings.GECKO_MAINTENANCE_TIME_LIMIT,
+    soft_time_limit=settings.GECKO_MAINTENANCE_TIME_LIMIT - 60,
 )
 def archive_month(self, table: str, month: str):
     """Write one month to Parquet, verify it, drop its partition; one copy at a time."""

@@ -297,9 +297,9 @@ GECKO_WATCHLIST_CSV = env(
 # every month in PostgreSQL.
 GECKO_HOT_MONTHS = env.int("GECKO_HOT_MONTHS", default=0)
 GECKO_ARCHIVE_DIR = Path(env("GECKO_ARCHIVE_DIR", default=str(BASE_DIR / "archive")))
-# A month is archived by a task of its own, which may run far past CELERY_TASK_TIME_LIMIT: a
-# month of 1,000 pools is tens of millions of rows.
-GECKO_ARCHIVE_TIME_LIMIT = env.int("GECKO_ARCHIVE_TIME_LIMIT", default=6 * 3600)
+# A month is packed (its indexes rebuilt) and archived by tasks of its own, which may run far
+# past CELERY_TASK_TIME_LIMIT: a month of 1,000 pools is tens of millions of rows.
+GECKO_MAINTENANCE_TIME_LIMIT = env.int("GECKO_MAINTENANCE_TIME_LIMIT", default=6 * 3600)
 
 # --- Admin ------------------------------------------------------------------------------------
 # The operations overview links here (Flower runs beside the workers; `make run` starts it).

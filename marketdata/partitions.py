@@ -133,29 +133,41 @@ def ensure(now: datetime, *, ahead: int = MONTHS_AHEAD) -> list[str]:
 COMPACTED = "compacted"  # the comment on a month partition whose indexes were rebuilt whole
 
 
-def compact(now: datetime) -> list[str]:
-    """Rebuild the indexes of each month partition that has ended and was not rebuilt yet.
+def ended_loose(now: datetime) -> list[str]:
+    """Month partitions that have ended and whose indexes were not packed yet."""
+    current = month_start(now)
+    return [
+        name
+        for table in PARTITIONED
+        for name in partitions(table)
+        if month_of(name) < current and _comment(name) != COMPACTED
+    ]
+
+
+def compact(name: str) -> bool:
+    """Pack the indexes of month partition ``name`` (False if it is gone, archived say).
 
     Rows arrive interleaved across pools, so a month's B-trees fill as they split, about half
     full; once the month has ended (only a backfill still writes to it) one ``REINDEX
-    CONCURRENTLY`` packs them like a bulk load, without blocking readers or writers. Needs
-    autocommit: the daily maintenance task runs it outside any transaction."""
-    done = []
-    current = month_start(now)
-    for table in PARTITIONED:
-        for name in partitions(table):
-            if month_of(name) >= current or _comment(name) == COMPACTED:
-                continue
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    sql.SQL("REINDEX TABLE CONCURRENTLY {}").format(sql.Identifier(name))
-                )
-                cursor.execute(
-                    sql.SQL("COMMENT ON TABLE {} IS %s").format(sql.Identifier(name)), [COMPACTED]
-                )
-            done.append(name)
-            logger.info("partition %s compacted", name)
-    return done
+    CONCURRENTLY`` packs them like a bulk load, without blocking readers or writers. Such a
+    rebuild cut short leaves invalid copies behind, dropped first. Needs autocommit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = to_regclass(%s) AND NOT i.indisvalid",
+            [name],
+        )
+        for (index,) in cursor.fetchall():
+            cursor.execute(sql.SQL("DROP INDEX CONCURRENTLY {}").format(sql.Identifier(index)))
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute(sql.SQL("REINDEX TABLE CONCURRENTLY {}").format(sql.Identifier(name)))
+        cursor.execute(
+            sql.SQL("COMMENT ON TABLE {} IS %s").format(sql.Identifier(name)), [COMPACTED]
+        )
+    logger.info("partition %s compacted", name)
+    return True
 
 
 def _comment(name: str) -> str | None:

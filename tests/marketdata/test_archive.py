@@ -16,7 +16,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from collectors.services.backfill import plan_backfill
-from collectors.tasks import archive_month, maintain_partitions
+from collectors.tasks import archive_month, compact_partition, maintain_partitions
 from marketdata import archive, partitions, store
 from marketdata.audit import run_audit
 from marketdata.coverage import record_coverage
@@ -156,13 +156,33 @@ def test_the_daily_maintenance_packs_and_archives(leaves_no_partitions, stored, 
         current_app.conf.task_always_eager = eager
 
     assert "queued for the archive: marketdata_candle 2025-08, marketdata_trade 2025-08" in detail
-    assert "compacted: marketdata_candle_y2025m08, marketdata_candle_y2025m09" in detail
-    assert partitions.compact(NOW) == [], "once"
+    assert "marketdata_candle_y2025m09" in detail.split("queued for packing: ")[1]
+    assert "marketdata_candle_y2025m08" not in detail.split("queued for packing: ")[1], "archived"
+    assert "marketdata_candle_y2025m09" not in partitions.ended_loose(NOW), "packed once"
     assert [str(a) for a in ArchivedMonth.objects.all()] == [
         "marketdata_candle 2025-08 (288 rows)",
         "marketdata_trade 2025-08 (300 rows)",
     ]
-    assert archive_month.time_limit == settings.GECKO_ARCHIVE_TIME_LIMIT > 3600
+    assert archive_month.time_limit == compact_partition.time_limit
+    assert compact_partition.time_limit == settings.GECKO_MAINTENANCE_TIME_LIMIT > 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pack_cut_short_is_mended_by_the_next(leaves_no_partitions, stored):
+    """A killed REINDEX CONCURRENTLY leaves an invalid index copy: the next pack drops it."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE INDEX idx_left_ccnew ON marketdata_candle_y2025m09 (ts)")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_left_ccnew'::regclass"
+        )
+
+    assert partitions.compact("marketdata_candle_y2025m09")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('idx_left_ccnew')")
+        assert cursor.fetchone() == (None,)
+    assert "marketdata_candle_y2025m09" not in partitions.ended_loose(NOW)
+    assert not partitions.compact("marketdata_candle_y1999m01"), "gone: nothing to pack"
 
 
 def test_an_archived_month_is_not_fetched_again_nor_a_hole(stored, tmp_path):
