@@ -14,7 +14,8 @@ read latencies, each goal MET or NOT MET:
   last 1,000) p95 ≤ 20 ms;
 * one pool's 30 days of 1m, the ORM's query for them, p95 ≤ 50 ms;
 * ``/api/v1/candles/?pool=…&timeframe=…&since=…`` (first page, 500 rows) through DRF's test
-  client with a token user, p95 ≤ 200 ms.
+  client with a token user, p95 ≤ 200 ms;
+* the admin's candle and trade changelists (pages 1 to 51) as a staff user, p95 ≤ 200 ms.
 
 The first two are judged on their time inside PostgreSQL (``EXPLAIN ANALYZE``: every row read,
 none sent), which is what the store's layout decides; beside each the bench prints what the
@@ -377,6 +378,7 @@ def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
     layout decides; ``chart`` (all of ``chart_data``) and ``month`` (its rows fetched into
     Python through the ORM) add what the application does with them."""
     from django.contrib.auth import get_user_model
+    from django.test import Client
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
@@ -412,7 +414,19 @@ def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
         if response.status_code != 200:
             raise RuntimeError(f"/api/v1/candles/ answered {response.status_code}")
 
+    staff, _ = get_user_model().objects.get_or_create(
+        username="storage-bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    admin = Client(SERVER_NAME="localhost")
+    admin.force_login(staff)
+
+    def changelist(model: str, page: int) -> None:
+        response = admin.get(f"/admin/marketdata/{model}/", {"p": page} if page else {})
+        if response.status_code != 200:
+            raise RuntimeError(f"the {model} changelist answered {response.status_code}")
+
     charts = [(rng.choice(ids), rng.choice(timeframes)) for _ in range(runs)]
+    pages = [(rng.choice(("candle", "trade")), rng.choice((0, 0, 1, 5, 50))) for _ in range(runs)]
     months = [(rng.choice(ids),) for _ in range(runs)]
     since = [END - timedelta(seconds=rng.randrange(span)) for _ in range(runs)]
     return {
@@ -421,6 +435,7 @@ def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
         "month_db": [in_database_ms(month_of_1m(*pick)) for pick in months],
         "month": _timed(fetch, months),
         "api": _timed(api, [(*pick, at) for pick, at in zip(charts, since, strict=True)]),
+        "admin": _timed(changelist, pages),
     }
 
 
@@ -593,6 +608,9 @@ def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]])
         f"/api/v1/candles/ (DRF test client, token user, first page of 500) p95"
         f" {reads_p95['api']:.1f} ms over {runs} (goal ≤ {GOAL_API_MS} ms):"
         f" {verdict(reads_p95['api'], GOAL_API_MS)}",
+        f"admin changelists of candles and trades (pages 1 to 51, as a staff user) p95"
+        f" {reads_p95['admin']:.1f} ms over {runs} (goal ≤ {GOAL_API_MS} ms):"
+        f" {verdict(reads_p95['admin'], GOAL_API_MS)}",
     ]
     if fill.candles < JUDGED_CANDLES or fill.trades < JUDGED_TRADES:
         lines.append(
