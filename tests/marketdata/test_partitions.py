@@ -93,3 +93,23 @@ def test_a_backfills_months_get_partitions_before_its_rows():
 
     assert made == [f"marketdata_candle_y2025m0{m}" for m in (3, 4, 5)]
     assert partitions.ensure_span("marketdata_candle", start, end) == []
+
+
+def test_a_row_is_found_by_id_without_a_btree_on_it():
+    """No (id, month) primary key (~30 B a row): ids grow with arrival, a BRIN index finds one."""
+    p = pool()
+    store.upsert_candles(candle_rows(p.pk, 5_000))
+    wanted = Candle.objects.order_by("ts")[2_500]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT * FROM marketdata_candle WHERE id = %s", [wanted.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'p'"
+            " AND conrelid IN ('marketdata_candle'::regclass, 'marketdata_trade'::regclass)"
+        )
+        assert cursor.fetchone() == (0,)
+
+    assert "Bitmap Index Scan" in plan, plan
+    assert Candle.objects.get(pk=wanted.pk).ts == wanted.ts
