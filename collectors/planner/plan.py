@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from .demand import TIERS, Priority, Unit
 
 TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
+GROUP_SPAN = 8  # more than any priority: a group number orders as rank's first two fields
+SCORE = attrgetter("score")
 
 
 def rank(unit: Unit) -> tuple[int, int, float]:
@@ -42,22 +45,44 @@ def select(
     its turn comes with a full tick's capacity; ``spent`` is its real cost, and the budget's
     carry goes negative until later ticks have paid for it.
     """
-    candidates = sorted(
-        (u for u in units if u.priority >= 0 and u.key not in busy),
-        key=rank,
-    )
+    # ``rank`` groups units by (tier, priority) before their score: a tick's capacity is a few
+    # dozen calls of some 100,000 candidates at 20,000 pools, so each group is sorted only if
+    # room is left when its turn comes (sorting them all took 0.3 s a tick). A descending sort
+    # keeps ties in input order, as the sort by ``rank`` did.
+    groups: dict[int, list[Unit]] = {}
+    due = 0
+    cheapest = capacity + 1  # the least a candidate costs (when any costs no more than room)
+    for unit in units:
+        priority = unit.priority
+        if priority < 0 or unit.key in busy:
+            continue
+        if priority <= Priority.FRESHNESS:
+            group = TIER_RANK[unit.tier] * GROUP_SPAN + priority
+            due += 1
+        else:
+            group = (len(TIERS) + priority) * GROUP_SPAN
+            due += priority < Priority.EARLY
+        if unit.cost < cheapest:
+            cheapest = unit.cost
+        groups.setdefault(group, []).append(unit)
+    least = cheapest if largest is None else min(cheapest, largest)  # no smaller unit fits
     chosen: list[Unit] = []
     spent = 0
     room = capacity
-    waiting = 0
-    for unit in candidates:
-        fits = unit.cost if largest is None else min(unit.cost, largest)
-        if fits <= room:
-            chosen.append(unit)
-            spent += unit.cost
-            room -= fits
-        elif unit.priority < Priority.EARLY:
-            waiting += 1
+    for group in sorted(groups):
+        if room < least:
+            break
+        members = groups[group]
+        members.sort(key=SCORE, reverse=True)
+        for unit in members:
+            fits = unit.cost if largest is None else min(unit.cost, largest)
+            if fits <= room:
+                chosen.append(unit)
+                spent += unit.cost
+                room -= fits
+                if room < least:
+                    break
+    waiting = due - sum(u.priority < Priority.EARLY for u in chosen)
     return Selection(chosen=chosen, spent=spent, waiting_due=waiting)
 
 
@@ -107,14 +132,15 @@ def report(
     """Demand against budget per tier, in priority order (the watchlist is served first)."""
     tiers = {name: TierReport(name, pools=pools_per_tier.get(name, 0)) for name in TIERS}
     lag: dict[int, tuple[str, float]] = {}
+    need = dict.fromkeys(TIERS, 0.0)  # summed in unit order, as plain floats: 160,000 units
     for unit in units:
-        tier = tiers[unit.tier]
-        tier.need_per_min += unit.need_per_min
+        need[unit.tier] += unit.need_per_min
         if unit.lag > 0 and unit.pool_id is not None:
             previous = lag.get(unit.pool_id, (unit.tier, 0.0))[1]
             lag[unit.pool_id] = (unit.tier, max(previous, unit.lag))
     left = plannable_per_min
     for tier in tiers.values():
+        tier.need_per_min = need[tier.tier]
         tier.budget_per_min = max(0.0, left)
         left -= tier.need_per_min
         late = [(pool, seconds) for pool, (name, seconds) in lag.items() if name == tier.tier]

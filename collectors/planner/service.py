@@ -4,6 +4,7 @@ when the service level changes. Celery's ``plan_collection`` task and ``collect 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,7 +54,25 @@ def tick(
     now: datetime | None = None,
 ) -> TickResult:
     """Plan one tick. ``send(unit, expires_seconds)`` enqueues a unit; None is a dry run that
-    changes nothing (``collect plan``, the admin page)."""
+    changes nothing (``collect plan``, the admin page).
+
+    The cyclic garbage collector is paused meanwhile: the tick allocates some 200,000 objects
+    at 20,000 pools, none in a cycle, and the collections they set off took a third of it. The
+    objects are freed as it returns, before the collector is back."""
+    if not gc.isenabled():
+        return _tick(config, send, now)
+    gc.disable()
+    try:
+        return _tick(config, send, now)
+    finally:
+        gc.enable()
+
+
+def _tick(
+    config: CollectorConfig,
+    send: Callable[[demand.Unit, float], None] | None,
+    now: datetime | None,
+) -> TickResult:
     now = now or timezone.now()
     client = redis_client()
     snap = snapshot.load(config, now)
