@@ -9,7 +9,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marketdata", "0006_trade_lean_finish")]
+    dependencies = [("marketdata", "0008_archived_month")]
 
     operations = [
         migrations.RunSQL(
