@@ -37,6 +37,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from psycopg import sql
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -175,7 +177,9 @@ def seed_pools(n: int, rates: list[float], start: int = 0) -> None:
     )
     table = CandleCoverage._meta.db_table
     with connection.cursor() as cursor:
-        copy = f'COPY {table} (pool_id, timeframe, start, "end") FROM STDIN'
+        copy = sql.SQL('COPY {} (pool_id, timeframe, start, "end") FROM STDIN').format(
+            sql.Identifier(table)
+        )
         with cursor.cursor.copy(copy) as sink:
             for p in pools:
                 for tf in ALL_TIMEFRAMES:

@@ -124,7 +124,7 @@ def _create(table: str, now: datetime, *, partitioned: bool) -> None:
             recreated = [r for r in recreated if "USING brin (id)" not in r]
         cursor.execute(f"CREATE TABLE {table} ({', '.join(parts)}{tail}")  # noqa: S608
         for statement in recreated:
-            cursor.execute(statement)  # noqa: S608 (the catalog's own definitions)
+            cursor.execute(sql.SQL(statement))  # the catalog's own definitions
         if partitioned:
             cursor.execute(
                 sql.SQL("CREATE TABLE {} PARTITION OF {} DEFAULT").format(
