@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from marketdata import archive, partitions, store
 from marketdata.models import ArchivedMonth, Pool
+from qlib_export import source
 from qlib_export.symbols import symbol_for
 from tests.marketdata import factories
 
@@ -34,8 +35,10 @@ def fill(address: str, start: int, count: int, seed: float, *, step: int = 1) ->
 
 
 @pytest.fixture
-def three_months():
-    """Three pools from 2025-08-20 into 2025-11, one with gaps, one only in the archive."""
+def three_months(monkeypatch):
+    """Three pools from 2025-08-20 into 2025-11, one with gaps, one only in the archive; every
+    export says it was made at the same time."""
+    monkeypatch.setattr("qlib_export.manifest.now", lambda: "2026-01-01T00:00:00+00:00")
     fill(A, 0, 24 * 80, 1.0)  # 2025-08-20 .. 2025-11-08
     fill(B, 5, 24 * 30, 100.0, step=2)  # every other hour, 2025-08-20 .. 2025-09-29
     fill(C, 24 * 40, 24 * 40, 1e-7)  # 2025-09-29 .. 2025-11-08
@@ -46,8 +49,14 @@ def archive_old(tmp_path: Path) -> list:
     return archive.archive_cold(NOW, hot_months=1, directory=tmp_path / "archive")
 
 
-@pytest.mark.parametrize("fmt", ["bin", "csv", "parquet"])
-def test_an_export_after_archiving_is_the_export_before(export, tmp_path, three_months, fmt):
+@pytest.mark.parametrize(
+    ("fmt", "chunk"), [("bin", None), ("csv", None), ("parquet", None), ("parquet", 7), ("bin", 5)]
+)
+def test_an_export_after_archiving_is_the_export_before(
+    export, tmp_path, three_months, monkeypatch, fmt, chunk
+):
+    if chunk:
+        monkeypatch.setattr(source, "CHUNK_ROWS", chunk)
     args = ("--all", "--timeframe", "1h", "--format", fmt)
     export("--out", str(tmp_path / "before"), *args)
 
@@ -62,7 +71,7 @@ def test_an_export_after_archiving_is_the_export_before(export, tmp_path, three_
     assert before.keys() == after.keys()
     for name, content in before.items():
         assert after[name] == content, name
-    assert f"{24 * 80 - 1 + 30 - 1 + 24 * 40 - 1:,} rows" in summary
+    assert f"{24 * 80 - 1 + 24 * 30 - 1 + 24 * 40 - 1:,} rows" in summary
 
 
 def test_a_window_and_the_open_candle_read_the_archive_as_the_database(
