@@ -4,12 +4,13 @@ Which months are archived is read in the export's snapshot, which source.snapsho
 locking the candle table: a month's ArchivedMonth row and the drop of its partition commit in
 one transaction, which waits for that lock, so for one export a month is either in PostgreSQL or
 in its file. A bar PostgreSQL also holds for an archived month (written late, into the default
-partition) is PostgreSQL's, as an upsert would have made it. Files are read per pool and month
-with filters on the sorted ``pool_id``, ``timeframe`` and ``ts``, so memory stays flat.
+partition) is PostgreSQL's, as an upsert would have made it. Files are read a batch at a time
+(filters on ``timeframe``, ``ts`` and ``is_final``), so memory stays flat.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,28 +64,41 @@ def months(window, *, check: bool = True) -> list[Month]:
     return found
 
 
+RECORD = np.dtype([("ts", "<i8"), *[(name, "<f8") for name in VALUES]])
+
+
 class Archive:
-    """The archived months of one window, their files opened once."""
+    """The archived months of one window, laid out again by pool on first use.
+
+    A month's file is sorted by pool, but a pool's bars sit in a row group of 100,000 rows
+    that would be decoded again for every pool. So each month is decoded once, a batch at a
+    time, into a local file of fixed-size records (same order) and an index pool → (offset,
+    count); a pool's bars are then a slice of a memory map. Local disk: 48 bytes a bar.
+    """
 
     def __init__(self, window, found: Sequence[Month]):
         self.window = window
         self.months = list(found)
-        self._datasets: dict[Path, ds.Dataset] = {}
+        self._spooled: list[tuple[Month, np.ndarray, dict[int, tuple[int, int]]]] | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
 
     def __bool__(self) -> bool:
         return bool(self.months)
 
-    def _dataset(self, path: Path) -> ds.Dataset:
-        if path not in self._datasets:
-            self._datasets[path] = ds.dataset(path, format="parquet")
-        return self._datasets[path]
+    def close(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir, self._spooled = None, None
 
-    def _filter(self, pool_id: int, lo: int, hi: int) -> pc.Expression:
-        """Bars of the pool in [lo, hi) (epoch) that the window counts."""
+    def _filter(self, month: Month) -> pc.Expression:
+        lo, hi = month.start, month.end
+        if self.window.start is not None:
+            lo = max(lo, _epoch(self.window.start))
+        if self.window.end is not None:
+            hi = min(hi, _epoch(self.window.end))
         ts = pc.field("ts")
         expr = (
-            (pc.field("pool_id") == pool_id)
-            & (pc.field("timeframe") == self.window.timeframe)
+            (pc.field("timeframe") == self.window.timeframe)
             & (ts >= pa.scalar(lo * 1_000_000, pa.timestamp("us", tz="UTC")))
             & (ts < pa.scalar(hi * 1_000_000, pa.timestamp("us", tz="UTC")))
         )
@@ -92,17 +106,37 @@ class Archive:
             expr = expr & pc.field("is_final")
         return expr
 
-    def _bounds(self, month: Month, after: int | None, upto: int | None) -> tuple[int, int] | None:
-        lo, hi = month.start, month.end
-        if self.window.start is not None:
-            lo = max(lo, _epoch(self.window.start))
-        if self.window.end is not None:
-            hi = min(hi, _epoch(self.window.end))
-        if after is not None:
-            lo = max(lo, after + 1)
-        if upto is not None:
-            hi = min(hi, upto + 1)
-        return (lo, hi) if lo < hi else None
+    def _spool(self) -> list:
+        if self._spooled is not None:
+            return self._spooled
+        self._dir = tempfile.TemporaryDirectory(prefix="qlib-export-archived-")
+        self._spooled = []
+        for n, month in enumerate(self.months):
+            path = Path(self._dir.name) / f"{n}.bin"
+            index: dict[int, tuple[int, int]] = {}
+            offset = 0
+            dataset = ds.dataset(month.path, format="parquet")
+            with open(path, "wb") as out:
+                for batch in dataset.to_batches(
+                    columns=["pool_id", "ts", *VALUES], filter=self._filter(month)
+                ):
+                    if not batch.num_rows:
+                        continue
+                    pools = batch.column("pool_id").to_numpy()
+                    records = np.empty(len(pools), RECORD)
+                    records["ts"] = batch.column("ts").cast(pa.int64()).to_numpy() // 1_000_000
+                    for name in VALUES:
+                        records[name] = batch.column(name).to_numpy()
+                    out.write(records.tobytes())
+                    starts = np.flatnonzero(np.diff(pools, prepend=pools[0] - 1))
+                    counts = np.diff(np.append(starts, len(pools)))
+                    for pool_id, at, count in zip(pools[starts], starts, counts, strict=True):
+                        first, held = index.get(int(pool_id), (offset + int(at), 0))
+                        index[int(pool_id)] = (first, held + int(count))
+                    offset += len(pools)
+            spooled = np.memmap(path, RECORD, "r") if offset else np.empty(0, RECORD)
+            self._spooled.append((month, spooled, index))
+        return self._spooled
 
     def read(
         self,
@@ -115,24 +149,30 @@ class Archive:
     ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """``(ts, [open, high, low, close, volume])`` per archived month, in time order, for
         bars in ``(after, upto]``; without ``values``, the ts only (and an empty list)."""
-        ranges = [(m, b) for m in self.months if (b := self._bounds(m, after, upto))]
-        if not ranges:
-            return
-        hot = _hot_ts(raw, pool_id, self.window, [b for _, b in ranges])
-        columns = ["ts", *VALUES] if values else ["ts"]
-        for month, (lo, hi) in ranges:
-            table = self._dataset(month.path).to_table(
-                columns=columns, filter=self._filter(pool_id, lo, hi)
-            )
-            if not table.num_rows:
+        slices = []
+        for month, spooled, index in self._spool():
+            if pool_id not in index:
                 continue
-            ts = table.column("ts").cast(pa.int64()).to_numpy() // 1_000_000
-            order = np.argsort(ts, kind="stable")
-            keep = order[~np.isin(ts[order], hot)] if hot.size else order
-            ts = ts[keep]
-            cols = [table.column(n).to_numpy()[keep] for n in VALUES] if values else []
-            if len(ts):
-                yield ts, cols
+            first, count = index[pool_id]
+            records = spooled[first : first + count]
+            ts = records["ts"]
+            if (np.diff(ts) <= 0).any():
+                records = records[np.argsort(ts, kind="stable")]
+                ts = records["ts"]
+            lo = 0 if after is None else np.searchsorted(ts, after, "right")
+            hi = len(ts) if upto is None else np.searchsorted(ts, upto, "right")
+            if lo < hi:
+                slices.append((month, records[lo:hi]))
+        if not slices:
+            return
+        ranges = [(int(r["ts"][0]), int(r["ts"][-1]) + 1) for _, r in slices]
+        hot = _hot_ts(raw, pool_id, self.window, ranges)
+        for _, records in slices:
+            if hot.size:
+                records = records[~np.isin(records["ts"], hot)]
+            if len(records):
+                ts = np.array(records["ts"])
+                yield ts, [np.array(records[n]) for n in VALUES] if values else []
 
 
 def _hot_ts(

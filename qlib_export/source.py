@@ -104,16 +104,35 @@ def snapshot() -> Iterator[None]:
     lock = sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
         sql.Identifier(Candle._meta.db_table)
     )
-    if connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute(lock)
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cursor.execute(lock)
-        yield
+    global _archives
+    _archives = {}
+    try:
+        if connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(lock)
+            yield
+            return
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute(lock)
+            yield
+    finally:
+        for archive in _archives.values():
+            archive.close()
+        _archives = None
+
+
+_archives: dict[Window, cold.Archive] | None = None
+
+
+def _archive(window: Window) -> cold.Archive:
+    """The window's archived months, read once per snapshot (and per call outside one)."""
+    if _archives is None:
+        return cold.Archive(window, cold.months(window))
+    if window not in _archives:
+        _archives[window] = cold.Archive(window, cold.months(window))
+    return _archives[window]
 
 
 def network(slug: str) -> Network | None:
@@ -172,7 +191,7 @@ def spans(
     open times of its bars in archived months.
     """
     result: dict[int, tuple[int, int]] = {}
-    archive = cold.Archive(window, cold.months(window))
+    archive = _archive(window)
     query = sql.SQL(
         "SELECT extract(epoch FROM (SELECT min(ts) FROM {t} WHERE {w}))::bigint,"
         " extract(epoch FROM (SELECT max(ts) FROM {t} WHERE {w}))::bigint"
@@ -228,7 +247,7 @@ def digests(
         "(ts, open, high, low, close, volume_usd), 0)), 0)::text FROM {t} WHERE {w}"
     )
     table = sql.Identifier(Candle._meta.db_table)
-    archive = cold.Archive(window, cold.months(window))
+    archive = _archive(window)
     result = {}
     with connection.cursor() as cursor:
         for pool_id in pool_ids:
@@ -256,7 +275,7 @@ def stream_pools(
     """
     connection.ensure_connection()
     raw = connection.connection
-    archive = cold.Archive(window, cold.months(window))
+    archive = _archive(window)
     items: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
     stop = threading.Event()
 
@@ -305,7 +324,7 @@ def stream_pools(
 def stream_bars(pool_id: int, window: Window, *, after: int | None = None) -> Iterator[Bars]:
     """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS`` (no thread)."""
     connection.ensure_connection()
-    archive = cold.Archive(window, cold.months(window))
+    archive = _archive(window)
     yield from _pool_bars(connection.connection, archive, pool_id, window, after)
 
 
