@@ -68,7 +68,8 @@ RECORD = np.dtype([("ts", "<i8"), *[(name, "<f8") for name in VALUES]])
 
 
 class Archive:
-    """The archived months of one window, laid out again by pool on first use.
+    """The archived months of one window (of ``pool_ids``, or all), laid out again by pool on
+    first use.
 
     A month's file is sorted by pool, but a pool's bars sit in a row group of 100,000 rows
     that would be decoded again for every pool. So each month is decoded once, a batch at a
@@ -76,9 +77,10 @@ class Archive:
     count); a pool's bars are then a slice of a memory map. Local disk: 48 bytes a bar.
     """
 
-    def __init__(self, window, found: Sequence[Month]):
+    def __init__(self, window, found: Sequence[Month], pool_ids: Sequence[int] | None = None):
         self.window = window
         self.months = list(found)
+        self.pool_ids = None if pool_ids is None else sorted(set(pool_ids))
         self._spooled: list[tuple[Month, np.ndarray, dict[int, tuple[int, int]]]] | None = None
         self._dir: tempfile.TemporaryDirectory | None = None
 
@@ -104,6 +106,8 @@ class Archive:
         )
         if not self.window.include_open:
             expr = expr & pc.field("is_final")
+        if self.pool_ids is not None:
+            expr = expr & pc.field("pool_id").isin(self.pool_ids)
         return expr
 
     def _spool(self) -> list:

@@ -89,7 +89,7 @@ class Window:
 
 
 @contextmanager
-def snapshot() -> Iterator[None]:
+def snapshot(pool_ids: Sequence[int] | None = None) -> Iterator[None]:
     """Every read inside sees one snapshot: a REPEATABLE READ, READ ONLY transaction.
 
     An export reads the spans first and streams the bars later; collection commits in between
@@ -99,13 +99,14 @@ def snapshot() -> Iterator[None]:
     The candle table (and so every partition) is locked ACCESS SHARE before the snapshot is
     taken: archiving a month drops its partition in the transaction that records it as
     archived, so it either committed before this snapshot (the month is read from its file)
-    or waits for the export (the month is read from PostgreSQL); never neither.
+    or waits for the export (the month is read from PostgreSQL); never neither. Archived
+    months are read once per snapshot, for ``pool_ids`` only when given.
     """
     lock = sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
         sql.Identifier(Candle._meta.db_table)
     )
-    global _archives
-    _archives = {}
+    global _archives, _archive_pools
+    _archives, _archive_pools = {}, pool_ids
     try:
         if connection.in_atomic_block:
             with connection.cursor() as cursor:
@@ -120,10 +121,11 @@ def snapshot() -> Iterator[None]:
     finally:
         for archive in _archives.values():
             archive.close()
-        _archives = None
+        _archives = _archive_pools = None
 
 
 _archives: dict[Window, cold.Archive] | None = None
+_archive_pools: Sequence[int] | None = None
 
 
 def _archive(window: Window) -> cold.Archive:
@@ -131,7 +133,7 @@ def _archive(window: Window) -> cold.Archive:
     if _archives is None:
         return cold.Archive(window, cold.months(window))
     if window not in _archives:
-        _archives[window] = cold.Archive(window, cold.months(window))
+        _archives[window] = cold.Archive(window, cold.months(window), _archive_pools)
     return _archives[window]
 
 

@@ -74,10 +74,11 @@ def test_an_export_after_archiving_is_the_export_before(
     assert f"{24 * 80 - 1 + 24 * 30 - 1 + 24 * 40 - 1:,} rows" in summary
 
 
+@pytest.mark.parametrize("selection", [("--all",), ("--pools", C, B)])
 def test_a_window_and_the_open_candle_read_the_archive_as_the_database(
-    export, tmp_path, three_months
+    export, tmp_path, three_months, selection
 ):
-    args = ("--all", "--timeframe", "1h", "--start", "2025-09-10T03:00", "--end", "2025-10-02")
+    args = (*selection, "--timeframe", "1h", "--start", "2025-09-10T03:00", "--end", "2025-10-02")
     export("--out", str(tmp_path / "before"), *args, "--format", "csv", "--include-open-candle")
     archive_old(tmp_path)
     export("--out", str(tmp_path / "after"), *args, "--format", "csv", "--include-open-candle")
