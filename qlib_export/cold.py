@@ -74,14 +74,14 @@ class Archive:
     A month's file is sorted by pool, but a pool's bars sit in a row group of 100,000 rows
     that would be decoded again for every pool. So each month is decoded once, a batch at a
     time, into a local file of fixed-size records (same order) and an index pool → (offset,
-    count); a pool's bars are then a slice of a memory map. Local disk: 48 bytes a bar.
+    count); a pool's bars are then one read of that file. Local disk: 48 bytes a bar.
     """
 
     def __init__(self, window, found: Sequence[Month], pool_ids: Sequence[int] | None = None):
         self.window = window
         self.months = list(found)
         self.pool_ids = None if pool_ids is None else sorted(set(pool_ids))
-        self._spooled: list[tuple[Month, np.ndarray, dict[int, tuple[int, int]]]] | None = None
+        self._spooled: list[tuple[Month, Path, dict[int, tuple[int, int]]]] | None = None
         self._dir: tempfile.TemporaryDirectory | None = None
 
     def __bool__(self) -> bool:
@@ -138,8 +138,7 @@ class Archive:
                         first, held = index.get(int(pool_id), (offset + int(at), 0))
                         index[int(pool_id)] = (first, held + int(count))
                     offset += len(pools)
-            spooled = np.memmap(path, RECORD, "r") if offset else np.empty(0, RECORD)
-            self._spooled.append((month, spooled, index))
+            self._spooled.append((month, path, index))
         return self._spooled
 
     def read(
@@ -154,11 +153,11 @@ class Archive:
         """``(ts, [open, high, low, close, volume])`` per archived month, in time order, for
         bars in ``(after, upto]``; without ``values``, the ts only (and an empty list)."""
         slices = []
-        for month, spooled, index in self._spool():
+        for month, path, index in self._spool():
             if pool_id not in index:
                 continue
             first, count = index[pool_id]
-            records = spooled[first : first + count]
+            records = np.fromfile(path, RECORD, count=count, offset=first * RECORD.itemsize)
             ts = records["ts"]
             if (np.diff(ts) <= 0).any():
                 records = records[np.argsort(ts, kind="stable")]
@@ -175,8 +174,8 @@ class Archive:
             if hot.size:
                 records = records[~np.isin(records["ts"], hot)]
             if len(records):
-                ts = np.array(records["ts"])
-                yield ts, [np.array(records[n]) for n in VALUES] if values else []
+                ts = np.ascontiguousarray(records["ts"])
+                yield ts, [np.ascontiguousarray(records[n]) for n in VALUES] if values else []
 
 
 def _hot_ts(
