@@ -59,7 +59,7 @@ def run(request: Request, progress: Progress | None = None) -> Summary:
     never makes the spans and the bars disagree.
     """
     started = time.monotonic()
-    with source.snapshot():
+    with source.snapshot(request.pool_ids):
         summary = _run(request, progress or Progress())
     summary.seconds = time.monotonic() - started
     return summary

@@ -7,7 +7,8 @@ match, only newer bars are appended. If not (a range backfilled, a bar revised, 
 its first), the symbol is rewritten whole. New pools are written whole. Symbols exported before
 and not selected now stay as they are (a full export of the selection would drop them).
 The check costs one aggregate over each selected symbol's exported history, inside PostgreSQL
-(about 0.7 s per million bars): no change-tracking column is needed, and none can be missed.
+(about 0.7 s per million bars; archived months are hashed alike in numpy, pghash): no
+change-tracking column is needed, and none can be missed.
 
 When the calendar must start earlier (a pool with bars older than it) or later, every symbol's
 start slot moves: the export is then copied beside itself, changed there and renamed into

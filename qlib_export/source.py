@@ -1,7 +1,9 @@
 """What to export, read from PostgreSQL: the selected pools, their spans, and their bars.
 
 Bars are streamed pool by pool, in chunks of at most ``CHUNK_ROWS`` rows (keyset paging on
-``uq_candle_pool_tf_ts``), so memory stays flat however long a pool's history is.
+``uq_candle_pool_tf_ts``), so memory stays flat however long a pool's history is. Months
+archived to Parquet are read from their files (cold.py) and merged in, in spans, digests and
+bars alike, so an export does not change when a month is archived.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from psycopg import pq, sql
 from psycopg.adapt import Loader
 
 from marketdata.models import Candle, Network, Pool
+
+from . import cold, pghash
 
 CHUNK_ROWS = 50_000
 PREFETCH_CHUNKS = 4
@@ -85,20 +89,52 @@ class Window:
 
 
 @contextmanager
-def snapshot() -> Iterator[None]:
+def snapshot(pool_ids: Sequence[int] | None = None) -> Iterator[None]:
     """Every read inside sees one snapshot: a REPEATABLE READ, READ ONLY transaction.
 
     An export reads the spans first and streams the bars later; collection commits in between
     would otherwise put bars outside the calendar made from those spans. Inside a caller's own
     transaction (a test's) the isolation can no longer be set, so that transaction's holds.
+
+    The candle table (and so every partition) is locked ACCESS SHARE before the snapshot is
+    taken: archiving a month drops its partition in the transaction that records it as
+    archived, so it either committed before this snapshot (the month is read from its file)
+    or waits for the export (the month is read from PostgreSQL); never neither. Archived
+    months are read once per snapshot, for ``pool_ids`` only when given.
     """
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
+    lock = sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+        sql.Identifier(Candle._meta.db_table)
+    )
+    global _archives, _archive_pools
+    _archives, _archive_pools = {}, pool_ids
+    try:
+        if connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(lock)
+            yield
+            return
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute(lock)
+            yield
+    finally:
+        for archive in _archives.values():
+            archive.close()
+        _archives = _archive_pools = None
+
+
+_archives: dict[Window, cold.Archive] | None = None
+_archive_pools: Sequence[int] | None = None
+
+
+def _archive(window: Window) -> cold.Archive:
+    """The window's archived months, read once per snapshot (and per call outside one)."""
+    if _archives is None:
+        return cold.Archive(window, cold.months(window))
+    if window not in _archives:
+        _archives[window] = cold.Archive(window, cold.months(window), _archive_pools)
+    return _archives[window]
 
 
 def network(slug: str) -> Network | None:
@@ -153,9 +189,11 @@ def spans(
     """``pool id → (first, last)`` bar open time (epoch) inside the window, and after ``after``.
 
     Pools with no such bar are left out.
-    Two index probes per pool on ``uq_candle_pool_tf_ts``, not a scan of the bars.
+    Two index probes per pool on ``uq_candle_pool_tf_ts``, not a scan of the bars, and the
+    open times of its bars in archived months.
     """
     result: dict[int, tuple[int, int]] = {}
+    archive = _archive(window)
     query = sql.SQL(
         "SELECT extract(epoch FROM (SELECT min(ts) FROM {t} WHERE {w}))::bigint,"
         " extract(epoch FROM (SELECT max(ts) FROM {t} WHERE {w}))::bigint"
@@ -165,8 +203,14 @@ def spans(
         for pool_id in pool_ids:
             cursor.execute(query.format(t=table, w=window.where(pool_id, after)))
             first, last = cursor.fetchone()
-            if first is not None:
-                result[pool_id] = (int(first), int(last))
+            bounds = [] if first is None else [int(first), int(last)]
+            if archive:
+                for ts, _ in archive.read(
+                    connection.connection, pool_id, after=after, values=False
+                ):
+                    bounds += [int(ts[0]), int(ts[-1])]
+            if bounds:
+                result[pool_id] = (min(bounds), max(bounds))
     return result
 
 
@@ -195,7 +239,8 @@ def digests(
 ) -> dict[int, Digest]:
     """``pool id → Digest`` of its bars in the window, in ``(after, upto]`` where given.
 
-    One aggregate per pool over ``uq_candle_pool_tf_ts``: it reads the bars but sends none.
+    One aggregate per pool over ``uq_candle_pool_tf_ts``: it reads the bars but sends none;
+    bars of archived months are hashed here the same way (pghash).
     """
     # hash_record_extended hashes each column with its type's own hash (a float8's bits, with
     # -0.0 taken as 0.0); the one hash partitioning relies on, so it is stable across versions.
@@ -204,13 +249,20 @@ def digests(
         "(ts, open, high, low, close, volume_usd), 0)), 0)::text FROM {t} WHERE {w}"
     )
     table = sql.Identifier(Candle._meta.db_table)
+    archive = _archive(window)
     result = {}
     with connection.cursor() as cursor:
         for pool_id in pool_ids:
-            where = window.where(pool_id, (after or {}).get(pool_id), (upto or {}).get(pool_id))
-            cursor.execute(query.format(t=table, w=where))
+            since, until = (after or {}).get(pool_id), (upto or {}).get(pool_id)
+            cursor.execute(query.format(t=table, w=window.where(pool_id, since, until)))
             rows, total = cursor.fetchone()
-            result[pool_id] = Digest(int(rows), int(total))
+            digest = Digest(int(rows), int(total))
+            if archive:
+                for ts, values in archive.read(
+                    connection.connection, pool_id, after=since, upto=until
+                ):
+                    digest += Digest(len(ts), pghash.total(pghash.bar_hashes(ts, values)))
+            result[pool_id] = digest
     return result
 
 
@@ -225,6 +277,7 @@ def stream_pools(
     """
     connection.ensure_connection()
     raw = connection.connection
+    archive = _archive(window)
     items: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
     stop = threading.Event()
 
@@ -241,7 +294,7 @@ def stream_pools(
         try:
             for pool_id in pool_ids:
                 since = after.get(pool_id) if after else None
-                for bars in _read_pool(raw, pool_id, window, since):
+                for bars in _pool_bars(raw, archive, pool_id, window, since):
                     if not put((pool_id, bars)):
                         return
                 if not put((pool_id, None)):
@@ -273,7 +326,76 @@ def stream_pools(
 def stream_bars(pool_id: int, window: Window, *, after: int | None = None) -> Iterator[Bars]:
     """One pool's bars in time order, in chunks of at most ``CHUNK_ROWS`` (no thread)."""
     connection.ensure_connection()
-    yield from _read_pool(connection.connection, pool_id, window, after)
+    archive = _archive(window)
+    yield from _pool_bars(connection.connection, archive, pool_id, window, after)
+
+
+def _pool_bars(
+    raw: psycopg.Connection, archive: cold.Archive, pool_id: int, window: Window, after: int | None
+) -> Iterator[Bars]:
+    """The pool's bars from PostgreSQL, merged in time order with its archived ones."""
+    hot = _read_pool(raw, pool_id, window, after)
+    if not archive:
+        yield from hot
+        return
+    archived = (Bars(ts, *values) for ts, values in archive.read(raw, pool_id, after=after))
+    yield from rechunk(merge(archived, hot))
+
+
+def rechunk(chunks: Iterator[Bars]) -> Iterator[Bars]:
+    """The same bars in chunks of ``CHUNK_ROWS`` (the last one shorter), as PostgreSQL alone
+    gives them: a Parquet export's row groups follow the chunks, so its bytes do not change."""
+    size = CHUNK_ROWS
+    held: list[Bars] = []
+    count = 0
+    for bars in chunks:
+        held.append(bars)
+        count += len(bars)
+        while count >= size:
+            whole = _concat(held)
+            yield _slice(whole, 0, size)
+            rest = _slice(whole, size, len(whole))
+            held, count = [rest], len(rest)
+    if count:
+        yield _concat(held)
+
+
+def _concat(chunks: list[Bars]) -> Bars:
+    if len(chunks) == 1:
+        return chunks[0]
+    return Bars(*(np.concatenate([getattr(c, n) for c in chunks]) for n in _FIELDS))
+
+
+def _slice(bars: Bars, start: int, stop: int) -> Bars:
+    return Bars(*(getattr(bars, n)[start:stop] for n in _FIELDS))
+
+
+def merge(one: Iterator[Bars], other: Iterator[Bars]) -> Iterator[Bars]:
+    """Two time-ordered chunk streams with no open time in common, as one."""
+    a, b = next(one, None), next(other, None)
+    while a is not None and b is not None:
+        cut = min(a.ts[-1], b.ts[-1])
+        i, j = np.searchsorted(a.ts, cut, "right"), np.searchsorted(b.ts, cut, "right")
+        ts = np.concatenate([a.ts[:i], b.ts[:j]])
+        order = np.argsort(ts, kind="stable")
+        yield Bars(ts[order], *(np.concatenate([x[:i], y[:j]])[order] for x, y in _pairs(a, b)))
+        a = _rest(a, i) or next(one, None)
+        b = _rest(b, j) or next(other, None)
+    for bars, rest in ((a, one), (b, other)):
+        if bars is not None:
+            yield bars
+            yield from rest
+
+
+def _pairs(a: Bars, b: Bars) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(getattr(a, n), getattr(b, n)) for n in _FIELDS[1:]]
+
+
+def _rest(bars: Bars, i: int) -> Bars | None:
+    return _slice(bars, i, len(bars)) if i < len(bars) else None
+
+
+_FIELDS = ("ts", "open", "high", "low", "close", "volume")
 
 
 def _read_pool(
