@@ -458,15 +458,27 @@ def compact_partition(self, name: str):
     soft_time_limit=settings.GECKO_MAINTENANCE_TIME_LIMIT - 60,
 )
 def archive_month(self, table: str, month: str):
-    """Write one month to Parquet, verify it, drop its partition; one copy at a time."""
-    arguments = {"table": table, "month": month}
+    """Write one month to Parquet, verify it, drop its partition; one copy at a time. A table
+    held by a long export (its detach would wait, and queue every write behind it) leaves the
+    run waiting and the task retried in 10 minutes."""
+    arguments, busy = {"table": table, "month": month}, False
     with track_run(self.name, arguments, worker=self.request.hostname) as tally:
         with task_lock(self.name, arguments, ttl=lease_seconds()) as mine:
             if not mine:
                 tally.detail = "another worker is archiving this month"
                 return tally.detail
-            done = archive.archive_month(table, datetime.fromisoformat(month))
-            tally.detail = f"archived {done} to {done.path}"
+            try:
+                done = archive.archive_month(table, datetime.fromisoformat(month))
+            except OperationalError as exc:
+                if "lock timeout" not in str(exc):
+                    raise
+                busy = True
+                tally.status = CollectionRun.Status.WAITING
+                tally.detail = "the table was busy (an export?): tried again in 10 minutes"
+            else:
+                tally.detail = f"archived {done} to {done.path}"
+    if busy:
+        raise self.retry(countdown=600, max_retries=12)
     return tally.detail
 
 

@@ -35,6 +35,7 @@ from .trade_layout import MONEY
 
 logger = logging.getLogger(__name__)
 BATCH = 100_000
+LOCK_TIMEOUT_MS = 5_000
 UTC_US = pa.timestamp("us", tz="UTC")
 SCHEMAS = {
     "marketdata_candle": pa.schema(
@@ -199,8 +200,15 @@ def archive_month(table: str, month: datetime, directory: Path | None = None) ->
     (a month archived already is left as it is)."""
     partition = partitions.partition_name(table, month)
     path = path_for(table, month, directory)
+    done = ArchivedMonth.objects.filter(table=table, month=date(month.year, month.month, 1))
     if not _exists(partition):
-        return ArchivedMonth.objects.get(table=table, month=date(month.year, month.month, 1))
+        return done.get()
+    if done.exists():
+        raise ArchiveError(
+            f"{partition}: the month is archived already ({done.get().path}); writing it again"
+            " would replace that file with the partition's rows alone. Its late rows belong"
+            " in the default partition (marketdata.partitions.archived)"
+        )
     written = write_month(table, month, path)
     held, back = _count(partition), read_back(table, path)
     if written.rows != held or back != written:
@@ -210,6 +218,10 @@ def archive_month(table: str, month: datetime, directory: Path | None = None) ->
             " the partition is kept"
         )
     with transaction.atomic(), connection.cursor() as cursor:
+        # The detach takes the table's ACCESS EXCLUSIVE lock: waiting behind a long export
+        # (which holds ACCESS SHARE) would queue every collector's write behind it. Give up
+        # instead; the file stays verified and the next run tries again.
+        cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
         record, _ = ArchivedMonth.objects.update_or_create(
             table=table,
             month=date(month.year, month.month, 1),

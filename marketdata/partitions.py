@@ -70,15 +70,31 @@ def partitions(table: str) -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
+def archived(table: str, month: datetime) -> bool:
+    """Whether ``month`` of ``table`` went to the Parquet archive (marketdata.archive). Such a
+    month never gets a partition again: a late row of it stays in the default partition,
+    where readers find it beside the file, and no second archive run can overwrite the file."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('marketdata_archivedmonth') IS NOT NULL")
+        if not cursor.fetchone()[0]:  # migrating, before the archive's table exists
+            return False
+        cursor.execute(
+            'SELECT EXISTS (SELECT 1 FROM marketdata_archivedmonth WHERE "table" = %s'
+            " AND month = %s)",
+            [table, month.date()],
+        )
+        return cursor.fetchone()[0]
+
+
 def add_month(table: str, month: datetime) -> bool:
     """Give ``month`` its own partition of ``table``, moving its rows out of the default one;
-    False if it had one already."""
+    False if it had one already, or was archived."""
     name, column = partition_name(table, month), PARTITIONED[table]
     bounds = [month, next_month(month)]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(name.encode())])
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-        if cursor.fetchone()[0]:
+        if cursor.fetchone()[0] or archived(table, month):
             return False
         ids = {"t": sql.Identifier(table), "p": sql.Identifier(name), "c": sql.Identifier(column)}
         ids["d"] = sql.Identifier(default_name(table))

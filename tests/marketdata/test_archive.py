@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
+import psycopg
 import pyarrow.parquet as pq
 import pytest
 import time_machine
 from celery import current_app
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -195,3 +197,54 @@ def test_an_archived_month_is_not_fetched_again_nor_a_hole(stored, tmp_path):
     after = plan_backfill([p.pk], ["1h"], since=covered[0], until=covered[1])
     assert before.todo == after.todo == [], "coverage stays: nothing to fetch again"
     assert run_audit(pool_ids=[p.pk], timeframes=["1h"]).holes == 0
+
+
+def test_an_archived_month_never_gets_a_partition_again(stored, tmp_path):
+    """A late row of an archived month stays in the default partition: a second archive run
+    would otherwise replace the month's file with that row alone."""
+    p, _ = stored
+    archive.archive_cold(NOW, hot_months=15, directory=tmp_path)
+    file = tmp_path / "candles" / "2025-08.parquet"
+    saved = file.read_bytes()
+
+    assert partitions.ensure_span("marketdata_candle", AUG, AUG + timedelta(days=40)) == []
+    late = candle_rows(p.pk, 1, timeframe="1d")[0] | {"ts": AUG + timedelta(days=3)}
+    store.upsert_candles([late])
+    assert "marketdata_candle_y2025m08" not in partitions.ensure(NOW)
+
+    assert archive.archive_cold(NOW, hot_months=15, directory=tmp_path) == []
+    assert file.read_bytes() == saved
+    assert where_is(AUG + timedelta(days=3)) == "marketdata_candle_default"
+    with pytest.raises(archive.ArchiveError, match="archived already"):
+        with connection.cursor() as cursor:  # as an older version might have left it
+            cursor.execute(
+                "CREATE TABLE marketdata_candle_y2025m08 (LIKE marketdata_candle INCLUDING ALL)"
+            )
+        archive.archive_month("marketdata_candle", AUG, tmp_path)
+    assert file.read_bytes() == saved
+
+
+def where_is(ts: datetime) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM marketdata_candle WHERE ts = %s", [ts])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_holding_the_table_makes_the_archive_wait_not_the_writers(
+    leaves_no_partitions, stored, tmp_path, settings
+):
+    """The detach gives up after a lock timeout instead of queueing every write behind it."""
+    settings.GECKO_ARCHIVE_DIR = tmp_path
+    reader = psycopg.connect(**connection.get_connection_params())
+    try:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("LOCK TABLE marketdata_candle IN ACCESS SHARE MODE")  # as export_qlib
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            archive.archive_month("marketdata_candle", AUG, tmp_path)
+        assert time.monotonic() - started < archive.LOCK_TIMEOUT_MS / 1000 + 10
+    finally:
+        reader.close()
+    assert "marketdata_candle_y2025m08" in held() and not ArchivedMonth.objects.exists()
+    assert archive.archive_month("marketdata_candle", AUG, tmp_path).rows == 12 * 24
