@@ -160,10 +160,10 @@ def id_columns(
     parts = split_trade_id(trade_id)
     if parts is not None and not block_timestamp.microsecond:
         lag = parts.unix_ts - unix_seconds(block_timestamp)
-        if rebuilds_exactly(
-            trade_id, block_number, tx_hash, block_timestamp, network=network, ts_lag=lag
-        ):
-            return IdColumns(parts.event_index, lag, None)
+        columns = IdColumns(parts.event_index, lag, None)
+        # Judged by the very rebuild the readers make.
+        if rebuild_trade_id(columns, network, block_number, tx_hash, block_timestamp) == trade_id:
+            return columns
     return IdColumns(KEPT_EVENT_INDEX, 0, trade_id)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.db import connection, models, transaction
 
+from .partitions import is_partitioned
+
 CHUNK_ROWS = 5000
 
 
@@ -41,13 +43,6 @@ def _array_type(field: models.Field) -> str:
     if field.get_internal_type() in ("ForeignKey", "OneToOneField"):
         db_type = field.target_field.rel_db_type(connection)
     return db_type.split("(")[0] if db_type.startswith("varchar") else db_type
-
-
-def _partitioned(table: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table])
-        row = cursor.fetchone()
-    return bool(row and row[0])
 
 
 def upsert(
@@ -95,7 +90,7 @@ def upsert(
         conflict_sql = "DO NOTHING"
     # Identifiers come from model metadata, never from input; values travel as parameters.
     rows_sql = f"SELECT * FROM unnest({arrays_sql})"  # noqa: S608
-    if update and _partitioned(meta.db_table):
+    if update and is_partitioned(meta.db_table):
         # A partitioned table has no xmax to return: an inserted row is one whose key was not
         # there before the statement (its snapshot, shared by every part of it).
         names = ", ".join(connection.ops.quote_name(fields[c].column) for c in columns)
