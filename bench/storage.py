@@ -24,7 +24,7 @@ collection grows them (rows arrive interleaved across pools), so they are less f
 built ones; the daily maintenance packs the indexes of every month that has ended
 (marketdata.partitions.compact), and every month of the bench's data has ended, so the sizes it
 judges are packed ones; the sizes as collected are printed too. Then it archives the fullest
-month (marketdata.archive) and projects a year of 1,000 pools with the README's
+month (marketdata.archive) and projects a year of 1,000 pools with docs/capacity.md's
 ``GECKO_HOT_MONTHS``.
 
 The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 100000000 --trades
@@ -68,7 +68,7 @@ JUDGED_TRADES = 20_000_000
 GOAL_CANDLE_BYTES = 120
 GOAL_TRADE_BYTES = 400
 GOAL_YEAR_GB = 60
-RECOMMENDED_HOT_MONTHS = 2  # the README's recommendation for a year of 1,000 pools
+RECOMMENDED_HOT_MONTHS = 2  # docs/capacity.md's recommendation for a year of 1,000 pools
 GOAL_CHART_MS = 20
 GOAL_MONTH_MS = 50
 GOAL_API_MS = 200
@@ -547,7 +547,7 @@ def backup_lines() -> list[str]:
 
 
 def year_with_archive(candle_b: float, trade_b: float, archived: Archived) -> float:
-    """GB for a year of 1,000 pools with GECKO_HOT_MONTHS at the README's recommendation:
+    """GB for a year of 1,000 pools with GECKO_HOT_MONTHS at docs/capacity.md's recommendation:
     this month and the hot ones in PostgreSQL, the rest in Parquet."""
     hot = (RECOMMENDED_HOT_MONTHS + 1) / 12
     cold_candle = archived.bytes_per_row.get("candles", candle_b)

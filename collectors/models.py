@@ -23,8 +23,8 @@ def default_watchlist_csv() -> str:
 
 
 # Minutes the newest candles of a timeframe may age before they are fetched again. A trader
-# wants the short timeframes fresh; these sit where ~1,000 pools fit the free tier (README,
-# "Capacity"): 1m every 2 h costs 12 calls a pool a day, and the rest ~10 calls together.
+# wants the short timeframes fresh; these sit where ~1,000 pools fit the free tier
+# (docs/capacity.md): 1m every 2 h costs 12 calls a pool a day, and the rest ~10 calls together.
 DEFAULT_FRESHNESS_MINUTES = {
     "1m": 120,
     "5m": 360,

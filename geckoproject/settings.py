@@ -178,9 +178,9 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Nothing lost on shutdown (README "Stopping workers"): SIGTERM is a warm shutdown, running
-# tasks finish; every message is acked only after its task ran, so a task whose process dies
-# is requeued, and unacked ones (countdown retries held by the worker) go back at shutdown.
+# Nothing lost on shutdown (docs/operations.md "Stopping workers"): SIGTERM is a warm shutdown,
+# running tasks finish; every message is acked only after its task ran, so a task whose process
+# dies is requeued, and unacked ones (countdown retries held by the worker) go back at shutdown.
 # A second signal (or SIGQUIT) still gives running tasks the soft-shutdown time, then requeues.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -212,7 +212,7 @@ CELERY_TASK_ROUTES = {
     "collectors.tasks.backfill_*": {"queue": "api"},
 }
 
-# --- Alerts (alerts/, README "Operations") -----------------------------------------------------
+# --- Alerts (alerts/, docs/operations.md "Alerts") ---------------------------------------------
 # Always an ERROR log line; also a webhook POST and/or e-mail (Django's EMAIL_* settings).
 ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
@@ -291,7 +291,7 @@ GECKO_WATCHLIST_CSV = env(
     "GECKO_WATCHLIST_CSV", default=str(BASE_DIR / "fixtures" / "watchlist.csv")
 )
 
-# --- Archive (marketdata/archive.py, README "Cold months") -----------------------------------
+# --- Archive (marketdata/archive.py, docs/operations.md "Cold months") ----------------------
 # Months that ended more than GECKO_HOT_MONTHS months ago are written to Parquet under
 # GECKO_ARCHIVE_DIR, verified, and their partitions dropped by the daily maintenance; 0 keeps
 # every month in PostgreSQL.

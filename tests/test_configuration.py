@@ -37,7 +37,7 @@ def test_deploy_check_passes_with_debug_unset_and_a_real_secret():
 
 
 def test_deploy_check_passes_when_going_live_over_a_development_env(tmp_path):
-    """Going live as the README says: DEBUG=0, a real key and host, over the `.env` that
+    """Going live as docs/configuration.md says: DEBUG=0, a real key and host, over the `.env` that
     `make run` wrote (DEBUG=1); the environment wins and every deploy warning is off."""
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\n")

@@ -1,4 +1,4 @@
-"""Export candles to QLib's on-disk format (or CSV / Parquet); see README "Exporting to QLib"."""
+"""Export candles to QLib's on-disk format (or CSV / Parquet); see docs/qlib-export.md."""
 
 from __future__ import annotations
 
