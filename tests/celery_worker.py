@@ -48,14 +48,19 @@ def celery_process(
     ``log``: append the process's stdout and stderr to this file (for a test to scan)."""
     output = open(log, "ab") if log is not None else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "geckoproject", *args],
+        [sys.executable, "-X", "faulthandler", "-m", "celery", "-A", "geckoproject", *args],
         cwd=ROOT,
         env=_env(api_url, **env),
         stdout=output,
         stderr=output,
     )
+    if args[0] == "worker":
+        _workers.append(process)
     try:
         yield process
+    except BaseException:
+        _explain_failure(process, args[0], log)
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -65,6 +70,36 @@ def celery_process(
             process.wait()
         if output is not None:
             output.close()
+        if process in _workers:
+            _workers.remove(process)
+
+
+_workers: list[subprocess.Popen] = []
+_explained: set[Path] = set()
+_explained_pids: set[int] = set()
+LOG_TAIL = 12_000
+
+
+def _explain_failure(process: subprocess.Popen, role: str, log: Path | None) -> None:
+    """A test failed inside the block: have live workers print every thread's stack (Celery's
+    SIGUSR1 handler) and beat its own (faulthandler, on SIGABRT), then print the log's tail,
+    so a stall seen once in CI can be read."""
+    if process.poll() is not None:
+        print(f"celery {role} had exited with code {process.poll()}", file=sys.stderr)
+    elif role == "beat":
+        process.send_signal(signal.SIGABRT)  # faulthandler prints beat's stacks as it dies
+        time.sleep(0.5)
+    live = [w for w in _workers if w.poll() is None and w.pid not in _explained_pids]
+    for worker in live:
+        worker.send_signal(signal.SIGUSR1)
+        _explained_pids.add(worker.pid)
+    if live:
+        time.sleep(1.5)
+    if log is None or log in _explained or not log.exists():
+        return
+    _explained.add(log)
+    tail = log.read_text(errors="replace")[-LOG_TAIL:]
+    print(f"--- last {LOG_TAIL} characters of {log} ---\n{tail}", file=sys.stderr)
 
 
 def celery_worker(
