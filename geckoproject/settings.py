@@ -216,6 +216,11 @@ CELERY_TASK_ROUTES = {
 # Always an ERROR log line; also a webhook POST and/or e-mail (Django's EMAIL_* settings).
 ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+# Their SMTP server, one URL (django-environ): smtp://user:password@host:25, smtp+tls:// for
+# STARTTLS (587), smtp+ssl:// for implicit TLS (465); a password's special characters
+# percent-encoded.
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="geckoproject@localhost")
 GECKO_ALERT_FAILED_RUNS = env.int("GECKO_ALERT_FAILED_RUNS", default=3)
 GECKO_ALERT_BREAKER_OPEN_SECONDS = env.int("GECKO_ALERT_BREAKER_OPEN_SECONDS", default=600)
 GECKO_ALERT_BEAT_STALE_SECONDS = env.int("GECKO_ALERT_BEAT_STALE_SECONDS", default=300)

@@ -83,3 +83,25 @@ def test_bad_configuration_is_rejected_with_a_stable_id(env, check_id):
     assert result.returncode != 0
     assert check_id in result.stderr
     assert "HINT" in result.stderr
+
+
+def test_alert_mail_server_comes_from_the_environment():
+    """docs/operations.md promises e-mail alerts through an SMTP server the operator names:
+    EMAIL_URL and DEFAULT_FROM_EMAIL reach Django's mail settings, password included."""
+    shown = (
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, "
+        "s.EMAIL_USE_TLS, s.DEFAULT_FROM_EMAIL)"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        shown,
+        DEBUG="1",
+        EMAIL_URL="smtp+tls://alerts:p%40ss@mail.example.com:587",
+        DEFAULT_FROM_EMAIL="gecko@example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "mail.example.com", "587", "alerts", "p@ss", "True", "gecko@example.com"
+    ]  # fmt: skip
