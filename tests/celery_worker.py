@@ -85,7 +85,7 @@ def _explain_failure(process: subprocess.Popen, role: str, log: Path | None) -> 
     SIGUSR1 handler) and beat its own (faulthandler, on SIGABRT), then print the log's tail,
     so a stall seen once in CI can be read."""
     if process.poll() is not None:
-        print(f"celery {role} had exited with code {process.poll()}", file=sys.stderr)
+        sys.stderr.write(f"celery {role} had exited with code {process.poll()}\n")
     elif role == "beat":
         process.send_signal(signal.SIGABRT)  # faulthandler prints beat's stacks as it dies
         time.sleep(0.5)
@@ -99,7 +99,7 @@ def _explain_failure(process: subprocess.Popen, role: str, log: Path | None) -> 
         return
     _explained.add(log)
     tail = log.read_text(errors="replace")[-LOG_TAIL:]
-    print(f"--- last {LOG_TAIL} characters of {log} ---\n{tail}", file=sys.stderr)
+    sys.stderr.write(f"--- last {LOG_TAIL} characters of {log} ---\n{tail}\n")
 
 
 def celery_worker(
