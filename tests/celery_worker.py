@@ -178,7 +178,8 @@ def drained(
         if time.monotonic() > deadline:
             open_runs = CollectionRun.objects.filter(status__in=statuses)
             rows = list(open_runs.values_list("task", "status", "correlation_id", "detail"))
-            raise AssertionError(f"work still running after {timeout}s: {rows}")
+            queued = {q: redis_client.llen(q) for q in ("api", "default")}
+            raise AssertionError(f"work still running after {timeout}s: queued {queued}, {rows}")
         time.sleep(pause)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from collectors.models import CollectionRun, CollectorConfig
+from collectors.services.backfill import plan_backfill
 from marketdata.models import Candle, Trade
 from marketdata.trade_layout import trade_ids
 from watchlist.models import WatchlistEntry
@@ -40,6 +42,7 @@ SIM_RATE = RATE + 2 * BURST  # the simulator's limit, just above the bucket
 HOSTS = ("hosta", "hostb")
 ENV = {"GECKO_RATE_LIMIT_PER_MIN": str(RATE), "GECKO_RATE_LIMIT_BURST": str(BURST)}
 PLAN = "collectors.tasks.plan_collection"
+BACKFILL = "collectors.tasks.backfill_ohlcv"
 
 
 class RequestLog(logging.Handler):
@@ -60,6 +63,32 @@ def wait_until_linked(timeout: float) -> None:
     while WatchlistEntry.objects.filter(pool__isnull=False).count() < POOLS:
         if time.monotonic() > deadline:
             raise AssertionError(f"watchlist pools not linked after {timeout}s")
+        time.sleep(0.5)
+
+
+def backfill_deadline(live_share: float) -> float:
+    """When the backfill must be done: its plan's pages (an upper bound) at the backfill lane's
+    rate, plus a minute for start-up and the retries' latency. The lane, not the test's
+    patience, sets how long 14 days of 5m for every pool take."""
+    pool_ids = list(WatchlistEntry.objects.values_list("pool_id", flat=True))
+    until = timezone.now()
+    plan = plan_backfill(pool_ids, ["5m"], since=until - timedelta(days=14), until=until)
+    lane_per_min = (1 - live_share) * RATE
+    return time.monotonic() + plan.pages / lane_per_min * 60 + 60
+
+
+def wait_for_backfill(deadline: float) -> None:
+    """Every pool's backfill finished (a unit waiting for tokens keeps one run, "waiting")."""
+    while True:
+        done = CollectionRun.objects.filter(task=BACKFILL, status="ok").count()
+        if done >= POOLS:
+            return
+        if time.monotonic() > deadline:
+            rows = CollectionRun.objects.filter(task=BACKFILL).order_by().values_list("status")
+            raise AssertionError(
+                f"{done} of {POOLS} backfills done by the lane's deadline: "
+                f"{dict(rows.annotate(n=Count('id')))}"
+            )
         time.sleep(0.5)
 
 
@@ -107,7 +136,7 @@ def request_log():
     sim_logger.setLevel(level)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(420)
 def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
     simulator_factory, redis_client, request_log, tmp_path: Path, settings
 ):
@@ -145,11 +174,13 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
             wait_until_linked(timeout=60)
             # An operator's backfill on top of the planner's share: more than one bucket's
             # worth of demand, so only a bucket shared by both hosts keeps the limit.
+            backfill_until = backfill_deadline(settings.GECKO_RATE_LIMIT_LIVE_SHARE)
             call_command(
                 "backfill_ohlcv", "--async", "--timeframe", "5m", "--days", "14", verbosity=0
             )
             wait_for_runs(PLAN, CYCLES, since, timeout=120)
-        drained(redis_client, timeout=60)
+        wait_for_backfill(backfill_until)
+        drained(redis_client, timeout=60, statuses=("running", "waiting"))
     elapsed = time.monotonic() - started
 
     stats = sim.stats()
@@ -167,7 +198,7 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
     output = log.read_text(errors="replace")
     assert "Traceback" not in output, output[-5000:]
     assert not runs.filter(status="failed").exists()
-    assert runs.filter(task="collectors.tasks.backfill_ohlcv", status="ok").count() == POOLS
+    assert runs.filter(task=BACKFILL, status="ok").count() == POOLS
 
     # One budget: the shared bucket bound the fleet, and kept it under the simulator's limit.
     assert stats["rate_limited"] == 0, stats
