@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from collectors.models import CollectionRun, CollectorConfig
+from geckoproject.redis_clock import beat_tick_age
 from marketdata.models import Candle, CandleCoverage
 from marketdata.timeframes import TIMEFRAME_SECONDS
 from watchlist.models import WatchlistEntry
@@ -73,16 +74,12 @@ def breaker_open(now: datetime) -> list[Finding]:
 
 def beat_stopped(now: datetime) -> list[Finding]:
     """Beat stamps Redis on every tick (geckoproject.beat); no stamp means no beat for a day."""
-    from geckoproject.health import BEAT_TICK_KEY
-
     limit = settings.GECKO_ALERT_BEAT_STALE_SECONDS
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
     try:
-        stamp = client.get(BEAT_TICK_KEY)
-        server_now = client.time()[0]
+        age = beat_tick_age(client)
     finally:
         client.close()
-    age = None if stamp is None else server_now - int(stamp)
     stale = age is None or age > limit
     seen = "never in the last day" if age is None else f"{age} s ago"
     return [

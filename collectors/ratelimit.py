@@ -39,6 +39,8 @@ from typing import Literal
 import redis
 from django.conf import settings
 
+from geckoproject.redis_clock import server_micros
+
 from .target import target_id
 
 Lane = Literal["live", "backfill"]
@@ -303,8 +305,7 @@ class RateLimiter:
         """Grants of the last 60 s by lane, read from the window log (for the admin overview).
 
         Read-only: entries older than the window are left for the next acquire to trim."""
-        now_s, now_us = self.client.time()
-        now = now_s * 1_000_000 + now_us
+        now = server_micros(self.client)
         members = self.client.zrangebyscore(self.keys[2], now - 60_000_000, "+inf")
         counts = dict.fromkeys(LANES, 0)
         for member in members:

@@ -25,6 +25,8 @@ from typing import Any
 
 import redis
 
+from geckoproject import redis_clock
+
 from .locks import claim, redis_client
 
 logger = logging.getLogger(__name__)
@@ -38,11 +40,10 @@ OTHER_SCHEDULE_SLOT = 60.0
 def server_time() -> float:
     """Redis server time in epoch seconds (this host's clock if Redis cannot be asked)."""
     try:
-        seconds, micros = redis_client().time()
+        return redis_clock.server_time(redis_client())
     except redis.RedisError as exc:
         logger.warning("beat tick stamped with this host's clock: %s", type(exc).__name__)
         return time.time()
-    return seconds + micros / 1e6
 
 
 def stamp_beat_send(headers: dict[str, Any] | None = None, **_: Any) -> None:

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from .health import BEAT_TICK_KEY
+from .redis_clock import BEAT_TICK_KEY
 
 logger = logging.getLogger(__name__)
 

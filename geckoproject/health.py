@@ -38,9 +38,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from .redis_clock import beat_tick_age
+
 logger = logging.getLogger(__name__)
 
-BEAT_TICK_KEY = "gecko:beat:last_tick"
 API_CACHE_KEY = "gecko:health:api"
 
 
@@ -88,13 +89,11 @@ def check_broker() -> Check:
 def check_beat() -> Check:
     client = _redis()
     try:
-        stamp = client.get(BEAT_TICK_KEY)
-        now = client.time()[0]
+        age = beat_tick_age(client)
     finally:
         client.close()
-    if stamp is None:
+    if age is None:
         return Check(False, "beat has not ticked (or not within the key's lifetime)")
-    age = max(0, now - int(stamp))
     ok = age <= settings.HEALTH_BEAT_MAX_AGE
     return Check(ok, {"last_tick_age_s": age, "max_age_s": settings.HEALTH_BEAT_MAX_AGE})
 

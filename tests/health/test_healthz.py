@@ -22,7 +22,8 @@ from django.utils import timezone
 from collectors.breaker import CircuitBreaker
 from collectors.models import CollectionRun
 from geckoproject.beat import record_beat_tick
-from geckoproject.health import API_CACHE_KEY, BEAT_TICK_KEY
+from geckoproject.health import API_CACHE_KEY
+from geckoproject.redis_clock import BEAT_TICK_KEY
 
 pytestmark = pytest.mark.django_db
 

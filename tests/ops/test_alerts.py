@@ -28,7 +28,7 @@ from collectors.planner.service import STATE_KEY
 from collectors.schedules import seed
 from geckoproject.beat import record_beat_tick
 from geckoproject.celery import app
-from geckoproject.health import BEAT_TICK_KEY
+from geckoproject.redis_clock import BEAT_TICK_KEY
 from marketdata import store
 from tests.marketdata import factories
 from watchlist.models import WatchlistEntry
