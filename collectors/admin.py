@@ -26,7 +26,6 @@ from . import inflight, run_columns, tasks
 from .breaker import CircuitBreaker
 from .management.backfill_output import plan_lines
 from .models import CollectionRun, CollectorConfig, TradeCursor
-from .planner import inflight as planned
 from .planner import service as planner
 from .planner.demand import unit_key
 from .planner.text import render
@@ -212,7 +211,7 @@ class GapBackfillAdmin(GapAdmin):
     )
     def reopen_and_backfill(self, request, queryset):
         reopened = gaps.reopen_gaps(queryset)
-        queued = [pk for pk in reopened if inflight.claim(gaps.GAP_BACKFILL, pk)]
+        queued = [pk for pk in reopened if gaps.claim_gap(pk)]
         for gap_id in queued:
             tasks.backfill_gap.delay(gap_id=gap_id)
         self.message_user(
@@ -300,7 +299,7 @@ class PoolCollectAdmin(PoolAdmin):
                 kwargs = {"pool_id": pool_id, "timeframe": timeframe}
                 sends[unit_key("ohlcv", pool_id, timeframe)] = (tasks.fetch_ohlcv, kwargs)
             sends[unit_key("trades", pool_id)] = (tasks.fetch_trades, {"pool_id": pool_id})
-        claimed = planned.claim(((unit, 1) for unit in sends), expires + planner.INFLIGHT_MARGIN)
+        claimed = inflight.claim(((unit, 1) for unit in sends), expires + planner.INFLIGHT_MARGIN)
         for unit in claimed:
             task, kwargs = sends[unit]
             task.apply_async(kwargs=kwargs, expires=expires)

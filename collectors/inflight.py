@@ -1,45 +1,139 @@
-"""Work already queued or running, so a planner does not queue it again.
+"""Work queued or running, kept in Redis so the same unit is never queued twice.
 
-A Redis key per unit of work, set (NX) when the task is queued and deleted when it finishes for
-good; a retry after MustWait keeps it. The TTL is a safety net only: if a queued message is
-lost, the key expires and the next scan queues the work again (a duplicate that slips through
-is harmless — the task lock lets one copy run). While the work runs its claim is a lease
-(``running``), so a worker killed outright frees it within a lease rather than the hour.
+Each unit has a key ``gecko:plan:inflight:<unit>`` set with ``SET NX EX`` when it is queued (so two
+planners, two beats, or a planner and an operator cannot both queue it) and deleted when its task
+finishes for good; a retry keeps it. The TTL is what makes a dead worker harmless: its unit
+expires and is planned again (a duplicate that slips through is harmless too: the task's lock
+lets one copy run). While the work runs its claim is a lease its process renews
+(collectors.lease), so a worker killed outright frees it within a lease rather than the TTL.
+
+Two kinds of claim share the keys:
+- the planner's units (``claim``/``read``/``running``) carry their cost in API calls and are
+  indexed by expiry in a sorted set, so a tick reads the whole in-flight budget in one trip;
+- work queued outside the planner's budget (gap backfills: ``claim_one``/``keep``/``leased``)
+  is not indexed, so it never shrinks the planner's capacity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+from celery.exceptions import Retry
 
 from .lease import lease_seconds, renewing
 from .locks import redis_client
 
-TTL_SECONDS = 3600
+PREFIX = "gecko:plan:inflight:"
+INDEX = "gecko:plan:inflight"
+UNINDEXED_TTL = 3600  # a lost message's work is queued again after this
 
 
-def _key(kind: str, ident: object) -> str:
-    return f"gecko:inflight:{kind}:{ident}"
+def key(unit: str) -> str:
+    return f"{PREFIX}{unit}"
 
 
-def claim(kind: str, ident: object, ttl: int = TTL_SECONDS) -> bool:
-    """True if the caller may queue this work (no one else has it queued or running)."""
-    return bool(redis_client().set(_key(kind, ident), 1, nx=True, ex=ttl))
+@dataclass(frozen=True)
+class InFlight:
+    units: frozenset[str]
+    calls: int
 
 
-def refresh(kind: str, ident: object, ttl: int = TTL_SECONDS) -> None:
-    """Keep the claim of work that was retried (it is still queued)."""
-    redis_client().set(_key(kind, ident), 1, ex=ttl)
+def read(client: redis.Redis | None = None) -> InFlight:
+    """Units in flight now and the calls they will spend; drops index entries that lapsed."""
+    client = client or redis_client()
+    now = time.time()
+    client.zremrangebyscore(INDEX, "-inf", now)
+    names = [n.decode() for n in client.zrangebyscore(INDEX, now, "+inf")]
+    if not names:
+        return InFlight(frozenset(), 0)
+    costs = client.mget([key(n) for n in names])
+    gone = [n for n, cost in zip(names, costs, strict=True) if cost is None]
+    if gone:
+        client.zrem(INDEX, *gone)
+    live = {n: int(c) for n, c in zip(names, costs, strict=True) if c is not None}
+    return InFlight(frozenset(live), sum(live.values()))
 
 
-def release(kind: str, ident: object) -> None:
-    redis_client().delete(_key(kind, ident))
+def claim(
+    units: Iterable[tuple[str, int]], ttl: float, client: redis.Redis | None = None
+) -> list[str]:
+    """Mark (unit, cost) pairs in flight for ``ttl`` seconds; returns the units this caller
+    claimed (a unit someone else holds is left out)."""
+    client = client or redis_client()
+    pending = list(units)
+    if not pending:
+        return []
+    seconds = max(1, int(ttl))
+    pipe = client.pipeline(transaction=False)
+    for unit, cost in pending:
+        pipe.set(key(unit), cost, nx=True, ex=seconds)
+    results = pipe.execute()
+    claimed = [unit for (unit, _), ok in zip(pending, results, strict=True) if ok]
+    if claimed:
+        expiry = time.time() + seconds
+        client.zadd(INDEX, dict.fromkeys(claimed, expiry))
+    return claimed
+
+
+def release(units: Iterable[str], client: redis.Redis | None = None) -> None:
+    """Forget units (a task finished, or it was never sent)."""
+    names = list(units)
+    if not names:
+        return
+    client = client or redis_client()
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(*[key(n) for n in names])
+    pipe.zrem(INDEX, *names)
+    pipe.execute()
+
+
+def _extend(unit: str, seconds: int, client: redis.Redis) -> None:
+    """A new TTL for a unit still in flight; a unit already released stays released."""
+    if client.expire(key(unit), seconds):
+        client.zadd(INDEX, {unit: time.time() + seconds})
 
 
 @contextmanager
-def running(kind: str, ident: object) -> Iterator[None]:
-    """Hold a claim (if there is one) on a lease its process renews while the block runs."""
-    client, key, seconds = redis_client(), _key(kind, ident), lease_seconds()
-    client.expire(key, seconds)
-    with renewing(lambda: client.expire(key, seconds), seconds):
+def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
+    """Around a fetch task: while it runs the unit stays in flight, on a lease its process
+    renews (collectors.lease: a killed worker's unit lapses within a lease and is planned
+    again); when it ends it is released, unless it ends by retrying (then it stays in flight
+    for ``retry_ttl``, the time its retry message may still be delivered)."""
+    client = redis_client()
+    seconds = lease_seconds()
+    _extend(unit, seconds, client)
+    try:
+        with renewing(lambda: _extend(unit, seconds, client), seconds):
+            yield
+    except Retry:
+        _extend(unit, max(1, int(retry_ttl)), client)
+        raise
+    except BaseException:
+        release([unit], client)
+        raise
+    else:
+        release([unit], client)
+
+
+def claim_one(unit: str, ttl: int = UNINDEXED_TTL) -> bool:
+    """True if the caller may queue ``unit`` (no one has it queued or running); unindexed."""
+    return bool(redis_client().set(key(unit), 0, nx=True, ex=ttl))
+
+
+def keep(unit: str, ttl: int = UNINDEXED_TTL) -> None:
+    """Keep the claim of unindexed work that is queued again (a retry, a continuation)."""
+    redis_client().set(key(unit), 0, ex=ttl)
+
+
+@contextmanager
+def leased(unit: str) -> Iterator[None]:
+    """Hold an unindexed claim (if there is one) on a renewed lease while the block runs; the
+    caller releases or keeps it after, by how the work ended."""
+    client, seconds = redis_client(), lease_seconds()
+    client.expire(key(unit), seconds)
+    with renewing(lambda: client.expire(key(unit), seconds), seconds):
         yield

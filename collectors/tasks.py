@@ -35,7 +35,6 @@ from .gecko.errors import GeckoError, MustWait
 from .lease import lease_seconds
 from .locks import task_lock
 from .models import CollectionRun, CollectorConfig
-from .planner import inflight as planned
 from .planner import limits
 from .planner import service as planner
 from .planner.demand import Unit, unit_key
@@ -73,7 +72,13 @@ def _in_flight(task: Task, unit: str):
     """Keep ``unit`` in flight while the task runs, and until its retry message expires."""
     left = _expires_in(task)
     left = 60.0 if left is None else left
-    return planned.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
+    return inflight.running(unit, retry_ttl=max(1.0, left + planner.INFLIGHT_MARGIN))
+
+
+def retry_headers(task: Task, **marks: Any) -> dict[str, Any]:
+    """A retry's headers: the request's own (beat's tick stamp, earlier marks) plus ``marks``.
+    Passing headers replaces Celery's copy of them, so every retry that marks builds them here."""
+    return {**(task.request.headers or {}), **marks}
 
 
 def _run(
@@ -103,12 +108,11 @@ def _run(
             "%s %s: database or Redis unavailable (%s); retry in %.0fs",
             task.name, arguments, reason, countdown,
         )  # fmt: skip
-        headers = {**(task.request.headers or {}), OUTAGE_HEADER: reason}
         raise task.retry(
             countdown=countdown,
             exc=exc,
             max_retries=None,
-            headers=headers,
+            headers=retry_headers(task, **{OUTAGE_HEADER: reason}),
             retry_policy=OUTAGE_PUBLISH,
         ) from exc
 
@@ -191,7 +195,7 @@ class Later:
     def headers(self, task: Task) -> dict[str, Any] | None:
         if self.faults is None:
             return None  # Celery copies the request's own headers
-        return {**(task.request.headers or {}), FAULT_RETRIES_HEADER: self.faults}
+        return retry_headers(task, **{FAULT_RETRIES_HEADER: self.faults})
 
 
 def _after_faults(task: Task, error: GeckoError, tally: RunTally) -> Later | None:
@@ -336,7 +340,7 @@ def plan_collection(self):
     def body(tally):
         config = CollectorConfig.current()
         if settings.GECKO_API_PLAN == "pro" and limits.cached_key_figures() is None:
-            if planned.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
+            if inflight.claim([(unit_key("key"), 1)], ttl=2 * config.plan_tick_seconds):
                 fetch_key_figures.apply_async(expires=2 * config.plan_tick_seconds)
         result = planner.tick(config, send=_send)
         budget = result.budget
@@ -503,17 +507,17 @@ def backfill_gap(self, gap_id: int):
             tally.status = CollectionRun.Status.WARNING
             tally.detail = report.credit_stop
         if report is not None and report.stopped:
-            inflight.refresh(gaps.GAP_BACKFILL, gap_id)  # still queued: the scan adds no copy
+            gaps.keep_gap(gap_id)  # still queued: the scan adds no copy
             backfill_gap.apply_async(kwargs={"gap_id": gap_id})
             tally.detail = f"{report.pages} pages; continues in a new task"
             return {"continued": True}
         return None
 
     try:
-        with inflight.running(gaps.GAP_BACKFILL, gap_id):
+        with inflight.leased(gaps.gap_unit(gap_id)):
             result = _run(self, body, lane="backfill", gap_id=gap_id)
     except Retry:
-        inflight.refresh(gaps.GAP_BACKFILL, gap_id)
+        gaps.keep_gap(gap_id)
         raise
     except Exception:
         gaps.release_gap(gap_id)

@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from collectors import inflight as planned
 from collectors import tasks
 from collectors.locks import lock_key
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from collectors.planner import inflight as planned
 from collectors.planner.demand import unit_key
 from marketdata.models import Gap, Trade
 from marketdata.trade_layout import trade_ids

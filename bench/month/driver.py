@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.conf import settings
 
+from collectors import inflight as planned
 from collectors.breaker import CircuitBreaker
 from collectors.gecko.errors import GeckoError, MustWait
 from collectors.locks import redis_client
 from collectors.models import CollectorConfig
-from collectors.planner import inflight as planned
 from collectors.planner import limits
 from collectors.planner import service as planner
 from collectors.planner.demand import Unit
@@ -99,7 +99,7 @@ def forget_coordination() -> None:
     """Planner carry, in-flight claims, the month's call count and breaker state of an
     earlier run."""
     client = redis_client()
-    for pattern in ("gecko:plan:*", "gecko:inflight:*", "gecko:credit:*"):
+    for pattern in ("gecko:plan:*", "gecko:credit:*"):
         keys = list(client.scan_iter(pattern))
         if keys:
             client.delete(*keys)

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from .. import inflight
 from ..locks import redis_client
 from ..models import CollectorConfig
-from . import credit, demand, inflight, limits, snapshot
+from . import credit, demand, limits, snapshot
 from .budget import TickBudget, tick_budget
 from .plan import Report, Selection, report, select
 

@@ -54,7 +54,7 @@ def gaps_to_backfill(limit: int) -> list[int]:
     for gap_id in candidates.iterator(chunk_size=500):
         if len(chosen) >= limit:
             break
-        if inflight.claim(GAP_BACKFILL, gap_id):
+        if claim_gap(gap_id):
             chosen.append(gap_id)
     return chosen
 
@@ -97,9 +97,23 @@ def note_answer(gap_id: int, answer: str) -> str:
     return gap.status
 
 
+def gap_unit(gap_id: int) -> str:
+    return f"{GAP_BACKFILL}:{gap_id}"
+
+
+def claim_gap(gap_id: int) -> bool:
+    """True if the caller may queue the backfill of ``gap_id`` (it is not queued or running)."""
+    return inflight.claim_one(gap_unit(gap_id))
+
+
+def keep_gap(gap_id: int) -> None:
+    """The backfill of ``gap_id`` is queued again (a retry or a continuation): keep its claim."""
+    inflight.keep(gap_unit(gap_id))
+
+
 def release_gap(gap_id: int) -> None:
     """The backfill of ``gap_id`` is over (done or failed): a later scan may queue it again."""
-    inflight.release(GAP_BACKFILL, gap_id)
+    inflight.release([gap_unit(gap_id)])
 
 
 def reopen_gaps(chosen: QuerySet[Gap]) -> list[int]:

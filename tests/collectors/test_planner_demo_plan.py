@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import tasks
+from collectors import inflight, tasks
 from collectors.models import CollectorConfig, TradeCursor
-from collectors.planner import inflight
 from collectors.planner import service as planner
 from collectors.planner.demand import unit_key
 from marketdata.models import CandleCoverage

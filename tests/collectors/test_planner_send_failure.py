@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from celery import current_app
 
-from collectors import tasks
+from collectors import inflight, tasks
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.planner import inflight
 from collectors.planner import service as planner
 from tests.marketdata.factories import pool
 from watchlist.models import WatchlistEntry

@@ -12,10 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from collectors import tasks
+from collectors import inflight, tasks
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
-from collectors.planner import inflight, snapshot
 from collectors.planner import service as planner
+from collectors.planner import snapshot
 from collectors.planner.demand import unit_key
 from marketdata.models import CandleCoverage, HistoryStart
 from marketdata.timeframes import ALL_TIMEFRAMES

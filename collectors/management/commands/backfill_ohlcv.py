@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from collectors import inflight, tasks
+from collectors import tasks
 from collectors.command_runs import command_run
 from collectors.gecko.errors import GeckoError, MustWait, NotFound, Unreachable
 from collectors.management.backfill_output import (
@@ -347,7 +347,7 @@ class Command(BaseCommand):
         if options["dry_run"] or not chosen:
             return
         if options["run_async"]:
-            queued = [g.pk for g in chosen if inflight.claim(gaps.GAP_BACKFILL, g.pk)]
+            queued = [g.pk for g in chosen if gaps.claim_gap(g.pk)]
             for gap_id in queued:
                 tasks.backfill_gap.delay(gap_id=gap_id)
             self.stdout.write(
@@ -393,7 +393,7 @@ class Command(BaseCommand):
     def _gap(self, walk: backfill.Walk, totals: Totals, gap: Gap) -> tuple[str, str]:
         """Backfill one gap: done, skipped (held elsewhere) or failed, and its line."""
         busy = "skipped (already queued or running elsewhere)"
-        if not inflight.claim(gaps.GAP_BACKFILL, gap.pk):
+        if not gaps.claim_gap(gap.pk):
             return "skipped", busy
         try:
             report = backfill.backfill_gap(walk, gap.pk)
