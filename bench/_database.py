@@ -1,7 +1,9 @@
-"""A bench's own database: created on first use, migrated in this process (never the
-project's own database)."""
+"""A bench's own database: created on first use, migrated in this process or by the bench's
+children (never the project's own database)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 
 def create_if_missing(url: str, *, durable: bool = True) -> None:
@@ -10,8 +12,8 @@ def create_if_missing(url: str, *, durable: bool = True) -> None:
     import psycopg
     from psycopg import sql
 
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -30,7 +30,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -56,26 +55,10 @@ COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume
 COLUMNS += ("is_final", "fetched_at")
 
 
-def _ensure_database() -> None:
-    """Create the bench database if it is missing (connecting to ``postgres`` to do so)."""
-    import psycopg
-    from psycopg import sql
-
-    url = urlparse(BENCH_DATABASE_URL)
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def _setup() -> None:
-    import django
-    from django.core.management import call_command
+    from bench._database import migrated
 
-    _ensure_database()
-    django.setup()
-    call_command("migrate", verbosity=0)
+    migrated(BENCH_DATABASE_URL)
 
 
 @dataclass

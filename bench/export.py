@@ -30,9 +30,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 BENCH_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_geckoproject"
 )
@@ -80,14 +81,9 @@ def manage(*args: str) -> Run:
 
 
 def ensure_database() -> None:
-    import psycopg
-    from psycopg import sql
+    from bench._database import create_if_missing
 
-    name = urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
-    admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_if_missing(BENCH_DATABASE_URL)
     manage("migrate", "--noinput", "--verbosity", "0")
 
 
