@@ -38,18 +38,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_audit"
-)
+from bench._database import create_if_missing, environment  # noqa: E402
+
 CHILD_ENV = {
     **os.environ,
-    "DATABASE_URL": BENCH_DATABASE_URL,
-    "DJANGO_SETTINGS_MODULE": "geckoproject.settings",
-    "GECKO_DOTENV": "",
+    **environment("bench_gecko_audit", redis_db=13),
     "DEBUG": "1",
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
     "LOG_LEVEL": "WARNING",
 }
+BENCH_DATABASE_URL = CHILD_ENV["DATABASE_URL"]
 NETWORK = "auditbench"
 GOAL_S = 30.0
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -72,8 +69,6 @@ def manage(*args: str) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def ensure_database() -> None:
-    from bench._database import create_if_missing
-
     create_if_missing(BENCH_DATABASE_URL)
     _, done = manage("migrate", "--noinput", "--verbosity", "0")
     if done.returncode:

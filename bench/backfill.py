@@ -23,7 +23,6 @@ or not are printed; the exit status is non-zero only if the benchmark itself cra
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import uuid
@@ -34,19 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_geckoproject"
-)
-BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-# Never the live database or Redis, never a local .env.
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="geckoproject.settings",
-    GECKO_DOTENV="",
-    DATABASE_URL=BENCH_DATABASE_URL,
-    REDIS_URL=BENCH_REDIS_URL,
-)
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from bench._database import configure, migrated  # noqa: E402
+
+BENCH_DATABASE_URL = configure("bench_geckoproject", redis_db=14)
 
 DAY = 86400
 WRITE_GOAL = 0.50  # write path ≥ 50% of COPY
@@ -56,8 +45,6 @@ COLUMNS += ("is_final", "fetched_at")
 
 
 def _setup() -> None:
-    from bench._database import migrated
-
     migrated(BENCH_DATABASE_URL)
 
 

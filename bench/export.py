@@ -34,9 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_geckoproject"
-)
+from bench._database import create_if_missing, environment  # noqa: E402
+
 QLIB_PYTHON = Path(os.environ.get("QLIB_PYTHON", ROOT / ".venv-qlib" / "bin" / "python"))
 NETWORK = "benchnet"
 SPEED_GOAL = 2.0
@@ -45,13 +44,11 @@ DUMP_BIN_REFERENCE_S = 7.6  # QLIB.md §7: dump_bin.py dump_all --max_workers 1,
 
 CHILD_ENV = {
     **os.environ,
-    "DATABASE_URL": BENCH_DATABASE_URL,
-    "DJANGO_SETTINGS_MODULE": "geckoproject.settings",
-    "GECKO_DOTENV": "",
+    **environment("bench_geckoproject", redis_db=12),
     "DEBUG": "1",
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
     "LOG_LEVEL": "WARNING",
 }
+BENCH_DATABASE_URL = CHILD_ENV["DATABASE_URL"]
 
 
 @dataclass
@@ -81,8 +78,6 @@ def manage(*args: str) -> Run:
 
 
 def ensure_database() -> None:
-    from bench._database import create_if_missing
-
     create_if_missing(BENCH_DATABASE_URL)
     manage("migrate", "--noinput", "--verbosity", "0")
 
