@@ -34,21 +34,19 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_audit"
-)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench._database import create_if_missing, environment  # noqa: E402
+
 CHILD_ENV = {
     **os.environ,
-    "DATABASE_URL": BENCH_DATABASE_URL,
-    "DJANGO_SETTINGS_MODULE": "geckoproject.settings",
-    "GECKO_DOTENV": "",
+    **environment("bench_gecko_audit", redis_db=13),
     "DEBUG": "1",
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
     "LOG_LEVEL": "WARNING",
 }
+BENCH_DATABASE_URL = CHILD_ENV["DATABASE_URL"]
 NETWORK = "auditbench"
 GOAL_S = 30.0
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -71,14 +69,7 @@ def manage(*args: str) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def ensure_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
-    admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_if_missing(BENCH_DATABASE_URL)
     _, done = manage("migrate", "--noinput", "--verbosity", "0")
     if done.returncode:
         raise SystemExit(f"migrate failed:\n{done.stderr[-3000:]}")

@@ -23,31 +23,19 @@ or not are printed; the exit status is non-zero only if the benchmark itself cra
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_geckoproject"
-)
-BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-# Never the live database or Redis, never a local .env.
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="geckoproject.settings",
-    GECKO_DOTENV="",
-    DATABASE_URL=BENCH_DATABASE_URL,
-    REDIS_URL=BENCH_REDIS_URL,
-)
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from bench._database import configure, migrated  # noqa: E402
+
+BENCH_DATABASE_URL = configure("bench_geckoproject", redis_db=14)
 
 DAY = 86400
 WRITE_GOAL = 0.50  # write path ≥ 50% of COPY
@@ -56,26 +44,8 @@ COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume
 COLUMNS += ("is_final", "fetched_at")
 
 
-def _ensure_database() -> None:
-    """Create the bench database if it is missing (connecting to ``postgres`` to do so)."""
-    import psycopg
-    from psycopg import sql
-
-    url = urlparse(BENCH_DATABASE_URL)
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def _setup() -> None:
-    import django
-    from django.core.management import call_command
-
-    _ensure_database()
-    django.setup()
-    call_command("migrate", verbosity=0)
+    migrated(BENCH_DATABASE_URL)
 
 
 @dataclass

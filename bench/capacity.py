@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import statistics
 import sys
@@ -42,17 +41,9 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_plan"
-)
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="geckoproject.settings",
-    GECKO_DOTENV="",
-    DATABASE_URL=BENCH_DATABASE_URL,
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-)
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from bench._database import configure, migrated  # noqa: E402
+
+BENCH_DATABASE_URL = configure("bench_gecko_plan", redis_db=8)
 
 SEED = 9
 MEDIAN_PER_DAY = 30.0
@@ -89,8 +80,6 @@ def resample(source: list[float], n: int, seed: int = SEED) -> list[float]:
 
 
 def ensure_database() -> None:
-    from bench._database import migrated
-
     migrated(BENCH_DATABASE_URL)
 
 

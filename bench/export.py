@@ -30,12 +30,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_geckoproject"
-)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench._database import create_if_missing, environment  # noqa: E402
+
 QLIB_PYTHON = Path(os.environ.get("QLIB_PYTHON", ROOT / ".venv-qlib" / "bin" / "python"))
 NETWORK = "benchnet"
 SPEED_GOAL = 2.0
@@ -44,13 +44,11 @@ DUMP_BIN_REFERENCE_S = 7.6  # QLIB.md §7: dump_bin.py dump_all --max_workers 1,
 
 CHILD_ENV = {
     **os.environ,
-    "DATABASE_URL": BENCH_DATABASE_URL,
-    "DJANGO_SETTINGS_MODULE": "geckoproject.settings",
-    "GECKO_DOTENV": "",
+    **environment("bench_geckoproject", redis_db=12),
     "DEBUG": "1",
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
     "LOG_LEVEL": "WARNING",
 }
+BENCH_DATABASE_URL = CHILD_ENV["DATABASE_URL"]
 
 
 @dataclass
@@ -80,14 +78,7 @@ def manage(*args: str) -> Run:
 
 
 def ensure_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
-    admin = BENCH_DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_if_missing(BENCH_DATABASE_URL)
     manage("migrate", "--noinput", "--verbosity", "0")
 
 

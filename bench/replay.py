@@ -15,29 +15,18 @@ bench_gecko_replay, created and migrated if missing, emptied before each set-up)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_replay"
-)
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="geckoproject.settings",
-    GECKO_DOTENV="",
-    DATABASE_URL=BENCH_DATABASE_URL,
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"),
-)
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
+from bench._database import configure, migrated  # noqa: E402
+
+BENCH_DATABASE_URL = configure("bench_gecko_replay", redis_db=7, log_level="ERROR")
 
 
 def ensure_database() -> None:
-    from bench._database import migrated
-
     migrated(BENCH_DATABASE_URL, durable=False)
 
 

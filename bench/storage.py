@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
 import tempfile
@@ -620,22 +619,6 @@ def report(fill: Fill, measured: dict[str, Size], reads: dict[str, list[float]])
     return lines
 
 
-def configure() -> str:
-    """Point Django at the bench's own database and Redis before it starts."""
-    url = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_gecko_storage"
-    )
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="geckoproject.settings",
-        GECKO_DOTENV="",
-        DATABASE_URL=url,
-        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    )
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    return url
-
-
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -649,9 +632,9 @@ def main() -> int:
     parser.add_argument("--trades", type=positive, default=300_000)
     parser.add_argument("--runs", type=positive, default=50, help="reads timed per query")
     args = parser.parse_args()
-    from bench._database import migrated
+    from bench._database import configure, migrated
 
-    migrated(configure())
+    migrated(configure("bench_gecko_storage", redis_db=9))
     print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
     loaded = fill(args.candles, args.trades)
     settle()

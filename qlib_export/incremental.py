@@ -42,6 +42,15 @@ class Previous:
     states: dict[str, SymbolState]
     mapping: dict[str, dict[str, str]]
 
+    @property
+    def freq(self) -> str:
+        return qlib_freq(self.contents.timeframe)
+
+    @property
+    def window(self) -> Window:
+        """The bars it was exported from: its timeframe between its ``--start`` and ``--end``."""
+        return Window(self.contents.timeframe, self.contents.start, self.contents.end)
+
 
 def check(request: Request) -> None:
     """Refuse what an incremental export cannot do, before anything is read."""
@@ -108,8 +117,7 @@ def extend(
     symbols: dict[int, str],
     progress: Progress,
 ) -> TimeframeResult:
-    timeframe, freq = prev.contents.timeframe, qlib_freq(prev.contents.timeframe)
-    window = Window(timeframe, prev.contents.start, prev.contents.end)
+    window = prev.window
     selected = sorted(pools, key=lambda pool_id: symbols[pool_id])
 
     known = {p: prev.states[symbols[p]] for p in selected if symbols[p] in prev.states}
@@ -126,7 +134,7 @@ def extend(
     }
     bounds |= {symbols[p]: span for p, span in source.spans(whole, window).items()}
     if not bounds:
-        raise ExportError(f"--incremental: no final candles left to export for {timeframe}")
+        raise ExportError(f"--incremental: no final candles left to export for {window.timeframe}")
     try:
         calendar = Calendar.spanning(
             min(first for first, _ in bounds.values()),
@@ -137,7 +145,7 @@ def extend(
         raise ExportError(str(exc)) from exc
 
     moved = calendar.start != prev.calendar.start
-    root = staging.stage(request.out, freq) if moved else prev.root
+    root = staging.stage(request.out, prev.freq) if moved else prev.root
     try:
         if moved:
             shutil.copytree(prev.root, root, dirs_exist_ok=True)
@@ -163,8 +171,7 @@ def _write(
     symbols: dict[int, str],
     progress: Progress,
 ) -> TimeframeResult:
-    timeframe, freq = prev.contents.timeframe, qlib_freq(prev.contents.timeframe)
-    window = Window(timeframe, prev.contents.start, prev.contents.end)
+    freq, window = prev.freq, prev.window
     for scratch in root.glob(".rewrite-*"):  # left by a killed run
         shutil.rmtree(scratch, ignore_errors=True)
     whole = [p for p in selected if p not in appended]
@@ -224,7 +231,7 @@ def _write(
         root,
         manifest.Contents(
             fmt="bin",
-            timeframe=timeframe,
+            timeframe=window.timeframe,
             network=request.network,
             include_open=False,
             start=prev.contents.start,

@@ -20,22 +20,19 @@ def _rot(x: np.ndarray, k: int) -> np.ndarray:
     return (x << _U32(k)) | (x >> _U32(32 - k))
 
 
+_FINAL_ROTATIONS = (14, 11, 25, 16, 4, 14, 24)
+
+
 def _final(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    c ^= b
-    c -= _rot(b, 14)
-    a ^= c
-    a -= _rot(c, 11)
-    b ^= a
-    b -= _rot(a, 25)
-    c ^= b
-    c -= _rot(b, 16)
-    a ^= c
-    a -= _rot(c, 4)
-    b ^= a
-    b -= _rot(a, 14)
-    c ^= b
-    c -= _rot(b, 24)
-    return b, c
+    """lookup3's ``final``: each step mixes a word into the next of c, a, b in turn, in place."""
+    words = [a, b, c]
+    source = 1
+    for k in _FINAL_ROTATIONS:
+        target = (source + 1) % 3
+        words[target] ^= words[source]
+        words[target] -= _rot(words[source], k)
+        source = target
+    return words[1], words[2]
 
 
 def _join(b: np.ndarray, c: np.ndarray) -> np.ndarray:

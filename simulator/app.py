@@ -128,22 +128,10 @@ class Simulator:
         self.stopping = threading.Event()
 
     # --- control ---------------------------------------------------------------------------
-    def add_fault(
-        self,
-        kind: str,
-        count: int = 1,
-        path_contains: str | None = None,
-        delay: float | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        """Make the next ``count`` API requests matching ``path_contains`` fail with ``kind``."""
-        self.faults.add(kind, count, path_contains, delay, retry_after)
-
-    def pending_faults(self) -> list[dict]:
-        return self.faults.pending()
-
-    def clear_faults(self) -> None:
-        self.faults.reset()
+    def add_fault(self, kind: str, **rule: Any) -> None:
+        """Make the next ``count`` API requests matching ``path_contains`` fail with ``kind``
+        (``rule``: the options :meth:`FaultBook.add` takes, which the control plane calls too)."""
+        self.faults.add(kind, **rule)
 
     def add_hole(self, pool: str, start: int, end: int) -> None:
         """Drop ``[start, end)`` from ``pool``'s candle history."""

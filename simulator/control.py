@@ -8,31 +8,20 @@ this module depends on the operations, not on the object that composes the simul
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from typing import Any, Protocol
 
 from .clock import SimClock
+from .faults import FaultBook
 from .responses import Reply
 
 
 class Controls(Protocol):
     clock: SimClock
+    faults: FaultBook
 
     def stats(self) -> dict: ...
 
     def world_summary(self) -> dict: ...
-
-    def add_fault(
-        self,
-        kind: str,
-        count: int = 1,
-        path_contains: str | None = None,
-        delay: float | None = None,
-        retry_after: int | None = None,
-    ) -> None: ...
-
-    def pending_faults(self) -> list[dict]: ...
-
-    def clear_faults(self) -> None: ...
 
     def add_hole(self, pool: str, start: int, end: int) -> None: ...
 
@@ -48,13 +37,8 @@ class Controls(Protocol):
 
     def fates_now(self) -> dict: ...
 
-    def configure(
-        self,
-        rate_per_min: int | None = None,
-        fault_rate: float | None = None,
-        limit_counts: str | None = None,
-        cache_seconds: float | None = None,
-    ) -> None: ...
+    def configure(self, **settings: Any) -> None:
+        """The POSTed body's keys, passed on as they are (an unknown one: TypeError, a 400)."""
 
     def config(self) -> dict: ...
 
@@ -107,10 +91,10 @@ def _dispatch(sim: Controls, method: str, name: str, body: dict, query: dict) ->
         return Reply(200, {"count": count})
     if name == "faults":
         if method == "POST":
-            sim.add_fault(**body)
+            sim.faults.add(**body)
         elif method == "DELETE":
-            sim.clear_faults()
-        return Reply(200, {"pending": sim.pending_faults()})
+            sim.faults.reset()
+        return Reply(200, {"pending": sim.faults.pending()})
     if name == "holes":
         if method == "POST":
             sim.add_hole(body["pool"], int(body["start"]), int(body["end"]))

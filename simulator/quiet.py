@@ -8,38 +8,13 @@ start. Spells come from the world's seed (``world.quiet_spells``) and from the c
 
 from __future__ import annotations
 
-import threading
-
+from .spans import SpanBook
 from .world import World
 
 
-class QuietBook:
-    """Per-pool ``[start, end)`` ranges (epoch seconds) without a trade."""
+class QuietBook(SpanBook):
+    """Per-pool ``[start, end)`` ranges (epoch seconds) without a trade; the seeded spells are
+    part of the world, so ``clear`` keeps them."""
 
     def __init__(self, world: World) -> None:
-        self._seeded = {k: tuple(v) for k, v in world.quiet_spells.items()}
-        self._added: dict[str, list[tuple[int, int]]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, pool: str, start: int, end: int) -> None:
-        if end <= start:
-            raise ValueError("quiet spell end must be after its start")
-        with self._lock:
-            self._added.setdefault(pool, []).append((int(start), int(end)))
-
-    def for_pool(self, pool: str) -> tuple[tuple[int, int], ...]:
-        with self._lock:
-            return self._seeded.get(pool, ()) + tuple(self._added.get(pool, ()))
-
-    def clear(self) -> bool:
-        """Forget the spells added since start (True if there were any); the seeded ones are
-        part of the world."""
-        with self._lock:
-            had = bool(self._added)
-            self._added.clear()
-        return had
-
-    def as_dict(self) -> dict[str, list[list[int]]]:
-        with self._lock:
-            pools = set(self._seeded) | set(self._added)
-        return {p: [list(s) for s in self.for_pool(p)] for p in sorted(pools)}
+        super().__init__("quiet spell", world.quiet_spells)

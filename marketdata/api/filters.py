@@ -31,6 +31,14 @@ class TokenFilter(filters.FilterSet):
         fields = ["network", "address", "symbol"]
 
 
+def _half_open(field: str) -> tuple[filters.IsoDateTimeFilter, filters.IsoDateTimeFilter]:
+    """``since`` and ``until`` on ``field``: ``since <= t < until``."""
+    return (
+        filters.IsoDateTimeFilter(field_name=field, lookup_expr="gte"),
+        filters.IsoDateTimeFilter(field_name=field, lookup_expr="lt"),
+    )
+
+
 class PoolScopedFilter(filters.FilterSet):
     """``pool`` is the pool's id, ``pool_address`` its address (not its base token's)."""
 
@@ -40,8 +48,7 @@ class PoolScopedFilter(filters.FilterSet):
 
 class CandleFilter(PoolScopedFilter):
     timeframe = filters.ChoiceFilter(choices=Timeframe.choices)
-    since = filters.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="ts", lookup_expr="lt")
+    since, until = _half_open("ts")
 
     class Meta:
         model = Candle
@@ -50,8 +57,7 @@ class CandleFilter(PoolScopedFilter):
 
 class TradeFilter(PoolScopedFilter):
     side = filters.ChoiceFilter(choices=Trade.Side.choices)
-    since = filters.IsoDateTimeFilter(field_name="block_timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="block_timestamp", lookup_expr="lt")
+    since, until = _half_open("block_timestamp")
 
     class Meta:
         model = Trade
