@@ -187,7 +187,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A lost broker connection (Redis restarting) must not kill running tasks: a killed task's
 # message stays unacked in Redis until the visibility timeout (an hour), or is acked as failed
 # after the reconnect and lost. Running on, a task meeting the outage publishes its retry once
-# Redis is back (collectors.tasks OUTAGES) and its ack then reaches the restarted server.
+# Redis is back (collectors.tasks.running OUTAGES) and its ack then reaches the restarted server.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
@@ -283,7 +283,7 @@ GECKO_RETRY_BACKOFF = env.float("GECKO_RETRY_BACKOFF", default=1.0)
 GECKO_RETRY_BACKOFF_MAX = env.float("GECKO_RETRY_BACKOFF_MAX", default=60.0)
 # A task whose call met a transient fault on every attempt waits and is retried by Celery this
 # many times, after a countdown from GECKO_TASK_FAULT_BACKOFF seconds doubling each time
-# (jittered); then its run is failed (collectors.tasks). The unit is planned again anyway.
+# (jittered); then its run is failed (collectors.tasks.running). The unit is planned again anyway.
 GECKO_TASK_FAULT_RETRIES = env.int("GECKO_TASK_FAULT_RETRIES", default=3)
 GECKO_TASK_FAULT_BACKOFF = env.float("GECKO_TASK_FAULT_BACKOFF", default=30.0)
 # A candle gap still open after a backfill is not queued again for BASE seconds, doubling with

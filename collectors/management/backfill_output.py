@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from django.conf import settings
 from rich.progress import BarColumn, TextColumn
 
 from collectors.planner.credit import BackfillCredit, backfill_credit
 from collectors.services import backfill
+from collectors.services.backfill_run import GapPlan, GapResult, Totals
 from geckoproject.progress import CommandProgress
+from marketdata.models import Gap
 
 
 def duration(seconds: float) -> str:
@@ -47,26 +47,6 @@ def plan_lines(plan: backfill.Plan, credit: BackfillCredit | None = None) -> lis
             "backfill stops there and says so (run it again next month)."
         )
     return lines
-
-
-@dataclass
-class Totals:
-    started: float
-    pages: int = 0
-    candles: int = 0
-    written: int = 0
-    calls: int = 0
-    busy: int = 0
-    pages_left: int = 0
-    failed: list[str] = field(default_factory=list)
-    credit_stop: str | None = None
-
-    def add(self, report: backfill.UnitReport) -> None:
-        self.pages += report.pages
-        self.candles += report.candles
-        self.written += report.written
-        self.busy += int(report.busy)
-        self.credit_stop = report.credit_stop or self.credit_stop
 
 
 class Progress:
@@ -118,7 +98,13 @@ class Progress:
         self.done = min(self.done + 1, self.unit_base + self.unit_pages)
         self._show()
 
-    def end_unit(self, unit: backfill.Unit, outcome: str) -> None:
+    def end_unit(self, unit: backfill.Unit, report: backfill.UnitReport) -> None:
+        self._finish(unit, outcome(report))
+
+    def unit_failed(self, unit: backfill.Unit, error: Exception) -> None:
+        self._finish(unit, f"failed: {error}")
+
+    def _finish(self, unit: backfill.Unit, outcome: str) -> None:
         """A walk may end early (history starts, quiet intervals): its estimate is spent."""
         self.done = self.unit_base + unit.pages
         self.finished += 1
@@ -134,3 +120,89 @@ def outcome(report: backfill.UnitReport) -> str:
         return "skipped (another backfill holds it)"
     text = f"{report.pages} pages, {report.written:,} candles written"
     return text + ("; stopped" if report.stopped else "")
+
+
+def signal_note(name: str) -> str:
+    """What a run says when SIGINT or SIGTERM asks it to stop."""
+    return f"{name}: finishing the current page…"
+
+
+def units_summary(
+    plan: backfill.Plan, totals: Totals, seconds: float, unfillable: list[backfill.Unit], why: str
+) -> str:
+    """The line a run of (pool × timeframe) units ends with, also its run's detail."""
+    line = (
+        f"Backfilled {plan.pool_count} pools × {len(plan.timeframes)} timeframes: "
+        f"{totals.written:,} candles written, {totals.calls} API calls, {seconds:.1f} s"
+    )
+    if totals.busy:
+        line += f"; {totals.busy} skipped (another backfill holds them)"
+    if unfillable:
+        first = unfillable[0]
+        line += (
+            f"; unfillable: {len(unfillable)} (pool × timeframe) start after the range, "
+            f"e.g. {first.address} {first.timeframe}: {why}"
+        )
+    else:
+        line += "; unfillable: none"
+    if totals.failed:
+        line += f"; failed: {len(totals.failed)} ({totals.failed[0]})"
+    return line
+
+
+def credit_stop_line(totals: Totals) -> str:
+    return totals.credit_stop[0].upper() + totals.credit_stop[1:]
+
+
+def units_left_line(left: list[backfill.Unit], totals: Totals) -> str:
+    """A stopped run: what is left and how long it takes at the backfill lane's rate."""
+    pages = totals.pages_left + sum(u.pages for u in left[1:])
+    rate = backfill.backfill_rate_per_min()
+    return (
+        f"Stopped: {len(left)} (pool × timeframe) left, about {pages} pages "
+        f"({duration(pages / rate * 60)} at {rate:g} calls/min). "
+        "Run the same command again to resume."
+    )
+
+
+# --- gaps ------------------------------------------------------------------------------------
+
+
+def gap_plan_line(plan: GapPlan) -> str:
+    pages = plan.pages
+    rate = backfill.backfill_rate_per_min()
+    return (
+        f"Plan: {len(plan.gaps)} open candle gaps, ~{pages} pages = ~{pages} API calls; "
+        f"at {rate:g} calls/min on the backfill lane: about {duration(pages / rate * 60)}"
+    )
+
+
+def gap_line(index: int, count: int, gap: Gap, result: GapResult) -> str:
+    """One gap walked in this process: which, and how it ended."""
+    if result.state == "skipped":
+        text = "skipped (already queued or running elsewhere)"
+    elif result.error is not None:
+        text = f"failed: {result.error}"
+    else:
+        text = "done" if result.report is None else outcome(result.report)
+    return (
+        f"  {index}/{count} gap {gap.pk} {gap.pool.address} {gap.timeframe} "
+        f"{gap.start:%Y-%m-%d %H:%M} → {gap.end:%Y-%m-%d %H:%M}: {text}"
+    )
+
+
+def gaps_summary(
+    counts: dict[str, int], states: dict[str, int], totals: Totals, seconds: float
+) -> str:
+    """The line a run of gaps ends with, also its run's detail."""
+    return (
+        f"Gaps: {counts['done']} backfilled, {counts['skipped']} already queued or running "
+        f"elsewhere; now {states['filled']} filled, {states['open']} open, "
+        f"{states['unfillable']} unfillable; "
+        f"{totals.written:,} candles written, {totals.calls} API calls, {seconds:.1f} s"
+    )
+
+
+def gaps_left_line(count: int, counts: dict[str, int]) -> str:
+    left = count - counts["done"] - counts["skipped"]
+    return f"Stopped: {left} gaps left. Run the same command again."

@@ -10,6 +10,7 @@ from celery import current_app
 from collectors import inflight, tasks
 from collectors.models import CollectionRun, CollectorConfig
 from collectors.planner import service as planner
+from collectors.tasks import planning
 from tests.marketdata.factories import pool
 from watchlist.models import WatchlistEntry
 
@@ -67,7 +68,8 @@ def test_units_not_sent_are_released_and_the_tick_says_so(config, redis_client):
 
 def test_the_planning_run_is_failed_with_the_reason(config, redis_client, monkeypatch):
     send, _ = broker_lost_after(1)
-    monkeypatch.setattr(tasks, "_send", send)
+    # Where plan_collection looks its sender up; the package's re-export stays the real one.
+    monkeypatch.setattr(planning, "_send", send)
 
     tasks.plan_collection.apply()
 

@@ -1,44 +1,45 @@
 """``manage.py backfill_ohlcv``: all the history the API keeps, resumable, on the backfill lane.
 
-Thin: options are checked here (a bad one writes nothing), the work is
-collectors.services.backfill. Inline runs wait for tokens from the shared bucket's backfill
-lane, so live collection keeps its share; ``--async`` queues one task per (pool, timeframe).
-The first line names the API target; the command's own calls are one CollectionRun
-``command:backfill_ohlcv``, and a target it cannot reach ends it at once (issue 16).
+Thin: options are checked here (a bad one writes nothing), what it prints is
+collectors.management.backfill_output's, the work is collectors.services.backfill (a run in
+this process: collectors.services.backfill_run). Inline runs wait for tokens from the shared
+bucket's backfill lane, so live collection keeps its share; ``--async`` queues one task per
+(pool, timeframe). The first line names the API target; the command's own calls are one
+CollectionRun ``command:backfill_ohlcv``, and a target it cannot reach ends it at once
+(issue 16).
 """
 
 from __future__ import annotations
 
-import logging
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from collectors import tasks
 from collectors.command_runs import command_run
-from collectors.gecko.errors import GeckoError, MustWait, NotFound, Unreachable
+from collectors.gecko.errors import NotFound, Unreachable
 from collectors.management.backfill_output import (
     Progress,
-    Totals,
-    duration,
-    outcome,
+    credit_stop_line,
+    gap_line,
+    gap_plan_line,
+    gaps_left_line,
+    gaps_summary,
     plan_lines,
+    signal_note,
+    units_left_line,
+    units_summary,
 )
 from collectors.models import CollectorConfig
-from collectors.services import backfill, gaps
+from collectors.services import backfill, backfill_run
 from geckoproject.progress import bar_wanted, say
-from marketdata.coverage import Span
-from marketdata.models import Gap, Pool
+from marketdata.models import Pool
 from marketdata.timeframes import ALL_TIMEFRAMES
 from watchlist.models import WatchlistEntry
 
-logger = logging.getLogger(__name__)
 # The options a run's row keeps, to tell one command run from another in the admin.
 RECORDED = "pool watchlist all timeframe gaps days since until full_history".split()
 
@@ -181,18 +182,13 @@ class Command(BaseCommand):
         self.show_progress = bar_wanted(options) and not options["run_async"]
         self.include_empty = config.include_empty_intervals
         if options["gaps"]:
-            # The periodic scan runs every 15 min: scan now, so a hole since then is planned too.
-            # A dry run scans in a transaction it rolls back: the plan is current, nothing written.
-            scanned = list(dict.fromkeys([*config.ohlcv_timeframes, *timeframes]))
-            chosen = (pool_ids if explicit else None, timeframes if options["timeframe"] else None)
-            if options["dry_run"]:
-                with transaction.atomic():
-                    gaps.scan_gaps(network, scanned)
-                    self._gaps(*chosen, options)
-                    transaction.set_rollback(True)
-                return None
-            gaps.scan_gaps(network, scanned)
-            return self._gaps(*chosen, options)
+            gap_plan = backfill_run.plan_gaps(
+                config,
+                pool_ids if explicit else None,
+                timeframes if options["timeframe"] else None,
+                dry_run=options["dry_run"],
+            )
+            return self._gaps(gap_plan, options)
         plan = backfill.plan_backfill(pool_ids, timeframes, since=since, until=until)
         for line in plan_lines(plan):
             say(self.stdout, line)
@@ -218,43 +214,23 @@ class Command(BaseCommand):
             return
         self._inline(plan)
 
-    def _stopping(self) -> bool:
-        return self.stop_requested
+    def _announce(self, signal_name: str) -> None:
+        text = signal_note(signal_name)
+        if self.progress is not None:
+            self.progress.output.note(text, self.stderr)
+        else:
+            self.stderr.write(text)
 
-    def _on_signal(self, signum: int, frame: object) -> None:
-        if not self.stop_requested:
-            text = f"{signal.Signals(signum).name}: finishing the current page…"
-            if self.progress is not None:
-                self.progress.output.note(text, self.stderr)
-            else:
-                self.stderr.write(text)
-        self.stop_requested = True
-
-    @contextmanager
-    def _walking(self) -> Iterator[tuple[backfill.Walk, Totals]]:
-        """A walk on the backfill lane that waits out the bucket and stops after the current
-        page on SIGINT/SIGTERM; the signal handlers are restored and the calls counted after."""
-        self.stop_requested = False
+    def _walking(self) -> AbstractContextManager[tuple[backfill.Walk, backfill_run.Totals]]:
+        """The walk of a run in this process (backfill_run.inline_walk): SIGINT/SIGTERM is
+        announced above the bar if there is one."""
         self.progress: Progress | None = None
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        totals = Totals(started=time.monotonic())
         client = self.run.client(lane="backfill", max_wait=1.0)
-        walk = backfill.Walk(
-            client,
-            include_empty=self.include_empty,
-            stop=self._stopping,
-            wait=backfill.sleep_unless(self._stopping),
+        return backfill_run.inline_walk(
+            client, include_empty=self.include_empty, announce=self._announce
         )
-        try:
-            yield walk, totals
-        finally:
-            totals.calls = client.stats.calls
-            client.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _inline(self, plan: backfill.Plan) -> None:
-        left: list[backfill.Unit] = []
         with (
             self._walking() as (walk, totals),
             Progress(
@@ -263,153 +239,49 @@ class Command(BaseCommand):
         ):
             walk.on_page = progress.page
             self.progress = progress
-            for index, unit in enumerate(plan.todo):
-                if self.stop_requested:
-                    left = plan.todo[index:]
-                    totals.pages_left = unit.pages
-                    break
-                progress.start_unit(unit)
-                try:
-                    report = backfill.backfill_unit(
-                        walk, unit.pool_id, unit.timeframe, since=plan.since, until=plan.until
-                    )
-                except GeckoError as exc:
-                    # One bad (pool, timeframe) never aborts the batch; its pages so far stay.
-                    logger.exception("backfill %s %s failed", unit.address, unit.timeframe)
-                    totals.failed.append(f"{unit.address} {unit.timeframe}: {exc}")
-                    progress.end_unit(unit, f"failed: {exc}")
-                    continue
-                totals.add(report)
-                progress.end_unit(unit, outcome(report))
-                if report.stopped:
-                    left = plan.todo[index:]
-                    totals.pages_left = report.pages_left
-                    break
-        self._summary(plan, totals, left)
-
-    def _summary(self, plan: backfill.Plan, totals: Totals, left: list[backfill.Unit]) -> None:
+            left = backfill_run.backfill_units(walk, plan, totals, progress)
         seconds = time.monotonic() - totals.started
-        line = (
-            f"Backfilled {plan.pool_count} pools × {len(plan.timeframes)} timeframes: "
-            f"{totals.written:,} candles written, {totals.calls} API calls, {seconds:.1f} s"
-        )
-        if totals.busy:
-            line += f"; {totals.busy} skipped (another backfill holds them)"
-        after = backfill.plan_backfill(
-            sorted({u.pool_id for u in plan.units}),
-            plan.timeframes,
-            since=plan.since,
-            until=plan.until,
-        )
-        unfillable = after.unfillable
-        if unfillable:
-            pools = dict(Pool.objects.filter(pk__in={u.pool_id for u in unfillable}).in_bulk())
-            first = unfillable[0]
-            reason = backfill.unfillable_reason(pools[first.pool_id], first.history_start)
-            line += (
-                f"; unfillable: {len(unfillable)} (pool × timeframe) start after the range, "
-                f"e.g. {first.address} {first.timeframe}: {reason}"
-            )
-        else:
-            line += "; unfillable: none"
-        if totals.failed:
-            line += f"; failed: {len(totals.failed)} ({totals.failed[0]})"
+        unfillable, why = backfill_run.unfillable_after(plan)
+        line = units_summary(plan, totals, seconds, unfillable, why)
         self.stdout.write(line)
         self.run.items_written, self.run.detail = totals.written, line
         if totals.credit_stop:
-            self.stdout.write(totals.credit_stop[0].upper() + totals.credit_stop[1:])
+            self.stdout.write(credit_stop_line(totals))
         if left:
-            pages = totals.pages_left + sum(u.pages for u in left[1:])
-            rate = backfill.backfill_rate_per_min()
-            self.stdout.write(
-                f"Stopped: {len(left)} (pool × timeframe) left, about {pages} pages "
-                f"({duration(pages / rate * 60)} at {rate:g} calls/min). "
-                "Run the same command again to resume."
-            )
+            self.stdout.write(units_left_line(left, totals))
         self._fail_if(totals)
 
     # --- gaps -----------------------------------------------------------------------------
 
-    def _gaps(self, pool_ids: list[int] | None, timeframes: list[str] | None, options) -> None:
-        chosen = Gap.objects.filter(status=Gap.Status.OPEN).exclude(timeframe=Gap.TRADES)
-        if pool_ids is not None:
-            chosen = chosen.filter(pool_id__in=pool_ids)
-        if timeframes:
-            chosen = chosen.filter(timeframe__in=timeframes)
-        chosen = list(chosen.select_related("pool").order_by("detected_at", "pk"))
-        pages = sum(backfill.pages_for(Span(g.start, g.end), g.timeframe) for g in chosen)
-        rate = backfill.backfill_rate_per_min()
-        say(
-            self.stdout,
-            f"Plan: {len(chosen)} open candle gaps, ~{pages} pages = ~{pages} API calls; "
-            f"at {rate:g} calls/min on the backfill lane: about {duration(pages / rate * 60)}",
-        )
-        if options["dry_run"] or not chosen:
+    def _gaps(self, plan: backfill_run.GapPlan, options) -> None:
+        say(self.stdout, gap_plan_line(plan))
+        if options["dry_run"] or not plan.gaps:
             return
         if options["run_async"]:
-            queued = [g.pk for g in chosen if gaps.claim_gap(g.pk)]
+            queued = backfill_run.claim_gaps(plan)
             for gap_id in queued:
                 tasks.backfill_gap.delay(gap_id=gap_id)
             self.stdout.write(
                 f"Queued {len(queued)} gap backfills on the api queue; "
-                f"{len(chosen) - len(queued)} were already queued or running."
+                f"{len(plan.gaps) - len(queued)} were already queued or running."
             )
             return
-        self._inline_gaps(chosen)
-
-    def _inline_gaps(self, chosen: list[Gap]) -> None:
-        counts = {"done": 0, "skipped": 0, "failed": 0}
+        count = len(plan.gaps)
         with self._walking() as (walk, totals):
-            for index, gap in enumerate(chosen, 1):
-                if self.stop_requested:
-                    break
-                state, text = self._gap(walk, totals, gap)
-                counts[state] += 1
-                say(
-                    self.stdout,
-                    f"  {index}/{len(chosen)} gap {gap.pk} {gap.pool.address} {gap.timeframe} "
-                    f"{gap.start:%Y-%m-%d %H:%M} → {gap.end:%Y-%m-%d %H:%M}: {text}",
-                )
-        done, skipped = counts["done"], counts["skipped"]
-        states = dict.fromkeys(Gap.Status.values, 0)
-        for status in Gap.objects.filter(pk__in=[g.pk for g in chosen]).values_list(
-            "status", flat=True
-        ):
-            states[status] += 1
-        line = (
-            f"Gaps: {done} backfilled, {skipped} already queued or running elsewhere; now "
-            f"{states['filled']} filled, {states['open']} open, {states['unfillable']} unfillable; "
-            f"{totals.written:,} candles written, {totals.calls} API calls, "
-            f"{time.monotonic() - totals.started:.1f} s"
-        )
+            counts = backfill_run.backfill_gaps(
+                walk,
+                totals,
+                plan,
+                lambda index, gap, result: say(self.stdout, gap_line(index, count, gap, result)),
+            )
+        states = backfill_run.gap_states(plan)
+        line = gaps_summary(counts, states, totals, time.monotonic() - totals.started)
         self.stdout.write(line)
         self.run.items_written, self.run.detail = totals.written, line
-        if self.stop_requested:
-            self.stdout.write(
-                f"Stopped: {len(chosen) - done - skipped} gaps left. Run the same command again."
-            )
+        if walk.stop():
+            self.stdout.write(gaps_left_line(count, counts))
         self._fail_if(totals)
 
-    def _gap(self, walk: backfill.Walk, totals: Totals, gap: Gap) -> tuple[str, str]:
-        """Backfill one gap: done, skipped (held elsewhere) or failed, and its line."""
-        busy = "skipped (already queued or running elsewhere)"
-        if not gaps.claim_gap(gap.pk):
-            return "skipped", busy
-        try:
-            report = backfill.backfill_gap(walk, gap.pk)
-        except MustWait:  # another backfill holds its pool: that one covers the range
-            return "skipped", busy
-        except GeckoError as exc:
-            logger.exception("backfill of gap %s failed", gap.pk)
-            totals.failed.append(f"gap {gap.pk}: {exc}")
-            return "failed", f"failed: {exc}"
-        finally:
-            gaps.release_gap(gap.pk)
-        if report is None:
-            return "done", "done"
-        totals.add(report)
-        return "done", outcome(report)
-
-    def _fail_if(self, totals: Totals) -> None:
+    def _fail_if(self, totals: backfill_run.Totals) -> None:
         if totals.failed:
             raise CommandError(f"{len(totals.failed)} failed:\n" + "\n".join(totals.failed[:20]))
