@@ -57,7 +57,7 @@ def failing_tasks(now: datetime) -> list[Finding]:
 
 
 def breaker_open(now: datetime) -> list[Finding]:
-    from collectors.breaker import CLOSED, CircuitBreaker
+    from collectors.gecko.breaker import CLOSED, CircuitBreaker
 
     state = CircuitBreaker().state()
     opened = f" since {state.opened_at:%H:%M:%S} UTC" if state.opened_at else ""
@@ -174,7 +174,7 @@ def planner_shortfall() -> str | None:
 
     The planner keeps its last service level in Redis (collectors.planner.service), e.g.
     ``watchlist=full;top=partial``, written at every tick."""
-    from collectors.locks import redis_client
+    from collectors.fleet.locks import redis_client
     from collectors.planner.service import STATE_KEY
 
     state = redis_client().get(STATE_KEY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from collectors.runs import track_run
+from collectors.runs.tracking import track_run
 
 from .engine import evaluate
 

@@ -61,9 +61,9 @@ class Result:
 
 
 def _client(base_url: str, rate_per_min: float, burst: float, live_share: float) -> Any:
-    from collectors.breaker import CircuitBreaker
+    from collectors.gecko.breaker import CircuitBreaker
     from collectors.gecko.client import GeckoClient
-    from collectors.ratelimit import RateLimiter
+    from collectors.gecko.ratelimit import RateLimiter
 
     prefix = f"bench:backfill:{uuid.uuid4().hex[:8]}:"
     limiter = RateLimiter(

@@ -1,7 +1,7 @@
 """Issue 3 benchmark: N processes sharing the Redis token bucket vs Celery's per-task rate_limit.
 
 Why: Celery enforces ``rate_limit`` in each worker process, so N workers send N times the
-limit and collect 429s. collectors.ratelimit shares one bucket across every process; this
+limit and collect 429s. collectors.gecko.ratelimit shares one bucket across every process; this
 measures, in one run and over real HTTP to the GeckoTerminal simulator on 127.0.0.1:
 
 * ours: N spawned processes, each with its own GeckoClient, one RateLimiter key prefix;
@@ -109,10 +109,10 @@ def _our_worker(
 ) -> None:
     """One collector process: GeckoClient.pool() in a loop until the phase ends."""
     _setup_django()
-    from collectors.breaker import CircuitBreaker
+    from collectors.gecko.breaker import CircuitBreaker
     from collectors.gecko.client import GeckoClient
     from collectors.gecko.errors import GeckoError, MustWait
-    from collectors.ratelimit import Grant, Lane, RateLimiter
+    from collectors.gecko.ratelimit import Grant, Lane, RateLimiter
 
     class RecordingLimiter(RateLimiter):
         """Notes when each token is granted: the pacing the bucket actually delivers."""
@@ -154,7 +154,7 @@ def _our_worker(
 
 def run_ours(sim: Any, args: argparse.Namespace, pools: list[str]) -> Phase:
     """Start the processes, let them all get ready, then open the phase at a shared instant."""
-    from collectors.ratelimit import RateLimiter
+    from collectors.gecko.ratelimit import RateLimiter
 
     ctx = mp.get_context("spawn")
     prefix = f"bench:ratelimit:{uuid.uuid4().hex[:12]}:"

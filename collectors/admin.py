@@ -18,19 +18,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from collectors import tasks
+from collectors.fleet import inflight
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.ratelimit import RateLimiter
+from collectors.management.backfill_output import plan_lines
+from collectors.models import CollectionRun, CollectorConfig, TradeCursor
+from collectors.planner import service as planner
+from collectors.planner.demand import unit_key
+from collectors.planner.text import render
+from collectors.runs import columns as run_columns
+from collectors.services import backfill, gaps
 from marketdata.admin import GapAdmin, PoolAdmin, pool_label, utc_column
 from marketdata.models import Gap, Pool
 from marketdata.paginators import EstimatedCountPaginator
-
-from . import inflight, run_columns, tasks
-from .breaker import CircuitBreaker
-from .management.backfill_output import plan_lines
-from .models import CollectionRun, CollectorConfig, TradeCursor
-from .planner import service as planner
-from .planner.demand import unit_key
-from .planner.text import render
-from .ratelimit import RateLimiter
-from .services import backfill, gaps
 
 admin.site.index_template = "admin/collectors/index.html"
 

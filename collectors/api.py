@@ -5,9 +5,8 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
+from collectors.models import CollectionRun
 from geckoproject.pagination import KeysetCursorPagination
-
-from .models import CollectionRun
 
 
 class CollectionRunSerializer(serializers.ModelSerializer):

@@ -12,15 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from collectors.gecko.client import GeckoClient
+from collectors.models import CollectorConfig
+from collectors.runs.tracking import track_run
+from collectors.services import backfill as backfill_service
+from collectors.services import dexes, gaps, ohlcv, pools, trades
 from marketdata.models import Dex
 from watchlist.models import WatchlistEntry
 from watchlist.sync import sync_watchlist_file
-
-from .gecko.client import GeckoClient
-from .models import CollectorConfig
-from .runs import track_run
-from .services import backfill as backfill_service
-from .services import dexes, gaps, ohlcv, pools, trades
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]

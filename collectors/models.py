@@ -192,7 +192,7 @@ class CollectionRun(models.Model):
         indexes = [
             # admin changelist and `collect` reports: newest runs of a task first.
             models.Index(fields=["task", "-started_at"], name="ix_run_task_started"),
-            # collectors.runs: a retry finds its waiting row; operators grep logs -> run.
+            # collectors.runs.tracking: a retry finds its waiting row; operators grep logs -> run.
             models.Index(
                 fields=["correlation_id"],
                 condition=~models.Q(correlation_id=""),

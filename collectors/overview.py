@@ -13,11 +13,11 @@ from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from .breaker import BreakerState, CircuitBreaker
-from .models import CollectionRun, CollectorConfig
-from .planner import service as planner
-from .planner.plan import TierReport
-from .ratelimit import BucketStatus, RateLimiter
+from collectors.gecko.breaker import BreakerState, CircuitBreaker
+from collectors.gecko.ratelimit import BucketStatus, RateLimiter
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.planner import service as planner
+from collectors.planner.plan import TierReport
 
 QUEUES = ("default", "api")
 WINDOW = timedelta(hours=24)

@@ -15,10 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from collectors.models import CollectorConfig
 from marketdata import store
 from marketdata.models import Dex
-
-from .models import CollectorConfig
 
 DEFAULT_TARGET_DEXES = ("heaven", "pumpswap")
 

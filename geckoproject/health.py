@@ -113,7 +113,7 @@ def check_api() -> Check:
 
 
 def _api_reachability(client: redis.Redis) -> tuple[bool, dict]:
-    from collectors.breaker import CLOSED, CircuitBreaker
+    from collectors.gecko.breaker import CLOSED, CircuitBreaker
     from collectors.models import CollectionRun
 
     breaker = CircuitBreaker(client=client).state()

@@ -266,15 +266,17 @@ GECKO_RATE_LIMIT_PER_MIN = env.float("GECKO_RATE_LIMIT_PER_MIN", default=_plan["
 GECKO_MONTHLY_CREDIT = env.int("GECKO_MONTHLY_CREDIT", default=_plan["monthly_credit"])
 GECKO_HISTORY_DAYS = env.int("GECKO_HISTORY_DAYS", default=_plan["history_days"])
 GECKO_RATE_LIMIT_BURST = env.int("GECKO_RATE_LIMIT_BURST", default=3)
-# Share of the rate kept for live collection however hard a backfill pulls (collectors.ratelimit).
+# Share of the rate kept for live collection however hard a backfill pulls
+# (collectors.gecko.ratelimit).
 GECKO_RATE_LIMIT_LIVE_SHARE = env.float("GECKO_RATE_LIMIT_LIVE_SHARE", default=0.5)
 # A 429 may carry Retry-After: 0, so every 429 pauses all callers for at least this (seconds).
 GECKO_RATE_LIMIT_COOLDOWN_FLOOR = env.float("GECKO_RATE_LIMIT_COOLDOWN_FLOOR", default=30.0)
-# Circuit breaker (collectors.breaker): consecutive failures to open, seconds before a trial call.
+# Circuit breaker (collectors.gecko.breaker): consecutive failures to open, seconds before a
+# trial call.
 GECKO_BREAKER_FAILURES = env.int("GECKO_BREAKER_FAILURES", default=5)
 GECKO_BREAKER_COOLOFF = env.float("GECKO_BREAKER_COOLOFF", default=60.0)
 # A running task's lock and in-flight claim last this long unless its process renews them
-# (collectors.lease): a worker killed outright blocks its work at most this long.
+# (collectors.fleet.lease): a worker killed outright blocks its work at most this long.
 GECKO_LEASE_SECONDS = env.int("GECKO_LEASE_SECONDS", default=60)
 GECKO_HTTP_TIMEOUT = env.float("GECKO_HTTP_TIMEOUT", default=20.0)
 # Retries on 429/5xx/timeouts: exponential backoff with full jitter, capped.

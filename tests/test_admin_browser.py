@@ -20,8 +20,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun
-from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle, CandleCoverage, Gap, Pool
 from marketdata.store import upsert_candles, upsert_trades
 from marketdata.timeframes import Timeframe

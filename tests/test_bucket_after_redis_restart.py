@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.client import GeckoClient
 from collectors.gecko.errors import GeckoError
-from collectors.ratelimit import RateLimiter
+from collectors.gecko.ratelimit import RateLimiter
 
 from .private_servers import PrivateRedis, wait_until
 

@@ -3,7 +3,7 @@ resumes, no tick runs twice, and the ticks missed while it was down do not all r
 
 Beat (DatabaseScheduler) keeps each schedule's last run time in memory and writes it to the
 database only when it syncs; a killed beat loses what it had not written. A tick sent just
-before the kill could then be sent again at the restart; collectors.ticks dedups it only while
+before the kill could then be sent again at the restart; collectors.fleet.ticks dedups it only while
 both copies fall into the same interval slot.
 """
 

@@ -15,9 +15,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from collectors import inflight as planned
 from collectors import tasks
-from collectors.locks import lock_key
+from collectors.fleet import inflight as planned
+from collectors.fleet.locks import lock_key
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from collectors.planner.demand import unit_key
 from marketdata.models import Gap, Trade

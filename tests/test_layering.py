@@ -16,23 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # collectors/, lowest first: a module may import its own layer and those before it.
 COLLECTOR_LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("collectors.models", "collectors.schedules")),
-    (
-        "API door",
-        (
-            "collectors.gecko",
-            "collectors.ratelimit",
-            "collectors.breaker",
-            "collectors.target",
-            "collectors.credit",
-        ),
-    ),
-    (
-        "fleet coordination",
-        ("collectors.lease", "collectors.locks", "collectors.inflight", "collectors.ticks"),
-    ),
+    ("API door", ("collectors.gecko",)),
+    ("fleet coordination", ("collectors.fleet",)),
     ("planner", ("collectors.planner",)),
-    ("collection services", ("collectors.services", "collectors.persist")),
-    ("run records", ("collectors.runs", "collectors.command_runs", "collectors.run_columns")),
+    ("collection services", ("collectors.services",)),
+    ("run records", ("collectors.runs",)),
     ("task wrappers", ("collectors.tasks", "collectors.inprocess")),
     (
         "interfaces",

@@ -11,7 +11,7 @@ from celery.result import AsyncResult
 from django.utils import timezone
 
 from collectors import tasks
-from collectors.locks import lock_key
+from collectors.fleet.locks import lock_key
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Trade
 from tests.marketdata.factories import pool as make_pool

@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.conf import settings
 
-from collectors import inflight as planned
-from collectors.breaker import CircuitBreaker
+from collectors.fleet import inflight as planned
+from collectors.fleet.locks import redis_client
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.errors import GeckoError, MustWait
-from collectors.locks import redis_client
 from collectors.models import CollectorConfig
 from collectors.planner import limits
 from collectors.planner import service as planner

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import httpx
 
+from collectors.fleet.locks import redis_client
 from collectors.gecko.client import GeckoClient
-from collectors.locks import redis_client
-from collectors.ratelimit import Grant
+from collectors.gecko.ratelimit import Grant
 
 # What a refused backfill call is told to wait: the next tick tops the allowance up again.
 NEXT_TICK = 60.0

@@ -1,2 +1,8 @@
-"""GeckoTerminal API v2 access: typed records (``records``), the one normalisation layer
-(``parse``) and the error hierarchy (``errors``). Kept import-light: no Django, no HTTP here."""
+"""The door to the GeckoTerminal API: every request from every process passes here.
+
+``client`` (HTTP, retries), ``ratelimit`` (the fleet's Redis token bucket), ``breaker`` (the
+shared circuit breaker), ``credit`` (a paid plan's monthly calls), ``target`` (which API, so
+another target never spends this one's tokens), ``records``/``parse``/``parse_core`` (typed
+records, the one normalisation layer) and ``errors``. It may import the data layer, nothing
+else of collectors: not the planner, the services or the tasks (tests/test_layering.py).
+"""

@@ -1,12 +1,12 @@
 """The one door to GeckoTerminal: every request from every process passes through here.
 
-Each attempt takes a token from the shared Redis bucket (collectors.ratelimit), asks the shared
-circuit breaker (collectors.breaker), sends the request with the geckoterminal-py SDK's HTTP
-session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/connection
+Each attempt takes a token from the shared Redis bucket (collectors.gecko.ratelimit), asks the
+shared circuit breaker (collectors.gecko.breaker), sends the request with the geckoterminal-py
+SDK's HTTP session, and parses the raw JSON with collectors.gecko.parse. 429/5xx/timeouts/connection
 errors are retried with exponential backoff and full jitter (tenacity); a 429 puts the whole
 fleet's bucket on cooldown. Only ``base_url`` (settings.GECKO_API_URL) decides whether this
 talks to the real API or to the simulator; the bucket and breaker are that target's own
-(collectors.target), so a client for another API never touches the fleet's.
+(collectors.gecko.target), so a client for another API never touches the fleet's.
 
 On CoinGecko's keyed plans (settings.GECKO_API_PLAN demo or pro) every request carries the key
 in the plan's header, and only requests to settings.GECKO_API_URL do: a client built for any
@@ -32,12 +32,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from ..breaker import CircuitBreaker
-from ..credit import MonthlyCalls
-from ..ratelimit import Lane, RateLimiter
-from ..target import target_id
-from . import parse
-from .errors import (
+from collectors.gecko import parse
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.credit import MonthlyCalls
+from collectors.gecko.errors import (
     ApiErrorBody,
     ClientError,
     GeckoError,
@@ -49,7 +47,16 @@ from .errors import (
     TransportError,
     Unreachable,
 )
-from .records import DexRecord, OhlcvPage, PoolPage, TokenInfoRecord, TokenRecord, TradeRecord
+from collectors.gecko.ratelimit import Lane, RateLimiter
+from collectors.gecko.records import (
+    DexRecord,
+    OhlcvPage,
+    PoolPage,
+    TokenInfoRecord,
+    TokenRecord,
+    TradeRecord,
+)
+from collectors.gecko.target import target_id
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

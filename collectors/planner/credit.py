@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from ..locks import redis_client
-from ..models import CollectorConfig
-from . import limits
-from .budget import Limits, backfill_allowance, live_reserve
+from collectors.fleet.locks import redis_client
+from collectors.models import CollectorConfig
+from collectors.planner import limits
+from collectors.planner.budget import Limits, backfill_allowance, live_reserve
 
 NEED_KEY = "gecko:plan:need-per-min"
 # The planner writes its demand every tick; a value older than this is computed afresh.
@@ -34,7 +34,9 @@ def live_need_per_min(config: CollectorConfig) -> float:
     raw = redis_client().get(NEED_KEY)
     if raw is not None:
         return float(raw)
-    from .service import tick  # the service plans with this module's guard in reach
+    from collectors.planner.service import (
+        tick,  # the service plans with this module's guard in reach
+    )
 
     need = tick(config, send=None).report.need_per_min
     remember_need(need)

@@ -11,9 +11,9 @@ import logging
 
 from django.conf import settings
 
-from ..credit import MonthlyCalls
-from ..locks import redis_client
-from .budget import Limits
+from collectors.fleet.locks import redis_client
+from collectors.gecko.credit import MonthlyCalls
+from collectors.planner.budget import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ def current() -> Limits:
     the /key answer when one is cached (never above the bucket's own rate).
 
     What is left this month is the API's own count less the calls sent since it was read, or,
-    without one, the credit less the calls this fleet counted (collectors.credit): a backfill's
-    spending then slows live collection's pace instead of exhausting the month."""
+    without one, the credit less the calls this fleet counted (collectors.gecko.credit): a
+    backfill's spending then slows live collection's pace instead of exhausting the month."""
     rate = float(settings.GECKO_RATE_LIMIT_PER_MIN)
     credit = settings.GECKO_MONTHLY_CREDIT or None
     figures = cached_key_figures() if settings.GECKO_API_PLAN == "pro" else None

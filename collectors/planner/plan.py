@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from .demand import TIERS, Priority, Unit
+from collectors.planner.demand import TIERS, Priority, Unit
 
 TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
 GROUP_SPAN = 8  # more than any priority: a group number orders as rank's first two fields

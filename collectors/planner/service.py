@@ -12,12 +12,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .. import inflight
-from ..locks import redis_client
-from ..models import CollectorConfig
-from . import credit, demand, limits, snapshot
-from .budget import TickBudget, tick_budget
-from .plan import Report, Selection, report, select
+from collectors.fleet import inflight
+from collectors.fleet.locks import redis_client
+from collectors.models import CollectorConfig
+from collectors.planner import credit, demand, limits, snapshot
+from collectors.planner.budget import TickBudget, tick_budget
+from collectors.planner.plan import Report, Selection, report, select
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 
+from collectors.models import CollectorConfig, TradeCursor
+from collectors.planner.demand import DETAILS_MAX_AGE, TRADE_CAP, PoolState, Targets
 from marketdata.models import Candle, CandleCoverage, HistoryStart, Pool
 from marketdata.timeframes import ALL_TIMEFRAMES, TIMEFRAME_SECONDS
 from watchlist.models import WatchlistEntry
-
-from ..models import CollectorConfig, TradeCursor
-from .demand import DETAILS_MAX_AGE, TRADE_CAP, PoolState, Targets
 
 
 @dataclass(frozen=True)

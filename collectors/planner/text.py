@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from collectors.planner.credit import backfill_credit
+from collectors.planner.service import TickResult
 from marketdata.models import Pool
-
-from .credit import backfill_credit
-from .service import TickResult
 
 
 def duration(seconds: float) -> str:

@@ -24,18 +24,17 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from collectors.gecko.client import OHLCV_MAX_LIMIT, GeckoClient
+from collectors.gecko.errors import GeckoError, MustWait, NotFound
+from collectors.gecko.records import CandleReject, OhlcvPage
+from collectors.planner.credit import backfill_credit
+from collectors.services.gaps import note_answer
+from collectors.services.ohlcv import history_floor, settled_until, store_page
 from marketdata import partitions
 from marketdata.coverage import Span, covered_spans, sync_gaps
 from marketdata.history import history_starts
 from marketdata.models import Candle, CandleCoverage, Gap, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
-
-from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.errors import GeckoError, MustWait, NotFound
-from ..gecko.records import CandleReject, OhlcvPage
-from ..planner.credit import backfill_credit
-from .gaps import note_answer
-from .ohlcv import history_floor, settled_until, store_page
 
 logger = logging.getLogger(__name__)
 

@@ -20,13 +20,12 @@ from typing import Protocol
 
 from django.db import transaction
 
+from collectors.gecko.client import GeckoClient
+from collectors.gecko.errors import GeckoError, MustWait
+from collectors.models import CollectorConfig
+from collectors.services import backfill, gaps
 from marketdata.coverage import Span
 from marketdata.models import Gap, Pool
-
-from ..gecko.client import GeckoClient
-from ..gecko.errors import GeckoError, MustWait
-from ..models import CollectorConfig
-from . import backfill, gaps
 
 # The command's logger: a failed unit's line reads as it did when the command ran it itself.
 logger = logging.getLogger("collectors.management.commands.backfill_ohlcv")

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from collectors.gecko.client import GeckoClient
+from collectors.services.persist import save_dexes
 from marketdata import store
 from marketdata.models import Dex
-
-from ..gecko.client import GeckoClient
-from ..persist import save_dexes
 
 logger = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from collectors.fleet import inflight
 from marketdata.coverage import sync_gaps
 from marketdata.gap_scan import out_of_sync
 from marketdata.history import forget_history_start
 from marketdata.models import Gap
 from watchlist.models import WatchlistEntry
-
-from .. import inflight
 
 GAP_BACKFILL = "backfill_gap"
 
@@ -39,8 +38,8 @@ def gaps_to_backfill(limit: int) -> list[int]:
     """Open candle gaps not already queued or running, nor waiting out a backoff: those no
     backfill has left open first, then oldest detected first.
 
-    Each one returned is claimed (collectors.inflight) for the caller to queue. No gap is given
-    up here: only the API's answers make it unfillable (services.backfill, ``note_answer``).
+    Each one returned is claimed (collectors.fleet.inflight) for the caller to queue. No gap is
+    given up here: only the API's answers make it unfillable (services.backfill, ``note_answer``).
     """
     chosen: list[int] = []
     now = timezone.now()

@@ -19,15 +19,14 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from collectors.gecko.client import OHLCV_MAX_LIMIT, GeckoClient
+from collectors.gecko.records import CandleRecord, CandleReject, OhlcvPage
+from collectors.services.persist import candle_rows
 from marketdata import store
 from marketdata.coverage import flag_uncovered_tail, lock_writers, record_coverage
 from marketdata.history import note_history_start
 from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS, Timeframe
-
-from ..gecko.client import OHLCV_MAX_LIMIT, GeckoClient
-from ..gecko.records import CandleRecord, CandleReject, OhlcvPage
-from ..persist import candle_rows
 
 logger = logging.getLogger(__name__)
 

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from collectors.gecko.client import MULTI_MAX, GeckoClient
+from collectors.gecko.errors import NotFound
+from collectors.services.persist import save_pool_page, save_token_info
 from marketdata import store
 from marketdata.models import Pool, Token
 from watchlist.models import WatchlistEntry
-
-from ..gecko.client import MULTI_MAX, GeckoClient
-from ..gecko.errors import NotFound
-from ..persist import save_pool_page, save_token_info
 
 logger = logging.getLogger(__name__)
 

@@ -30,15 +30,14 @@ from datetime import datetime, timedelta
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from collectors.gecko.client import GeckoClient
+from collectors.models import TradeCursor
+from collectors.planner.demand import trades_per_day
+from collectors.services.ohlcv import CDN_MAX_AGE
+from collectors.services.persist import trade_rows
 from marketdata import store
 from marketdata.models import Gap, Pool, Trade
 from watchlist.models import WatchlistEntry
-
-from ..gecko.client import GeckoClient
-from ..models import TradeCursor
-from ..persist import trade_rows
-from ..planner.demand import trades_per_day
-from .ohlcv import CDN_MAX_AGE
 
 logger = logging.getLogger(__name__)
 API_TRADE_CAP = 300

@@ -10,11 +10,13 @@ top pools, the watchlist, pool and token details), ``planning`` (the budget plan
 ``ohlcv`` (live candles), ``trades``, ``history`` (gap scan and backfills) and ``store``
 (partitions and the archive). Each task keeps the name ``collectors.tasks.<function>``
 (running.collector_task); Celery's autodiscovery imports this package, which imports them all.
+Tasks may import every layer below (services, planner, runs, fleet, door); only the interfaces
+(admin, API, commands) import them (tests/test_layering.py).
 """
 
 from __future__ import annotations
 
-from .discovery import (
+from collectors.tasks.discovery import (
     collect_dexes,
     fetch_pool_details,
     fetch_token_info,
@@ -23,11 +25,17 @@ from .discovery import (
     plan_top_pools,
     sync_watchlist,
 )
-from .history import PAGE_MARGIN, backfill_gap, backfill_ohlcv, backfill_walk_seconds, scan_gaps
-from .ohlcv import fetch_ohlcv, plan_ohlcv
-from .planning import SENDERS, _send, fetch_key_figures, plan_collection
-from .store import archive_month, compact_partition, maintain_partitions
-from .trades import fetch_trades, plan_trades
+from collectors.tasks.history import (
+    PAGE_MARGIN,
+    backfill_gap,
+    backfill_ohlcv,
+    backfill_walk_seconds,
+    scan_gaps,
+)
+from collectors.tasks.ohlcv import fetch_ohlcv, plan_ohlcv
+from collectors.tasks.planning import SENDERS, _send, fetch_key_figures, plan_collection
+from collectors.tasks.store import archive_month, compact_partition, maintain_partitions
+from collectors.tasks.trades import fetch_trades, plan_trades
 
 # The task that serves each kind of the planner's units (collectors.planner.demand).
 SENDERS.update(

@@ -4,14 +4,13 @@ they answer a change (a new watchlist row, a new target DEX) without waiting for
 
 from __future__ import annotations
 
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.planner.demand import unit_key
+from collectors.services import dexes, pools
+from collectors.tasks.planning import plan_collection
+from collectors.tasks.running import FETCH, _in_flight, _run, collector_task
 from marketdata.models import Dex
 from watchlist.sync import sync_watchlist_file
-
-from ..models import CollectionRun, CollectorConfig
-from ..planner.demand import unit_key
-from ..services import dexes, pools
-from .planning import plan_collection
-from .running import FETCH, _in_flight, _run, collector_task
 
 # --- DEXes and top pools -----------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
 
-from .. import inflight
-from ..models import CollectionRun, CollectorConfig
-from ..runs import close_abandoned_runs
-from ..services import backfill, gaps
-from .running import FETCH, _run, collector_task
+from collectors.fleet import inflight
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.runs.tracking import close_abandoned_runs
+from collectors.services import backfill, gaps
+from collectors.tasks.running import FETCH, _run, collector_task
 
 # A backfill task stops walking this long before its soft time limit: one page's worst case
 # (the HTTP timeout and retries), so the limit never cuts a walk short.

@@ -4,11 +4,11 @@ is missing since the last candle. Older history is not fetched here but by the b
 
 from __future__ import annotations
 
-from ..models import CollectorConfig
-from ..planner.demand import unit_key
-from ..services import ohlcv
-from .planning import plan_collection
-from .running import FETCH, _in_flight, _run, collector_task
+from collectors.models import CollectorConfig
+from collectors.planner.demand import unit_key
+from collectors.services import ohlcv
+from collectors.tasks.planning import plan_collection
+from collectors.tasks.running import FETCH, _in_flight, _run, collector_task
 
 
 @collector_task()

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import inflight
-from ..models import CollectionRun, CollectorConfig
-from ..planner import limits
-from ..planner import service as planner
-from ..planner.demand import Unit, unit_key
-from .running import FETCH, _in_flight, _run, collector_task
+from collectors.fleet import inflight
+from collectors.models import CollectionRun, CollectorConfig
+from collectors.planner import limits
+from collectors.planner import service as planner
+from collectors.planner.demand import Unit, unit_key
+from collectors.tasks.running import FETCH, _in_flight, _run, collector_task
 
 SENDERS: dict[str, Any] = {}
 

@@ -22,15 +22,15 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
-from .. import inflight
-from ..gecko.client import GeckoClient
-from ..gecko.errors import GeckoError, MustWait
-from ..lease import lease_seconds
-from ..locks import task_lock
-from ..models import CollectionRun
-from ..planner import service as planner
-from ..runs import RunTally, track_run
-from ..ticks import claim_tick
+from collectors.fleet import inflight
+from collectors.fleet.lease import lease_seconds
+from collectors.fleet.locks import task_lock
+from collectors.fleet.ticks import claim_tick
+from collectors.gecko.client import GeckoClient
+from collectors.gecko.errors import GeckoError, MustWait
+from collectors.models import CollectionRun
+from collectors.planner import service as planner
+from collectors.runs.tracking import RunTally, track_run
 
 # "collectors.tasks", the name log lines carried before the tasks were split into modules.
 logger = logging.getLogger(__package__)
@@ -95,7 +95,7 @@ def _run(
     so does a transient fault that outlasted the client's attempts (up to a limit), and so
     does a database or Redis outage (backing off 2, 4, 8 ... 30 s; never swallowed).
 
-    A beat tick another beat's copy already ran is skipped (collectors.ticks). ``redis_lock``
+    A beat tick another beat's copy already ran is skipped (collectors.fleet.ticks). ``redis_lock``
     False: the body serialises itself with a lock that dies with its holder (a backfill's
     PostgreSQL advisory lock), so a task queued again after its worker was killed runs at
     once instead of being skipped for the dead task's Redis lock until its TTL."""

@@ -11,13 +11,12 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from collectors.fleet.lease import lease_seconds
+from collectors.fleet.locks import task_lock
+from collectors.models import CollectionRun
+from collectors.runs.tracking import track_run
+from collectors.tasks.running import collector_task
 from marketdata import archive, partitions
-
-from ..lease import lease_seconds
-from ..locks import task_lock
-from ..models import CollectionRun
-from ..runs import track_run
-from .running import collector_task
 
 
 @collector_task(bind=True)

@@ -3,11 +3,11 @@ the planner sends these first; a fetch that may have missed some says so on its 
 
 from __future__ import annotations
 
-from ..models import CollectorConfig
-from ..planner.demand import unit_key
-from ..services import trades
-from .planning import plan_collection
-from .running import FETCH, _in_flight, _run, collector_task
+from collectors.models import CollectorConfig
+from collectors.planner.demand import unit_key
+from collectors.services import trades
+from collectors.tasks.planning import plan_collection
+from collectors.tasks.running import FETCH, _in_flight, _run, collector_task
 
 
 @collector_task()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django import template
 from django.urls import reverse
 
+from collectors import overview
 from marketdata.display import age, utc
-
-from .. import overview
 
 register = template.Library()
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.client import GeckoClient
-from collectors.ratelimit import RateLimiter
+from collectors.gecko.ratelimit import RateLimiter
 
 
 def make_client(base_url: str, *, prefix: str, **overrides) -> GeckoClient:

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.errors import RateLimited
-from collectors.ratelimit import RateLimiter
+from collectors.gecko.ratelimit import RateLimiter
 
 from .clients import make_client
 

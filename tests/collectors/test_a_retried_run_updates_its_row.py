@@ -15,7 +15,7 @@ from celery.result import AsyncResult
 
 from collectors import tasks
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.runs import track_run
+from collectors.runs.tracking import track_run
 from tests.celery_worker import celery_worker
 from tests.marketdata.factories import pool as make_pool
 

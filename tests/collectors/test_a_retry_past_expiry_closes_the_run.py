@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from collectors import tasks
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.runs import close_abandoned_runs
+from collectors.runs.tracking import close_abandoned_runs
 from tests.celery_worker import celery_worker
 from tests.marketdata.factories import pool as make_pool
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from collectors import tasks
-from collectors.credit import MonthlyCalls
+from collectors.gecko.credit import MonthlyCalls
 from collectors.models import CollectionRun
 from collectors.planner import limits
 from marketdata.models import Candle

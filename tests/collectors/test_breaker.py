@@ -11,8 +11,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from collectors.breaker import CircuitBreaker, CircuitOpenError
-from collectors.target import target_id
+from collectors.gecko.breaker import CircuitBreaker, CircuitOpenError
+from collectors.gecko.target import target_id
 
 COOLOFF = 0.3
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.errors import (
     ApiErrorBody,
     InvalidJSON,
@@ -17,8 +17,8 @@ from collectors.gecko.errors import (
     ServerError,
     TransportError,
 )
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.gecko.records import CandleRecord, PoolRecord, TradeRecord
-from collectors.ratelimit import RateLimiter
 
 from .clients import make_client
 

@@ -8,12 +8,12 @@ import socket
 
 import pytest
 
-from collectors.breaker import CircuitBreaker
-from collectors.credit import MonthlyCalls
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.gecko.client import GeckoClient
+from collectors.gecko.credit import MonthlyCalls
 from collectors.gecko.errors import GeckoError
-from collectors.ratelimit import RateLimiter
-from collectors.target import target_id
+from collectors.gecko.ratelimit import RateLimiter
+from collectors.gecko.target import target_id
 
 FLEET = "http://127.0.0.1:8765/api/v2"
 OTHER = "https://api.geckoterminal.com/api/v2"

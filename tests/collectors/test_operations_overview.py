@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
 from collectors.overview import collector_rows
 from collectors.planner import service as planner
-from collectors.ratelimit import RateLimiter
 from tests.marketdata.factories import pool
 from watchlist.models import WatchlistEntry
 

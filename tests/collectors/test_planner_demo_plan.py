@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import inflight, tasks
+from collectors import tasks
+from collectors.fleet import inflight
 from collectors.models import CollectorConfig, TradeCursor
 from collectors.planner import service as planner
 from collectors.planner.demand import unit_key

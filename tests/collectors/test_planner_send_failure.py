@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from celery import current_app
 
-from collectors import inflight, tasks
+from collectors import tasks
+from collectors.fleet import inflight
 from collectors.models import CollectionRun, CollectorConfig
 from collectors.planner import service as planner
 from collectors.tasks import planning

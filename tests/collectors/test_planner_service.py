@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from collectors import inflight, tasks
+from collectors import tasks
+from collectors.fleet import inflight
 from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from collectors.planner import service as planner
 from collectors.planner import snapshot

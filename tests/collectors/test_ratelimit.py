@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from collectors.ratelimit import Grant, RateLimiter
+from collectors.gecko.ratelimit import Grant, RateLimiter
 
 PREFIX = "test:rl:"
 RATE = 600.0  # per minute: 10 tokens/s, fast enough for a meaningful count in seconds

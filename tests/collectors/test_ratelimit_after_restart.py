@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from collectors.ratelimit import RateLimiter
+from collectors.gecko.ratelimit import RateLimiter
 
 
 def limiter(url: str | None = None) -> RateLimiter:

@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from collectors.models import CollectionRun
-from collectors.runs import close_abandoned_runs, track_run
+from collectors.runs.tracking import close_abandoned_runs, track_run
 
 pytestmark = pytest.mark.django_db
 

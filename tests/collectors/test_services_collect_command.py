@@ -8,9 +8,9 @@ import pytest
 import redis
 from django.core.management import CommandError, call_command
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from simulator import WSOL

@@ -10,10 +10,10 @@ import redis
 from django.core.exceptions import ValidationError
 
 from collectors import tasks
-from collectors.breaker import CircuitBreaker
-from collectors.locks import lock_key, redis_client, task_lock
+from collectors.fleet.locks import lock_key, redis_client, task_lock
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle
 from marketdata.timeframes import ALL_TIMEFRAMES
 from tests.marketdata.factories import pool as make_pool

@@ -19,7 +19,7 @@ import redis
 from django.test import override_settings
 from django.utils import timezone
 
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.models import CollectionRun
 from geckoproject.beat import record_beat_tick
 from geckoproject.health import API_CACHE_KEY

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from collectors.models import CollectionRun
-from collectors.runs import track_run
+from collectors.runs.tracking import track_run
 from geckoproject.logs import CorrelationIdFilter, JsonFormatter, logging_config
 
 ROOT = Path(__file__).resolve().parents[2]

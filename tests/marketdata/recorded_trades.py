@@ -39,7 +39,7 @@ def block_time(text: str) -> datetime:
 
 
 def store_rows(pool_id: int, fetched_at: datetime) -> list[dict]:
-    """The recorded trades as collectors.persist.trade_rows gives them to the store."""
+    """The recorded trades as collectors.services.persist.trade_rows gives them to the store."""
     rows = []
     for r in recorded_rows():
         rows.append(

@@ -22,7 +22,7 @@ from alerts.engine import evaluate
 from alerts.models import Incident
 from alerts.tasks import check_alerts
 from alerts.watchdog import BeatWatchdog, watch_beat
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
 from collectors.models import CollectionRun, CollectorConfig
 from collectors.planner.service import STATE_KEY
 from collectors.schedules import seed

@@ -19,9 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from alerts import conditions
 from alerts.engine import evaluate
 from alerts.models import Incident
-from collectors.breaker import CircuitBreaker
+from collectors.gecko.breaker import CircuitBreaker
+from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
-from collectors.ratelimit import RateLimiter
 from marketdata.models import Candle
 from tests.marketdata.factories import dex
 

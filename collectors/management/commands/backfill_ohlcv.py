@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from collectors import tasks
-from collectors.command_runs import command_run
 from collectors.gecko.errors import NotFound, Unreachable
 from collectors.management.backfill_output import (
     Progress,
@@ -34,6 +33,7 @@ from collectors.management.backfill_output import (
     units_summary,
 )
 from collectors.models import CollectorConfig
+from collectors.runs.commands import command_run
 from collectors.services import backfill, backfill_run
 from geckoproject.progress import bar_wanted, say
 from marketdata.models import Pool

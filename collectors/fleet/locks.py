@@ -2,7 +2,7 @@
 
 A second beat, a beat restart or a backlog behind the rate limit can enqueue the same task
 again; the late copy finds the lock taken and returns at once. The lock is a lease: a short
-TTL its holder renews while it runs (collectors.lease), so a holder that died frees it soon.
+TTL its holder renews while it runs (collectors.fleet.lease), so a holder that died frees it soon.
 
 The lock is owned by the Celery task id, which a message keeps when it is redelivered: a
 fetch task whose worker died is re-queued (acks_late + reject_on_worker_lost) and its copy
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import redis
 from django.conf import settings
 
-from .lease import renewing
+from collectors.fleet.lease import renewing
 
 _client: redis.Redis | None = None
 
@@ -68,7 +68,7 @@ def task_lock(task: str, arguments: dict, ttl: float, owner: str | None = None) 
     """Yield True if this caller holds the lock for the block, False if another one does.
 
     ``owner`` (the Celery task id) may take a lock it already holds; None is a fresh owner.
-    A held lock is renewed for ``ttl`` while the block runs (collectors.lease), so it outlives
+    A held lock is renewed for ``ttl`` while the block runs (collectors.fleet.lease), so it outlives
     a long run yet lapses within ``ttl`` once its holder is killed.
     """
     client = redis_client()

@@ -18,7 +18,7 @@ Design:
   once a minute at saturation). So grants are also logged in a sorted set and refused while
   the last 62 s (60 s plus a margin for delivery jitter) already hold ``rate_per_min`` of them:
   the burst smooths short spikes, the window keeps every minute within the limit.
-- One bucket per API target (collectors.target): keys are ``<prefix><name>@<target>``, so
+- One bucket per API target (collectors.gecko.target): keys are ``<prefix><name>@<target>``, so
   calls to another API never spend the fleet's tokens.
 - Keys carry TTLs of "time until full again": an expired bucket is the same as a full one, so
   nothing lingers and nothing is lost.
@@ -39,9 +39,8 @@ from typing import Literal
 import redis
 from django.conf import settings
 
+from collectors.gecko.target import target_id
 from geckoproject.redis_clock import server_micros
-
-from .target import target_id
 
 Lane = Literal["live", "backfill"]
 # The API's window is 60 s, counted at its end; a grant reaches it after a variable network and

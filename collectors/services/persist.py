@@ -11,11 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from marketdata import store
-from marketdata.models import Dex, Network, Pool, Token
-from marketdata.upsert import UpsertResult
-
-from .gecko.records import (
+from collectors.gecko.records import (
     CandleRecord,
     DexRecord,
     PoolPage,
@@ -24,6 +20,9 @@ from .gecko.records import (
     TokenRecord,
     TradeRecord,
 )
+from marketdata import store
+from marketdata.models import Dex, Network, Pool, Token
+from marketdata.upsert import UpsertResult
 
 logger = logging.getLogger(__name__)
 

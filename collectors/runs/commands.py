@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gecko.client import LAST_ERRORS, GeckoClient
-from .runs import RunTally, track_run
+from collectors.gecko.client import LAST_ERRORS, GeckoClient
+from collectors.runs.tracking import RunTally, track_run
 
 
 @dataclass

@@ -25,9 +25,8 @@ from typing import Any
 
 import redis
 
+from collectors.fleet.locks import claim, redis_client
 from geckoproject import redis_clock
-
-from .locks import claim, redis_client
 
 logger = logging.getLogger(__name__)
 

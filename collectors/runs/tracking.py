@@ -15,10 +15,9 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Concat, Now
 
+from collectors.gecko.errors import Unreachable
+from collectors.models import CollectionRun
 from geckoproject import logs
-
-from .gecko.errors import Unreachable
-from .models import CollectionRun
 
 
 @dataclass

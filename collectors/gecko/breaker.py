@@ -9,7 +9,7 @@ Design:
   another caller may try once the lease runs out, so the breaker cannot stay half-open forever.
   A caller that claimed the trial but will not make the call (it must wait for a token) gives
   it back with ``release_trial``, so the fleet is not refused for the whole lease.
-- State is kept per API target (collectors.target): calls to another API never open the
+- State is kept per API target (collectors.gecko.target): calls to another API never open the
   fleet's breaker. The key is ``<prefix><name>@<target>``.
 - A success reported while open is ignored: it comes from a call started before the trip and
   proves nothing about recovery. Closed with no failures is stored as no key at all, and other
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import redis
 from django.conf import settings
 
-from .target import target_id
+from collectors.gecko.target import target_id
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 

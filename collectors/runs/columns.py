@@ -13,11 +13,10 @@ from collections.abc import Iterable
 
 from django.utils.html import format_html, format_html_join
 
+from collectors.models import CollectionRun
 from marketdata.admin import pool_label
 from marketdata.display import short_address, utc
 from marketdata.models import Gap, Pool
-
-from .models import CollectionRun
 
 DETAIL_CHARS = 90  # the first line's share of the list; the whole text is on hover
 WARNING_CHARS = 300  # a warning's rejected rows, each with its reason
@@ -25,7 +24,7 @@ PATH = re.compile(r"/\S*/([^/\s]+)")  # /srv/gecko/watchlist.csv -> watchlist.cs
 TITLE_CHARS = 2000
 HOST_CHARS = 11
 UNIT_CHARS = 32
-FAULTS_LINE = "failed API call"  # collectors.runs writes it on a run that met API faults
+FAULTS_LINE = "failed API call"  # collectors.runs.tracking writes it on a run that met API faults
 
 
 def label_units(runs: Iterable[CollectionRun]) -> None:

@@ -5,7 +5,7 @@ planners, two beats, or a planner and an operator cannot both queue it) and dele
 finishes for good; a retry keeps it. The TTL is what makes a dead worker harmless: its unit
 expires and is planned again (a duplicate that slips through is harmless too: the task's lock
 lets one copy run). While the work runs its claim is a lease its process renews
-(collectors.lease), so a worker killed outright frees it within a lease rather than the TTL.
+(collectors.fleet.lease), so a worker killed outright frees it within a lease rather than the TTL.
 
 Two kinds of claim share the keys:
 - the planner's units (``claim``/``read``/``running``) carry their cost in API calls and are
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import redis
 from celery.exceptions import Retry
 
-from .lease import lease_seconds, renewing
-from .locks import redis_client
+from collectors.fleet.lease import lease_seconds, renewing
+from collectors.fleet.locks import redis_client
 
 PREFIX = "gecko:plan:inflight:"
 INDEX = "gecko:plan:inflight"
@@ -100,7 +100,7 @@ def _extend(unit: str, seconds: int, client: redis.Redis) -> None:
 @contextmanager
 def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
     """Around a fetch task: while it runs the unit stays in flight, on a lease its process
-    renews (collectors.lease: a killed worker's unit lapses within a lease and is planned
+    renews (collectors.fleet.lease: a killed worker's unit lapses within a lease and is planned
     again); when it ends it is released, unless it ends by retrying (then it stays in flight
     for ``retry_ttl``, the time its retry message may still be delivered)."""
     client = redis_client()
