@@ -15,7 +15,8 @@ call, as far as they go) and:
 - a test that starts one itself (a ``redis-server``, ``pg_ctl``, ``pg_ctlcluster`` or
   ``initdb`` command, or ``celery … worker|beat``) must be marked ``slow`` by hand: collection
   fails, naming it, until it is;
-- slow tests are sorted first, so the longest start while the runners are fresh.
+- slow tests are sorted first, and the longest (by their own timeout mark) first within
+  slow and fast, so the long ones start early and do not finish alone at the end.
 
 While a test runs, :func:`must_be_slow` (called by the helpers) fails a test that got one of
 them past the reading (say through ``request.getfixturevalue``) without the mark.
@@ -217,7 +218,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group(GROUP))
         decided[item.nodeid] = (_slow(item), found.servers)
     items[:] = [item for item in items if item not in refused]
-    items.sort(key=lambda item: 0 if _slow(item) else 1)  # stable: in file order otherwise
+
+
+class SlowFirst:
+    """The order, set after every other plugin's (pytest-django sorts by database use)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]):
+        yield
+        items.sort(key=_order)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(SlowFirst(), "gecko-slow-first")
+
+
+def _order(item: pytest.Item) -> tuple[int, float]:
+    """Slow tests first, then the others; within each, the longer a test's own timeout mark
+    (the planner's 10 min, the chaos run's 7, a short replay's 20) the earlier, so the long ones
+    do not start last and finish alone; in pytest-django's order otherwise (a stable sort).
+    pytest-xdist's loadgroup hands out the servers' group before all of them."""
+    timeout = item.get_closest_marker("timeout")
+    given = (timeout.args[:1] or [timeout.kwargs.get("timeout")]) if timeout is not None else [None]
+    seconds = float(given[0] or 0)
+    return (0 if _slow(item) else 1, -seconds)
 
 
 _running: pytest.Item | None = None

@@ -9,7 +9,9 @@ be read by tests/marks.py as this file starting them.
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +133,14 @@ def test_the_suites_worker_beat_and_server_tests_are_marked_and_grouped(request)
     if not collected:
         pytest.skip("the suite was not collected with this file (run it with the others)")
     assert collected == {nodeid: expected[nodeid] for nodeid in collected}
+
+
+def test_make_test_runs_the_runners_and_make_test_fast_leaves_the_slow_ones_out():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert re.search(r"^TEST_RUNNERS \?= 3$", makefile, re.M)
+    recipes = dict(re.findall(r"^([\w-]+):.*\n\t(.*)$", makefile, re.M))
+    assert "pytest -n $(TEST_RUNNERS) --dist loadgroup $(PYTEST_ARGS)" in recipes["test"]
+    assert '-m "not slow and not chaos"' in recipes["test-fast"]
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M)[1].split()
+    assert {"test", "test-fast", "test-chaos"} <= set(phony)
+    assert '@echo "make test-fast' in makefile
