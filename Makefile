@@ -6,13 +6,18 @@ PY := $(VENV)/bin/python
 # QLib in a virtualenv of its own: pyqlib's dependencies conflict with requirements.txt's pins.
 QLIB_VENV ?= .venv-qlib
 PYTHON ?= python3
+# make test's parallel runners (pytest-xdist): runner gwN gets the database <name>_gwN and
+# REDIS_URL's Redis database minus N (tests/parallel.py); 3 keep 2 cores busy while tests wait.
+TEST_RUNNERS ?= 3
 
-.PHONY: run test test-chaos lint bench migrate preflight qlib-venv browser clean-venv help backup restore
+.PHONY: run test test-fast test-chaos lint bench migrate preflight qlib-venv browser clean-venv help backup restore
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    install, migrate, start web + workers + beat + flower (Procfile)"
-	@echo "make test   install and run the whole test suite against PostgreSQL and Redis"
+	@echo "make test   install and run the whole test suite against PostgreSQL and Redis,"
+	@echo "           in TEST_RUNNERS (3) parallel runners"
+	@echo "make test-fast   the tests that need no worker, beat or private server (~2 min)"
 	@echo "make test-chaos  only the chaos run (4 workers, 20% API faults; also part of make test)"
 	@echo "make lint   ruff"
 	@echo "make bench  the benchmarks in bench/"
@@ -69,8 +74,15 @@ browser:
 	else echo "browser: chromium not installed and cannot install it here (not root or no apt-get)"; \
 	  echo "browser: tests/test_admin_browser.py will be skipped"; fi
 
+# The whole suite in $(TEST_RUNNERS) runners. --dist loadgroup: the tests with private servers
+# (the xdist group "private-servers", tests/marks.py) run on one runner, one after another.
 test: preflight qlib-venv browser
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_RUNNERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The loop while coding: no Celery worker or beat, no private server (tests/marks.py fails
+# collection on a test that starts one without the slow mark).
+test-fast: preflight qlib-venv
+	$(VENV)/bin/pytest -n $(TEST_RUNNERS) --dist loadgroup -m "not slow and not chaos" $(PYTEST_ARGS)
 
 # The chaos run alone (issue 11; make test runs it too): 50 pools, 10 planner cycles, 20% API
 # faults of every kind, 4 real worker processes and beat; a few minutes.

@@ -19,6 +19,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from collectors.models import CollectionRun
 
+from .marks import must_be_slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +48,7 @@ def celery_process(
     """Run ``celery -A geckoproject ARGS`` on the test database until the block ends.
 
     ``log``: append the process's stdout and stderr to this file (for a test to scan)."""
+    must_be_slow(f"Celery {args[0]}")  # tests/marks.py marks the tests that call this slow
     output = open(log, "ab") if log is not None else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [sys.executable, "-X", "faulthandler", "-m", "celery", "-A", "geckoproject", *args],

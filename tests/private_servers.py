@@ -30,6 +30,7 @@ import pytest
 import redis
 from django.db import connections
 
+from .marks import must_be_slow
 from .waiting import wait_until
 
 _PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
@@ -44,6 +45,7 @@ def free_port() -> int:
 
 class PrivateServer:
     def __init__(self) -> None:
+        must_be_slow(f"a private server ({type(self).__name__})")  # tests/marks.py marks them
         self.dir = Path(tempfile.mkdtemp(prefix=f"gecko-{type(self).__name__.lower()}-"))
         self.port = free_port()
         _live.add(self)

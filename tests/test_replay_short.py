@@ -16,7 +16,9 @@ from bench.month.simulate import simulate
 SHORT = SETUPS["demo"].shorter(days=3, pools=100)
 
 
-# Three simulated days of 100 pools: 3-5 minutes on 2 cores, more beside other work.
+# Three simulated days of 100 pools: 3-5 minutes on 2 cores, more beside other work. Slow: no
+# worker or server, but 100 s of CPU alone would be most of make test-fast's 2 minutes.
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 @pytest.mark.django_db
 def test_a_short_month_loses_nothing_unflagged():

@@ -60,6 +60,7 @@ def private_redis(port: int) -> Iterator[subprocess.Popen]:
         process.wait()
 
 
+@pytest.mark.slow  # a redis-server of its own (tests/marks.py puts it in the servers' group)
 def test_healthz_returns_503_when_redis_is_down_and_200_when_it_is_back(client):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
