@@ -10,7 +10,6 @@ import redis
 from django.core.management import CommandError, call_command
 
 from collectors.breaker import CircuitBreaker
-from collectors.models import CollectorConfig
 from collectors.ratelimit import RateLimiter
 
 WATCHLIST_HEADER = "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"
@@ -36,15 +35,6 @@ def forgiving(settings) -> None:
     settings.GECKO_RETRY_BACKOFF_MAX = 0.05
     settings.GECKO_BREAKER_FAILURES = 1000
     settings.GECKO_HTTP_TIMEOUT = 10
-
-
-def configured(**fields) -> CollectorConfig:
-    """The collector configuration with ``fields`` set and saved."""
-    config = CollectorConfig.current()
-    for name, value in fields.items():
-        setattr(config, name, value)
-    config.save()
-    return config
 
 
 def watchlist_csv(path: Path, pools: list[dict]) -> str:

@@ -20,7 +20,7 @@ from collectors.planner.demand import SIGN_TRADES, Priority, unit_key
 from collectors.services.ohlcv import collect_ohlcv
 from marketdata.models import Candle
 from simulator.world import build_world
-from tests.collect_command import configured
+from tests.collector_setup import configured
 from tests.marketdata.factories import pool as make_pool
 from tests.simulator_fixture import SIMULATOR_SEED
 from watchlist.models import WatchlistEntry

@@ -9,7 +9,8 @@ from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from simulator import WSOL
-from tests.collect_command import collect, configured, forgiving, unthrottled, watchlist_csv
+from tests.collect_command import collect, forgiving, unthrottled, watchlist_csv
+from tests.collector_setup import configured
 from tests.marketdata.factories import dex
 from watchlist.models import WatchlistEntry
 

@@ -20,7 +20,8 @@ from alerts.models import Incident
 from collectors.models import CollectionRun
 from marketdata.models import Candle
 from tests.collect_command import collect as run_collect
-from tests.collect_command import configured, forgiving, unthrottled, watchlist_csv
+from tests.collect_command import forgiving, unthrottled, watchlist_csv
+from tests.collector_setup import configured
 from tests.marketdata.factories import dex
 
 pytestmark = pytest.mark.django_db
