@@ -16,7 +16,6 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,11 @@ import pytest
 import redis
 from django.db import connections
 
+from .ports import free_port
 from .waiting import wait_until
 
 _PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 _live: set[PrivateServer] = set()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrivateServer:

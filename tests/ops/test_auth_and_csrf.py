@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+
+from tests.ports import first_answer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,12 +54,6 @@ def procfile_command(name: str) -> str:
         if line.startswith(f"{name}:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"no {name} in Procfile")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def flower_env(**extra: str) -> dict[str, str]:
@@ -108,16 +102,7 @@ def test_the_procfile_flower_requires_its_login():
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                anonymous = httpx.get(url, timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    "flower did not start"
-                )
-                time.sleep(0.3)
+        anonymous = first_answer(lambda: httpx.get(url, timeout=2), process, 60, "flower")
         assert anonymous.status_code == 401
         assert httpx.get(url, auth=("ops", "wrong"), timeout=5).status_code == 401
         assert httpx.get(url, auth=("", ""), timeout=5).status_code == 401
