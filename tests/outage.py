@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from celery import current_app
 from django.db import connection
 from django.db.utils import DatabaseError
@@ -22,6 +23,9 @@ from tests.marketdata.factories import pool as make_pool
 from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
 from .waiting import wait_until
 
+# A restart test runs once on each kind of worker pool.
+each_worker_pool = pytest.mark.parametrize("pool", ["threads", "prefork"])
+
 
 @dataclass
 class Outage:
@@ -33,7 +37,9 @@ class Outage:
     env: dict[str, str]
 
 
-def prepare(stack, simulator, tmp_path: Path, *, pools: int, tick: int, slow: float) -> Outage:
+def prepare(
+    stack, simulator, tmp_path: Path, *, slow: float, pools: int = 10, tick: int = 10
+) -> Outage:
     """``pools`` of the simulator's pools, the planner every ``tick`` seconds, and the first
     answers slowed by ``slow`` seconds, so the outage meets work in flight."""
     world = [p for dex in simulator.world()["pools"].values() for p in dex][:pools]

@@ -17,21 +17,19 @@ from collectors.models import CollectionRun
 
 from .audit import assert_audit_clean
 from .ground_truth import assert_complete_and_unique
-from .outage import all_done_after, fetches_in_flight, prepare, workers_and_beat
+from .outage import all_done_after, each_worker_pool, fetches_in_flight, prepare, workers_and_beat
 
 pytestmark = [pytest.mark.slow]
-POOLS = 10
 SLOW = 3.0  # seconds a slow answer takes: the database dies while these are in flight
 DOWN = 5.0  # seconds the database stays down, longer than a slow answer
-TICK = 10
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("pool", ["threads", "prefork"])
+@each_worker_pool
 def test_tasks_meeting_a_postgres_restart_are_retried_and_lose_nothing(
     private_stack, simulator, tmp_path: Path, pool: str
 ):
-    run = prepare(private_stack, simulator, tmp_path, pools=POOLS, tick=TICK, slow=SLOW)
+    run = prepare(private_stack, simulator, tmp_path, slow=SLOW)
 
     with workers_and_beat(simulator, tmp_path, run, pool=pool, concurrency=4, name="pg") as all_up:
         ids = fetches_in_flight(private_stack, simulator, run, slow=4)

@@ -16,21 +16,19 @@ from collectors.models import CollectionRun
 
 from .audit import assert_audit_clean
 from .ground_truth import assert_complete_and_unique
-from .outage import all_done_after, fetches_in_flight, prepare, workers_and_beat
+from .outage import all_done_after, each_worker_pool, fetches_in_flight, prepare, workers_and_beat
 
 pytestmark = [pytest.mark.slow]
-POOLS = 10
-TICK = 10
 SLOW = 2.0  # each worker thread is busy this long per slow answer: the queue backs up
 DOWN = 3.0
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("pool", ["threads", "prefork"])
+@each_worker_pool
 def test_workers_and_beat_survive_a_redis_restart_and_queued_work_is_delivered(
     private_stack, simulator, tmp_path: Path, pool: str
 ):
-    run = prepare(private_stack, simulator, tmp_path, pools=POOLS, tick=TICK, slow=SLOW)
+    run = prepare(private_stack, simulator, tmp_path, slow=SLOW)
     broker = private_stack.client()
 
     with workers_and_beat(simulator, tmp_path, run, pool=pool, concurrency=2, name="r") as all_up:
