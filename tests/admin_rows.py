@@ -28,7 +28,7 @@ from marketdata.models import (
     HistoryStart,
     PoolSnapshot,
 )
-from tests.marketdata.factories import T0, dex, network, pool, token, trade
+from tests.marketdata.factories import T0, candle, dex, network, pool, token, trade
 from watchlist.models import WatchlistEntry, WatchlistFile
 
 
@@ -40,17 +40,7 @@ def one_of_everything(db):
         dex=dex(), base_token=base, quote_token=token("So11111111111111111111111111111111111111112")
     )
     now = timezone.now()
-    Candle.objects.create(
-        pool=p,
-        timeframe="1h",
-        ts=T0,
-        open=1,
-        high=2,
-        low=0.5,
-        close=1.5,
-        volume_usd=10,
-        fetched_at=now,
-    )
+    candle(p, "1h", T0, (1, 2, 0.5, 1.5), volume_usd=10)
     trade(p)
     Gap.objects.create(pool=p, timeframe="1m", start=T0, end=T0.replace(hour=1))
     PoolSnapshot.objects.create(pool=p, taken_at=T0)
@@ -96,17 +86,8 @@ def wide_rows(one_of_everything):
     p.name = "OFFICIAL TRUMP / Wrapped SOL 0.25%"
     p.save(update_fields=["name"])
     now = timezone.now()
-    Candle.objects.create(
-        pool=p,
-        timeframe="1m",
-        ts=now.replace(second=0, microsecond=0),
-        open=0.0000215349,
-        high=0.0000218812,
-        low=0.0000209911,
-        close=0.0000217003,
-        volume_usd=1234567.891234,
-        fetched_at=now,
-    )
+    ohlc = (0.0000215349, 0.0000218812, 0.0000209911, 0.0000217003)
+    candle(p, "1m", now.replace(second=0, microsecond=0), ohlc, volume_usd=1234567.891234)
     for task, status, arguments, detail in (
         ("fetch_ohlcv", "waiting", {"pool_id": p.pk, "timeframe": "1m"}, WAITING_DETAIL),
         ("fetch_trades", "ok", {"pool_id": p.pk}, "417 received; possible gap"),

@@ -124,6 +124,12 @@ def celery_worker(
     )  # fmt: skip
 
 
+def prefork_worker(api_url: str, **env: str):
+    """A worker with one prefork child: each task runs in a process of its own, which a test
+    can kill apart from the worker, and one at a time."""
+    return celery_worker(api_url, pool="prefork", concurrency=1, **env)
+
+
 def celery_beat(api_url: str, tmp_path: Path, log: Path | None = None, **env: str):
     """Beat with the DatabaseScheduler, looking at the database every second."""
     return celery_process(

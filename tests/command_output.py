@@ -33,6 +33,20 @@ def manage(*args: str, env: dict[str, str], **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, **popen)
 
 
+def finished(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py ARGS`` run to its end in a bare environment (PATH and the test settings, then
+    ``env``): its exit status and text output, whatever the status."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
 def piped(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return manage(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

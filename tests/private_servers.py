@@ -16,7 +16,6 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,16 +30,11 @@ import redis
 from django.db import connections
 
 from .marks import must_be_slow
+from .ports import free_port
 from .waiting import wait_until
 
 _PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 _live: set[PrivateServer] = set()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrivateServer:

@@ -25,13 +25,14 @@ import pytest
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from collectors.models import CollectionRun, CollectorConfig, TradeCursor
+from collectors.models import CollectionRun, TradeCursor
 from marketdata.models import CandleCoverage, Pool
 from simulator import FAULT_KINDS, faults
 from watchlist.models import WatchlistEntry
 
 from .audit import assert_audit_clean
-from .celery_worker import celery_beat, celery_worker, drained, schedule_planner, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, drained, wait_for_runs
+from .collector_setup import planned_every, watched_world
 from .ground_truth import assert_complete_and_unique
 from .waiting import wait_until
 
@@ -73,8 +74,7 @@ def test_chaos_run_loses_nothing_doubles_nothing_and_keeps_the_rate_limit(
     # run would mostly wait. One explicit 429 below keeps a long one (beyond a task's 5 s wait).
     monkeypatch.setattr(faults, "DEFAULT_RETRY_AFTER", 2)
     sim = simulator_factory(rate_per_min=SIM_RATE, fault_rate=0.2)
-    world = [p for pools in sim.world()["pools"].values() for p in pools][:POOLS]
-    assert len(world) == POOLS
+    world = watched_world(sim, POOLS)
     # Each kind at least once whatever the random draw; a long 429 (beyond a task's 5 s wait
     # for a token); and five 500s in a row on one pool's trades: on one call if tokens come
     # fast enough (its task then retries itself, tests/collectors covers that path), else
@@ -83,15 +83,7 @@ def test_chaos_run_loses_nothing_doubles_nothing_and_keeps_the_rate_limit(
         sim.add_fault(kind, path_contains=f"/pools/{pool['address']}/ohlcv/")
     sim.add_fault("429", retry_after=8, path_contains=f"/pools/{world[-1]['address']}/trades")
     sim.add_fault("500", count=5, path_contains=f"/pools/{world[-2]['address']}/trades")
-    WatchlistEntry.objects.bulk_create(
-        WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
-    )
-    config = CollectorConfig.current()
-    config.ohlcv_timeframes = TIMEFRAMES
-    config.ohlcv_pages_per_fetch = 1
-    config.plan_tick_seconds = TICK
-    config.save()
-    schedule_planner(TICK)
+    config = planned_every(TICK, ohlcv_timeframes=TIMEFRAMES)
 
     log = tmp_path / "celery.log"
     since = timezone.now()

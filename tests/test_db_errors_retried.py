@@ -21,7 +21,7 @@ from collectors.models import CollectionRun, CollectorConfig, TradeCursor
 from marketdata.models import Trade
 from tests.marketdata.factories import pool as make_pool
 
-from .celery_worker import celery_worker
+from .celery_worker import prefork_worker
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,7 @@ def test_a_task_whose_database_connection_was_killed_is_retried_and_the_error_re
     simulator.add_fault("slow", count=1, path_contains="/trades", delay=3)
     started = timezone.now()
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1):
+    with prefork_worker(simulator.base_url):
         tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk})
         wait_until(lambda: simulator.simulator.faults.pending() == [], 30, "the slowed call")
         assert end_other_sessions() >= 1

@@ -13,31 +13,19 @@ from celery.result import AsyncResult
 from django.utils import timezone
 
 from collectors import tasks
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from marketdata.models import Trade
-from tests.marketdata.factories import pool as make_pool
 
-from .celery_worker import celery_worker, child_pids
+from .celery_worker import child_pids, prefork_worker
+from .fetch_tasks import FETCH_TRADES, first_pool, slow_trades_fetch
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-FETCH_TRADES = "collectors.tasks.fetch_trades"
-
-
-def start_slow_fetch(simulator, delay: float):
-    """A fetch_trades whose API call the simulator holds for ``delay`` seconds."""
-    address = simulator.world()["pools"]["pumpswap"][0]["address"]
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    simulator.add_fault("slow", count=1, path_contains="/trades", delay=delay)
-    result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk})
-    wait_until(lambda: simulator.stats()["by_kind"].get("trades"), 60, "the task's API call")
-    return pool, result
 
 
 def test_sigterm_lets_the_running_task_finish_before_the_worker_exits(simulator, redis_client):
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1) as worker:
-        pool, result = start_slow_fetch(simulator, delay=4)
+    with prefork_worker(simulator.base_url) as worker:
+        pool, result = slow_trades_fetch(simulator, delay=4)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
         exited = timezone.now()
@@ -51,8 +39,8 @@ def test_sigterm_lets_the_running_task_finish_before_the_worker_exits(simulator,
 def test_a_task_killed_with_its_worker_is_requeued_and_done_by_the_next_worker(
     simulator, redis_client
 ):
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1) as worker:
-        pool, result = start_slow_fetch(simulator, delay=30)
+    with prefork_worker(simulator.base_url) as worker:
+        pool, result = slow_trades_fetch(simulator, delay=30)
         # What a supervisor that signals the whole group does: the pool child dies mid-task.
         for pid in [*child_pids(worker.pid), worker.pid]:
             os.kill(pid, signal.SIGTERM)
@@ -62,7 +50,7 @@ def test_a_task_killed_with_its_worker_is_requeued_and_done_by_the_next_worker(
             pytest.fail("the worker did not stop on SIGTERM")
     assert not Trade.objects.filter(pool=pool).exists(), "the first copy never finished"
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1):
+    with prefork_worker(simulator.base_url):
         AsyncResult(result.id).get(timeout=60)
         wait_until(
             lambda: CollectionRun.objects.filter(task=FETCH_TRADES, status="ok").exists(),
@@ -76,13 +64,11 @@ def test_a_task_killed_with_its_worker_is_requeued_and_done_by_the_next_worker(
 def test_a_countdown_retry_held_by_a_stopping_worker_is_done_by_the_next_one(
     simulator, redis_client
 ):
-    address = simulator.world()["pools"]["pumpswap"][0]["address"]
-    pool = make_pool(address=address)
-    CollectorConfig.current()
+    pool = first_pool(simulator)
     simulator.add_fault("429_retry_after_0", count=1, path_contains="/trades")
     env = {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "8"}
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **env) as worker:
+    with prefork_worker(simulator.base_url, **env) as worker:
         result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk})
         wait_until(
             lambda: CollectionRun.objects.filter(
@@ -95,7 +81,7 @@ def test_a_countdown_retry_held_by_a_stopping_worker_is_done_by_the_next_one(
         assert worker.wait(timeout=60) == 0
     assert not AsyncResult(result.id).ready()
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **env):
+    with prefork_worker(simulator.base_url, **env):
         AsyncResult(result.id).get(timeout=90)
     run = CollectionRun.objects.get(task=FETCH_TRADES)
     assert (run.status, run.correlation_id) == ("ok", result.id)

@@ -11,58 +11,49 @@ advisory lock died with the dead connection, and the walk resumes from what cove
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from marketdata.coverage import sync_gaps
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from tests.ground_truth import served_candles
-from tests.marketdata.factories import pool as make_pool
 
 from .audit import assert_audit_clean
-from .celery_worker import celery_worker, wait_for_runs
+from .celery_worker import prefork_worker, wait_for_runs
 from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
+from .slow_backfills import BACKFILL, gap_between, last_whole_minutes, slow_walk
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-BACKFILL = "collectors.tasks.backfill_ohlcv"
 DAYS = 4  # ~5,800 one-minute candles: six pages or so
 WORKER_ENV = {"CELERY_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
 
 
-def busiest_old_pool(sim, since: datetime) -> str:
-    """A pool trading all through the range (so pages are full and the walk long)."""
-    pools = [p for dex in sim.world()["pools"].values() for p in dex]
-    old = [p for p in pools if p["pool_created_at"] < since.timestamp() - 86400]
-    return max(old, key=lambda p: p["trades_per_day"])["address"]
+def killed_after_two_pages(simulator, pool, **env: str) -> None:
+    """Run the queued backfill on a worker and SIGKILL the whole worker once two pages of
+    ``pool`` are committed."""
+    with prefork_worker(simulator.base_url, **env) as worker:
+        wait_until(
+            lambda: Candle.objects.filter(pool=pool).count() >= 1500, 60, "two pages committed"
+        )
+        kill_whole_worker(worker)
 
 
 @pytest.mark.timeout(90)
 def test_a_backfill_whose_whole_worker_was_killed_completes_on_a_fresh_worker(
     simulator, redis_client
 ):
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    since = until - timedelta(days=DAYS)
-    address = busiest_old_pool(simulator, since)
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    simulator.add_fault("slow", count=100, path_contains="/ohlcv/", delay=1.5)
+    walk = slow_walk(simulator, DAYS, delay=1.5, count=100)
+    pool, since, until = walk.pool, walk.since, walk.until
     started = timezone.now()
 
-    call_command(
-        "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since", since.isoformat(),
-        "--until", until.isoformat(), "--async",
-    )  # fmt: skip
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **WORKER_ENV) as worker:
-        wait_until(
-            lambda: Candle.objects.filter(pool=pool).count() >= 1500, 60, "two pages committed"
-        )
-        kill_whole_worker(worker)
+    call_command(*walk.command())
+    killed_after_two_pages(simulator, pool, **WORKER_ENV)
     stored_at_kill = Candle.objects.filter(pool=pool).count()
     (cov,) = CandleCoverage.objects.filter(pool=pool, timeframe="1m")
     assert since < cov.start and cov.end >= until, "the killed walk stopped midway"
@@ -75,7 +66,7 @@ def test_a_backfill_whose_whole_worker_was_killed_completes_on_a_fresh_worker(
         "the visibility timeout",
     )
     simulator.simulator.faults.reset()
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **WORKER_ENV):
+    with prefork_worker(simulator.base_url, **WORKER_ENV):
         runs = wait_for_runs(BACKFILL, 2, started, timeout=60)
     # The dead copy's row is closed as soon as the redelivered copy starts, not in 30 minutes.
     dead, run = sorted(runs, key=lambda r: r.pk)
@@ -84,12 +75,8 @@ def test_a_backfill_whose_whole_worker_was_killed_completes_on_a_fresh_worker(
     assert run.correlation_id == dead.correlation_id, "the same message, redelivered"
     assert not redis_client.zcard("unacked_index"), "the redelivered copy was acknowledged"
 
-    served = served_candles(simulator, address, "1m", since, until)
-    stored = list(
-        Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=since, ts__lt=until).values_list(
-            "ts", flat=True
-        )
-    )
+    served = served_candles(simulator, walk.address, "1m", since, until)
+    stored = walk.stored()
     assert len(stored) > stored_at_kill
     assert len(stored) == len(set(stored)), "no candle stored twice"
     assert set(stored) == set(served), "every candle served for the range is stored"
@@ -107,27 +94,15 @@ def test_re_running_the_command_after_a_worker_was_killed_is_not_blocked_by_its_
 ):
     """The operator's path when an hour's visibility timeout is too long to wait: run the same
     command again. Its new task must not be skipped for the dead task's Redis lock."""
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    since = until - timedelta(days=DAYS)
-    address = busiest_old_pool(simulator, since)
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    simulator.add_fault("slow", count=100, path_contains="/ohlcv/", delay=1.5)
-    command = (
-        "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since", since.isoformat(),
-        "--until", until.isoformat(), "--async",
-    )  # fmt: skip
+    walk = slow_walk(simulator, DAYS, delay=1.5, count=100)
+    pool, since, until = walk.pool, walk.since, walk.until
     started = timezone.now()
 
-    call_command(*command)
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1) as worker:
-        wait_until(
-            lambda: Candle.objects.filter(pool=pool).count() >= 1500, 60, "two pages committed"
-        )
-        kill_whole_worker(worker)
+    call_command(*walk.command())
+    killed_after_two_pages(simulator, pool)
     simulator.simulator.faults.reset()
-    call_command(*command)
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1):
+    call_command(*walk.command())
+    with prefork_worker(simulator.base_url):
         wait_until(
             lambda: CollectionRun.objects.filter(
                 task=BACKFILL, started_at__gte=started, status="ok"
@@ -136,12 +111,8 @@ def test_re_running_the_command_after_a_worker_was_killed_is_not_blocked_by_its_
             "the re-queued backfill's run",
         )
 
-    served = served_candles(simulator, address, "1m", since, until)
-    stored = list(
-        Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=since, ts__lt=until).values_list(
-            "ts", flat=True
-        )
-    )
+    served = served_candles(simulator, walk.address, "1m", since, until)
+    stored = walk.stored()
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
     assert sync_gaps(pool.pk, "1m") == []
     assert_audit_clean()
@@ -154,31 +125,23 @@ def test_a_gap_whose_backfill_worker_was_killed_can_be_queued_again_within_a_lea
     """``backfill_ohlcv --gaps`` and the gap scan skip a gap claimed as queued or running (an
     hour's claim, as long as the broker takes to redeliver). Once a backfill runs the claim is
     a lease (GECKO_LEASE_SECONDS): a killed run's gap can be queued again within one."""
-    settings.GECKO_API_URL = simulator.base_url
-    settings.GECKO_RATE_LIMIT_PER_MIN, settings.GECKO_RATE_LIMIT_BURST = 6000, 50
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    address = busiest_old_pool(simulator, until - timedelta(days=DAYS))
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    for start, end in ((until - timedelta(days=4), until - timedelta(days=3)),
-                       (until - timedelta(days=1), until)):  # fmt: skip
-        call_command(
-            "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since",
-            start.isoformat(), "--until", end.isoformat(), "--no-progress", stdout=StringIO(),
-        )  # fmt: skip
-    (gap,) = sync_gaps(pool.pk, "1m")
+    until = last_whole_minutes()
+    address, pool, gap = gap_between(
+        settings, simulator, ((until - timedelta(days=4), until - timedelta(days=3)),
+                              (until - timedelta(days=1), until)),
+    )  # fmt: skip
     in_gap = Candle.objects.filter(pool=pool, ts__gte=gap.start, ts__lt=gap.end)
     simulator.add_fault("slow", count=100, path_contains="/ohlcv/", delay=1.5)
     lease = {"GECKO_LEASE_SECONDS": "3"}
 
     assert "Queued 1 gap" in command_output("--gaps", "--async")
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease) as worker:
+    with prefork_worker(simulator.base_url, **lease) as worker:
         wait_until(lambda: in_gap.count() >= 900, 60, "a page of the gap committed")
         kill_whole_worker(worker)
     assert "Queued 0 gap" in command_output("--gaps", "--async"), "claimed while it may run"
     wait_until(lambda: "Queued 1 gap" in command_output("--gaps", "--async"), 6, "the lease")
     simulator.simulator.faults.reset()
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease):
+    with prefork_worker(simulator.base_url, **lease):
         wait_until(
             lambda: Gap.objects.get(pk=gap.pk).status == Gap.Status.FILLED, 60, "the gap filled"
         )

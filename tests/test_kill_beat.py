@@ -33,9 +33,24 @@ def run_times(since: datetime) -> list[float]:
     return [t.timestamp() for t in started.values_list("started_at", flat=True)]
 
 
-def kill(beat) -> None:
-    os.kill(beat.pid, signal.SIGKILL)
-    beat.wait(timeout=10)
+def beat_killed_after_two_ticks(simulator, tmp_path, since: datetime) -> None:
+    """Beat runs until it has sent two ticks since ``since``, then is SIGKILLed."""
+    with celery_beat(simulator.base_url, tmp_path) as beat:
+        wait_for_runs(PLAN, 2, since, timeout=40)
+        os.kill(beat.pid, signal.SIGKILL)
+        beat.wait(timeout=10)
+
+
+def beat_restarted(simulator, tmp_path, since: datetime, ticks: int, timeout: float) -> float:
+    """Beat started again, until ``ticks`` ticks ran after its start; when it started."""
+    restarted = time.time()
+    with celery_beat(simulator.base_url, tmp_path):
+        wait_until(
+            lambda: len([t for t in run_times(since) if t > restarted]) >= ticks,
+            timeout,
+            f"{ticks} ticks after the restart",
+        )
+    return restarted
 
 
 @pytest.mark.timeout(90)
@@ -55,19 +70,11 @@ def test_beat_killed_just_after_a_tick_and_restarted_at_once_does_not_send_it_ag
     since = timezone.now()
 
     with celery_worker(simulator.base_url, concurrency=2):
-        with celery_beat(simulator.base_url, tmp_path) as beat:
-            wait_for_runs(PLAN, 2, since, timeout=40)
-            kill(beat)
+        beat_killed_after_two_ticks(simulator, tmp_path, since)
         (last_before,) = run_times(since)[-1:]
         boundary = math.ceil(last_before / every) * every
         time.sleep(max(0.0, boundary + 0.2 - time.time()))
-        restarted = time.time()
-        with celery_beat(simulator.base_url, tmp_path):
-            wait_until(
-                lambda: len([t for t in run_times(since) if t > restarted]) >= 2,
-                3 * every + 10,
-                "two ticks after the restart",
-            )
+        beat_restarted(simulator, tmp_path, since, 2, 3 * every + 10)
 
     times = run_times(since)
     after = [t for t in times if t > last_before]
@@ -90,18 +97,10 @@ def test_beat_down_for_several_intervals_resumes_with_one_catch_up_tick_not_a_st
     since = timezone.now()
 
     with celery_worker(simulator.base_url, concurrency=2):
-        with celery_beat(simulator.base_url, tmp_path) as beat:
-            wait_for_runs(PLAN, 2, since, timeout=40)
-            kill(beat)
+        beat_killed_after_two_ticks(simulator, tmp_path, since)
         killed = time.time()
         time.sleep(down)
-        restarted = time.time()
-        with celery_beat(simulator.base_url, tmp_path):
-            wait_until(
-                lambda: len([t for t in run_times(since) if t > restarted]) >= 3,
-                5 * every + 10,
-                "ticking to resume",
-            )
+        restarted = beat_restarted(simulator, tmp_path, since, 3, 5 * every + 10)
         stopped = time.time()
 
     times = run_times(since)

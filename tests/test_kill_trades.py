@@ -26,7 +26,7 @@ from tests.ground_truth import served_trades
 from tests.marketdata.factories import pool as make_pool
 
 from .audit import assert_audit_clean
-from .celery_worker import celery_worker, wait_for_runs
+from .celery_worker import prefork_worker, wait_for_runs
 from .kills import VISIBILITY_TIMEOUT, kill_whole_worker, unacked_ages
 from .waiting import wait_until
 
@@ -51,14 +51,14 @@ def test_a_trade_collection_whose_whole_worker_was_killed_completes_on_a_fresh_w
     config = CollectorConfig.current()
     started = timezone.now()
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **WORKER_ENV):
+    with prefork_worker(simulator.base_url, **WORKER_ENV):
         queue_like_the_planner(pool.pk)
         wait_for_runs(FETCH_TRADES, 1, started, timeout=30)
     first_poll = TradeCursor.objects.get(pool=pool).last_collected_at
     assert Trade.objects.filter(pool=pool).exists()
 
     simulator.add_fault("slow", count=1, path_contains="/trades", delay=60)
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **WORKER_ENV) as worker:
+    with prefork_worker(simulator.base_url, **WORKER_ENV) as worker:
         queue_like_the_planner(pool.pk)
         wait_until(lambda: simulator.simulator.faults.pending() == [], 30, "the slowed call")
         assert redis_client.exists(lock_key(FETCH_TRADES, {"pool_id": pool.pk}))
@@ -71,7 +71,7 @@ def test_a_trade_collection_whose_whole_worker_was_killed_completes_on_a_fresh_w
         VISIBILITY_TIMEOUT + 5,
         "the visibility timeout",
     )
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **WORKER_ENV):
+    with prefork_worker(simulator.base_url, **WORKER_ENV):
         wait_until(
             lambda: CollectionRun.objects.filter(task=FETCH_TRADES, status="ok").count() == 2,
             40,
@@ -113,7 +113,7 @@ def test_a_killed_workers_claims_lapse_so_the_planner_queues_the_pool_again_at_o
     lease = {"GECKO_LEASE_SECONDS": "3"}
     simulator.add_fault("slow", count=1, path_contains="/trades", delay=60)
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease) as worker:
+    with prefork_worker(simulator.base_url, **lease) as worker:
         queue_like_the_planner(pool.pk)
         wait_until(lambda: simulator.simulator.faults.pending() == [], 30, "the slowed call")
         wait_until(lambda: redis_client.pttl(lock) > 0, 5, "the run's lock")
@@ -124,7 +124,7 @@ def test_a_killed_workers_claims_lapse_so_the_planner_queues_the_pool_again_at_o
     wait_until(lambda: unit not in planned.read().units, 5, "the dead run's in-flight claim")
     wait_until(lambda: not redis_client.exists(lock), 5, "the dead run's lock")
     queue_like_the_planner(pool.pk)
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **lease):
+    with prefork_worker(simulator.base_url, **lease):
         wait_until(
             lambda: CollectionRun.objects.filter(task=FETCH_TRADES, status="ok").exists(),
             30,

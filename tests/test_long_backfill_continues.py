@@ -16,27 +16,19 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from marketdata.coverage import covered_spans, sync_gaps
-from marketdata.models import Candle, Gap
+from marketdata.models import Gap
 from tests.ground_truth import served_candles
-from tests.marketdata.factories import pool as make_pool
 
-from .celery_worker import celery_worker, drained
+from .celery_worker import drained, prefork_worker
+from .slow_backfills import BACKFILL, gap_between, last_whole_minutes, slow_walk
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-BACKFILL = "collectors.tasks.backfill_ohlcv"
 GAP_BACKFILL = "collectors.tasks.backfill_gap"
 DAYS = 4
 LIMITS = {"CELERY_TASK_SOFT_TIME_LIMIT": "4", "CELERY_TASK_TIME_LIMIT": "60"}
-
-
-def busiest_old_pool(sim, since: datetime) -> str:
-    """A pool trading all through the range, so pages are full and the walk long."""
-    pools = [p for dex in sim.world()["pools"].values() for p in dex]
-    old = [p for p in pools if p["pool_created_at"] < since.timestamp() - 86400]
-    return max(old, key=lambda p: p["trades_per_day"])["address"]
 
 
 def covers(pool, since: datetime, until: datetime) -> bool:
@@ -45,20 +37,13 @@ def covers(pool, since: datetime, until: datetime) -> bool:
 
 @pytest.mark.timeout(150)
 def test_a_backfill_longer_than_the_soft_time_limit_continues_until_done(simulator, redis_client):
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    since = until - timedelta(days=DAYS)
-    address = busiest_old_pool(simulator, since)
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    simulator.add_fault("slow", count=1000, path_contains="/ohlcv/", delay=1.0)
+    walk = slow_walk(simulator, DAYS, delay=1.0, count=1000)
+    pool, since, until = walk.pool, walk.since, walk.until
     started = timezone.now()
     runs = CollectionRun.objects.filter(task=BACKFILL, started_at__gte=started)
 
-    call_command(
-        "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since", since.isoformat(),
-        "--until", until.isoformat(), "--async",
-    )  # fmt: skip
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **LIMITS):
+    call_command(*walk.command())
+    with prefork_worker(simulator.base_url, **LIMITS):
         wait_until(
             lambda: covers(pool, since, until) or runs.filter(status="failed").exists(),
             100,
@@ -72,12 +57,8 @@ def test_a_backfill_longer_than_the_soft_time_limit_continues_until_done(simulat
     assert "continues in a new task" in statuses[0][1]
     assert covers(pool, since, until), "nothing in the range is left uncovered"
     assert sync_gaps(pool.pk, "1m") == []
-    served = served_candles(simulator, address, "1m", since, until)
-    stored = list(
-        Candle.objects.filter(pool=pool, timeframe="1m", ts__gte=since, ts__lt=until).values_list(
-            "ts", flat=True
-        )
-    )
+    served = served_candles(simulator, walk.address, "1m", since, until)
+    stored = walk.stored()
     assert len(stored) == len(set(stored)) and set(stored) == set(served)
 
 
@@ -85,25 +66,17 @@ def test_a_backfill_longer_than_the_soft_time_limit_continues_until_done(simulat
 def test_a_gap_backfill_longer_than_the_soft_time_limit_continues_until_filled(
     simulator, redis_client, settings
 ):
-    settings.GECKO_API_URL = simulator.base_url
-    settings.GECKO_RATE_LIMIT_PER_MIN, settings.GECKO_RATE_LIMIT_BURST = 6000, 50
-    until = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    address = busiest_old_pool(simulator, until - timedelta(days=DAYS + 1))
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    for start, end in ((until - timedelta(days=DAYS + 1), until - timedelta(days=DAYS)),
-                       (until - timedelta(hours=1), until)):  # fmt: skip
-        call_command(
-            "backfill_ohlcv", "--pool", address, "--timeframe", "1m", "--since",
-            start.isoformat(), "--until", end.isoformat(), "--no-progress", stdout=StringIO(),
-        )  # fmt: skip
-    (gap,) = sync_gaps(pool.pk, "1m")
+    until = last_whole_minutes()
+    _, pool, gap = gap_between(
+        settings, simulator, ((until - timedelta(days=DAYS + 1), until - timedelta(days=DAYS)),
+                              (until - timedelta(hours=1), until)),
+    )  # fmt: skip
     simulator.add_fault("slow", count=1000, path_contains="/ohlcv/", delay=1.0)
     started = timezone.now()
     runs = CollectionRun.objects.filter(task=GAP_BACKFILL, started_at__gte=started)
 
     call_command("backfill_ohlcv", "--gaps", "--async", stdout=StringIO())
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1, **LIMITS):
+    with prefork_worker(simulator.base_url, **LIMITS):
         wait_until(
             lambda: (
                 Gap.objects.get(pk=gap.pk).status != Gap.Status.OPEN

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from collectors.models import CollectionRun, CollectorConfig, TradeCursor
+from collectors.models import CollectionRun, TradeCursor
 from marketdata.models import Candle
 from watchlist.models import WatchlistEntry
 
-from .celery_worker import celery_beat, celery_worker
+from .celery_worker import celery_beat, celery_worker, schedule_planner
+from .collector_setup import configured, watched_world
 
 logger = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -44,23 +42,11 @@ def fetched_1m() -> int:
 def test_200_pools_on_120_a_minute_get_trades_and_1m_candles_with_a_bounded_queue(
     simulator, redis_client, tmp_path
 ):
-    world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
-    assert len(world) == POOLS
-    WatchlistEntry.objects.bulk_create(
-        WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
-    )
-    config = CollectorConfig.current()  # defaults: 60 s ticks, 15% reserve
-    # A first fetch reads one page (1,000 candles): the test is about order and pace, not depth.
-    config.ohlcv_pages_per_fetch = 1
-    config.save()
-    every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.create(
-        name="plan collection",
-        task="collectors.tasks.plan_collection",
-        interval=every_minute,
-        expire_seconds=60,
-        start_time=timezone.now() - timedelta(seconds=1),
-    )
+    watched_world(simulator, POOLS)
+    # Defaults (60 s ticks, 15% reserve) but a first fetch reads one page (1,000 candles): the
+    # test is about order and pace, not depth.
+    configured(ohlcv_pages_per_fetch=1)
+    schedule_planner(60)
     env = {"GECKO_RATE_LIMIT_PER_MIN": str(RATE), "GECKO_RATE_LIMIT_BURST": "3"}
     backlog: list[int] = []
     started = time.monotonic()

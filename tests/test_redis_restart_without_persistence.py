@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from collectors.models import CollectionRun, CollectorConfig, TradeCursor
+from collectors.models import CollectionRun, TradeCursor
 from marketdata.models import CandleCoverage
-from watchlist.models import WatchlistEntry
 
 from .audit import assert_audit_clean
-from .celery_worker import celery_beat, celery_worker, schedule_planner, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, wait_for_runs
+from .collector_setup import planned_every, watched_world
 from .ground_truth import assert_complete_and_unique
 from .waiting import wait_until
 
@@ -43,16 +43,8 @@ def collected_since(moment) -> int:
 @pytest.mark.timeout(170)
 @pytest.mark.parametrize("private_redis", [False], indirect=True)
 def test_work_lost_with_a_volatile_redis_is_planned_again(private_stack, simulator, tmp_path):
-    world = [p for pools in simulator.world()["pools"].values() for p in pools][:POOLS]
-    WatchlistEntry.objects.bulk_create(
-        WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
-    )
-    config = CollectorConfig.current()
-    config.ohlcv_timeframes = ["1m"]
-    config.ohlcv_pages_per_fetch = 1
-    config.plan_tick_seconds = TICK
-    config.save()
-    schedule_planner(TICK)
+    watched_world(simulator, POOLS)
+    config = planned_every(TICK, ohlcv_timeframes=["1m"])
     # Slow answers keep the two worker threads busy, so the planner's fan-out waits queued.
     simulator.add_fault("slow", count=6, path_contains="/trades", delay=3)
     log: Path = tmp_path / "celery.log"

@@ -22,13 +22,14 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from collectors.services.backfill import plan_backfill
 from marketdata.models import Candle, Trade
 from marketdata.trade_layout import trade_ids
 from watchlist.models import WatchlistEntry
 
-from .celery_worker import celery_beat, celery_worker, drained, schedule_planner, wait_for_runs
+from .celery_worker import celery_beat, celery_worker, drained, wait_for_runs
+from .collector_setup import planned_every, watched_world
 
 logger = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -141,17 +142,8 @@ def test_two_hosts_keep_one_budget_share_the_work_and_do_nothing_twice(
     simulator_factory, redis_client, request_log, tmp_path: Path, settings
 ):
     sim = simulator_factory(rate_per_min=SIM_RATE)
-    world = [p for pools in sim.world()["pools"].values() for p in pools][:POOLS]
-    assert len(world) == POOLS
-    WatchlistEntry.objects.bulk_create(
-        WatchlistEntry(pool_address=p["address"], token_address=p["base_token"]) for p in world
-    )
-    config = CollectorConfig.current()
-    config.ohlcv_timeframes = ["1m", "1h"]
-    config.ohlcv_pages_per_fetch = 1
-    config.plan_tick_seconds = TICK
-    config.save()
-    schedule_planner(TICK)
+    watched_world(sim, POOLS)
+    planned_every(TICK, ohlcv_timeframes=["1m", "1h"])
 
     log = tmp_path / "celery.log"
     since = timezone.now()

@@ -10,33 +10,23 @@ import pytest
 from celery.result import AsyncResult
 from django.utils import timezone
 
-from collectors import tasks
 from collectors.fleet.locks import lock_key
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from marketdata.models import Trade
-from tests.marketdata.factories import pool as make_pool
 
 from .audit import assert_audit_clean
-from .celery_worker import celery_worker, child_pids, wait_for_runs
-from .waiting import wait_until
+from .celery_worker import child_pids, prefork_worker, wait_for_runs
+from .fetch_tasks import FETCH_TRADES, slow_trades_fetch
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-FETCH_TRADES = "collectors.tasks.fetch_trades"
 
 
 def test_a_task_redelivered_after_its_worker_was_killed_does_its_work(simulator, redis_client):
-    address = simulator.world()["pools"]["pumpswap"][0]["address"]
-    pool = make_pool(address=address)
-    CollectorConfig.current()
-    key = lock_key(FETCH_TRADES, {"pool_id": pool.pk})
-    simulator.add_fault("slow", count=1, path_contains="/trades", delay=60)
     started = timezone.now()
 
-    with celery_worker(simulator.base_url, pool="prefork", concurrency=1) as worker:
-        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk})
-        wait_until(
-            lambda: simulator.stats()["by_kind"].get("trades"), 60, "the first copy's API call"
-        )
+    with prefork_worker(simulator.base_url) as worker:
+        pool, result = slow_trades_fetch(simulator, delay=60)  # the first copy
+        key = lock_key(FETCH_TRADES, {"pool_id": pool.pk})
         assert redis_client.exists(key), "the first copy holds the lock"
         for child in child_pids(worker.pid):
             os.kill(child, signal.SIGKILL)

@@ -6,11 +6,8 @@ import uuid
 
 import pytest
 
-from tests.marketdata.factories import pool as make_pool
-
+from .busy_pools import busiest_pool
 from .clients import make_client
-
-DAY = 86_400
 
 
 @pytest.fixture
@@ -28,9 +25,4 @@ def gecko(simulator, key_prefix):
 @pytest.fixture
 def busy_pool(simulator, redis_client):
     """The busiest pumpswap pool with a month of history, stored (not on the watchlist)."""
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 30 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    return make_pool(address=chosen["address"])
+    return busiest_pool(simulator, 30)

@@ -17,25 +17,16 @@ from collectors.services.gaps import scan_gaps
 from marketdata.coverage import covered_spans, sync_gaps
 from marketdata.models import Gap
 from marketdata.timeframes import Timeframe
-from tests.marketdata.factories import pool as make_pool
-from watchlist.models import WatchlistEntry
+from tests.collectors.busy_pools import busiest_pool
 
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
-DAY = 86400
 
 
 @pytest.fixture
 def busy(simulator):
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 10 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
-    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
-    return pool
+    return busiest_pool(simulator, 10, watched=True)
 
 
 def test_the_unwalked_rest_of_a_failed_backfill_is_an_open_gap_until_filled(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 
 import httpx
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.utils import timezone
 
 from collectors.gecko.client import OHLCV_PERIODS
@@ -19,9 +18,12 @@ from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
 from simulator import LIMIT_COUNTS
+from tests.collectors.busy_pools import busiest_pool
 from tests.marketdata.factories import pool as make_pool
 from watchlist.models import WatchlistEntry
 
+from .backfills import backfill as run
+from .backfills import ohlcv_calls
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
@@ -52,16 +54,6 @@ def watched(api):
         WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
         pools.append(pool)
     return pools
-
-
-def run(*args: str) -> str:
-    out = StringIO()
-    call_command("backfill_ohlcv", *args, "--no-progress", stdout=out, stderr=StringIO())
-    return out.getvalue()
-
-
-def ohlcv_calls(simulator) -> int:
-    return simulator.stats()["by_kind"].get("ohlcv", 0)
 
 
 def served(simulator, address: str, timeframe: str, since: datetime, until: datetime) -> dict:
@@ -330,12 +322,7 @@ def test_one_failing_pool_does_not_abort_the_batch(api, watched):
 
 
 def test_full_history_walks_until_the_api_has_no_more(api):
-    world = api.world()
-    old = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=old["address"])
+    pool = busiest_pool(api, 300)
 
     out = run("--pool", pool.address, "--timeframe", "1h", "--full-history")
 
@@ -379,12 +366,7 @@ def test_a_walk_that_stops_at_the_plans_depth_claims_no_history_start(api, setti
     A --days 180 walk looks back exactly that far and no further, so its last short page shows
     nothing about older candles: a history start recorded there would be wrong (the replay's
     pro run found six), and would mark the days the API still keeps unfillable."""
-    world = api.world()
-    old = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=old["address"])
+    pool = busiest_pool(api, 300)
     settings.GECKO_HISTORY_DAYS = 180
 
     run("--pool", pool.address, "--timeframe", "1h", "4h", "--days", "180")

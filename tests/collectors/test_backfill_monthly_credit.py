@@ -17,11 +17,11 @@ from collectors.gecko.credit import MonthlyCalls
 from collectors.models import CollectionRun
 from collectors.planner import limits
 from marketdata.models import Candle
-from tests.marketdata.factories import pool as make_pool
-from watchlist.models import WatchlistEntry
+from tests.collectors.busy_pools import busiest_pool
+
+from .backfills import backfill, ohlcv_calls
 
 pytestmark = pytest.mark.django_db
-DAY = 86_400
 CREDIT = 10_000
 
 
@@ -36,24 +36,7 @@ def demo(simulator, settings, redis_client):
 
 @pytest.fixture
 def watched(demo):
-    world = demo.world()
-    entry = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 10 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=entry["address"])
-    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
-    return pool
-
-
-def backfill(*args: str) -> str:
-    out = StringIO()
-    call_command("backfill_ohlcv", *args, "--no-progress", stdout=out, stderr=StringIO())
-    return out.getvalue()
-
-
-def ohlcv_calls(simulator) -> int:
-    return simulator.stats()["by_kind"].get("ohlcv", 0)
+    return busiest_pool(demo, 10, watched=True)
 
 
 def spend(calls: int) -> None:

@@ -118,10 +118,15 @@ def test_a_throttle_body_under_http_200_is_an_error_and_cools_the_bucket(simulat
     assert gecko.stats.throttled == gecko.attempts
 
 
-def test_a_coingecko_style_throttle_is_recognised(simulator, gecko):
-    simulator.add_fault("coingecko_429", count=1, path_contains="/dexes")
+@pytest.mark.parametrize(
+    ("fault", "counted_as"),
+    [("coingecko_429", "throttled"), ("truncated", "retries")],
+    ids=["a coingecko-style throttle is recognised", "a cut connection is a transport error"],
+)
+def test_one_fault_is_counted_and_the_call_retried(simulator, gecko, fault, counted_as):
+    simulator.add_fault(fault, count=1, path_contains="/dexes")
     assert gecko.dexes()
-    assert gecko.stats.throttled == 1
+    assert getattr(gecko.stats, counted_as) == 1
 
 
 def test_truncated_json_is_retried_then_named_clearly(simulator, gecko):
@@ -130,12 +135,6 @@ def test_truncated_json_is_retried_then_named_clearly(simulator, gecko):
     with pytest.raises(InvalidJSON, match="ohlcv: <body>"):
         gecko.ohlcv(address, "1h", limit=5)
     assert gecko.stats.calls == gecko.attempts
-
-
-def test_a_cut_connection_is_a_transport_error_and_retried(simulator, gecko):
-    simulator.add_fault("truncated", count=1, path_contains="/dexes")
-    assert gecko.dexes()
-    assert gecko.stats.retries == 1
 
 
 def test_a_timeout_is_retried(simulator, key_prefix):

@@ -6,7 +6,6 @@ cannot be resolved or reached, and records its own calls as a CollectionRun."""
 
 from __future__ import annotations
 
-import socket
 import time
 from io import StringIO
 
@@ -16,15 +15,10 @@ from django.core.management import CommandError, call_command
 from collectors.models import CollectionRun
 from tests.marketdata.factories import dex
 from tests.marketdata.factories import pool as make_pool
+from tests.ports import free_port as closed_port
 
 pytestmark = pytest.mark.django_db
 FAST = 30.0  # seconds: the issue's bound for "fails fast"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Test ids name the kind, not the URL: a port picked at collection would differ between

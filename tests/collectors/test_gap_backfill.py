@@ -17,14 +17,14 @@ from marketdata.coverage import sync_gaps
 from marketdata.models import Candle, CandleCoverage, Gap, HistoryStart
 from marketdata.timeframes import Timeframe
 from simulator import LIMIT_COUNTS
+from tests.collectors.busy_pools import busiest_pool
 from tests.marketdata.factories import T0
 from tests.marketdata.factories import pool as make_pool
-from watchlist.models import WatchlistEntry
 
+from .backfills import ohlcv_calls
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
-DAY = 86400
 
 
 @pytest.fixture(autouse=True, params=LIMIT_COUNTS)
@@ -36,14 +36,7 @@ def limit_counts(request, simulator):
 
 @pytest.fixture
 def watched(simulator):
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
-    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
-    return pool
+    return busiest_pool(simulator, 4, watched=True)
 
 
 def open_gap_after_downtime(pool, client) -> Gap:
@@ -62,7 +55,7 @@ def test_waiting_for_the_rate_limit_never_abandons_a_gap(
 ):
     gecko = make_client(simulator.base_url, prefix=key_prefix)
     gap = open_gap_after_downtime(watched, gecko)
-    calls_before = simulator.stats()["by_kind"].get("ohlcv", 0)
+    calls_before = ohlcv_calls(simulator)
     # A 429 put the whole bucket on cooldown: every backfill is told to wait, six times over,
     # with a gap scan between retries as the beat would run it.
     waiting = make_client(simulator.base_url, prefix=key_prefix, max_wait=0.05)
@@ -75,7 +68,7 @@ def test_waiting_for_the_rate_limit_never_abandons_a_gap(
         assert gaps_to_backfill(10) == [], "still queued: not queued again"
 
     gap.refresh_from_db()
-    assert simulator.stats()["by_kind"].get("ohlcv", 0) == calls_before, "no call was made"
+    assert ohlcv_calls(simulator) == calls_before, "no call was made"
     assert (gap.status, gap.attempts) == (Gap.Status.OPEN, 0)
 
     waiting.limiter.reset()
@@ -117,12 +110,7 @@ def test_the_admin_reopens_gaps_and_queues_their_backfill_once(admin_client, red
 def test_a_gap_older_than_the_api_keeps_becomes_unfillable_on_its_answer(
     simulator, key_prefix, redis_client
 ):
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 300 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
+    pool = busiest_pool(simulator, 300)
     day = Timeframe.D1.floor(timezone.now())
     # Collected long ago, when the API still served those days; the API keeps ~183 days.
     CandleCoverage.objects.create(
@@ -132,13 +120,13 @@ def test_a_gap_older_than_the_api_keeps_becomes_unfillable_on_its_answer(
         pool=pool, timeframe="1h", start=day - timedelta(days=230), end=day - timedelta(days=220)
     )
     (gap,) = sync_gaps(pool.pk, "1h")
-    calls = simulator.stats()["by_kind"].get("ohlcv", 0)
+    calls = ohlcv_calls(simulator)
     gecko = make_client(simulator.base_url, prefix=key_prefix)
 
     backfill_gap(Walk(gecko), gap.pk)
 
     gap.refresh_from_db()
-    assert simulator.stats()["by_kind"].get("ohlcv", 0) == calls + 1, "the API was asked"
+    assert ohlcv_calls(simulator) == calls + 1, "the API was asked"
     assert gap.status == Gap.Status.UNFILLABLE and gap.attempts == 1
     assert gap.reason.startswith("older than the API keeps")
     assert HistoryStart.objects.get(pool=pool, timeframe="1h").starts_at >= gap.end

@@ -22,6 +22,7 @@ from marketdata.models import CandleCoverage, Gap, Pool
 from marketdata.timeframes import Timeframe
 from tests.marketdata.factories import pool as make_pool
 
+from .backfills import ohlcv_calls
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
@@ -64,10 +65,6 @@ def scan(client) -> list[int]:
         finally:
             release_gap(gap_id)
     return chosen
-
-
-def ohlcv_calls(simulator) -> int:
-    return simulator.stats()["by_kind"].get("ohlcv", 0)
 
 
 def test_ten_gaps_that_never_close_do_not_starve_an_eleventh(simulator, key_prefix, redis_client):

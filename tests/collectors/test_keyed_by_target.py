@@ -4,8 +4,6 @@ nor spend its tokens."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from collectors.gecko.breaker import CircuitBreaker
@@ -14,15 +12,10 @@ from collectors.gecko.credit import MonthlyCalls
 from collectors.gecko.errors import GeckoError
 from collectors.gecko.ratelimit import RateLimiter
 from collectors.gecko.target import target_id
+from tests.ports import free_port as closed_port
 
 FLEET = "http://127.0.0.1:8765/api/v2"
 OTHER = "https://api.geckoterminal.com/api/v2"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_one_target_one_identity():

@@ -560,24 +560,24 @@ def test_truncated_or_non_json_body(raw: bytes) -> None:
     assert info.value.endpoint == "ohlcv" and info.value.retryable
 
 
-def test_missing_required_field_names_endpoint_and_path() -> None:
+@pytest.mark.parametrize(
+    ("item", "part", "field", "named", "message"),
+    [
+        (
+            1,
+            "attributes",
+            "address",
+            {"endpoint": "new_pools"},
+            "new_pools: data[1].attributes.address",
+        ),
+        (0, "relationships", "base_token", {}, "pools: data[0].relationships.base_token"),
+    ],
+    ids=["named endpoint", "default endpoint"],
+)
+def test_missing_required_field_names_endpoint_and_path(item, part, field, named, message) -> None:
     doc = body("new_pools_solana.json")
-    del doc["data"][1]["attributes"]["address"]
-    raises_payload(
-        "new_pools: data[1].attributes.address: required field is missing",
-        parse_pool_list,
-        doc,
-        "solana",
-        endpoint="new_pools",
-    )
-    doc = body("new_pools_solana.json")
-    del doc["data"][0]["relationships"]["base_token"]
-    raises_payload(
-        "pools: data[0].relationships.base_token: required field is missing",
-        parse_pool_list,
-        doc,
-        "solana",
-    )
+    del doc["data"][item][part][field]
+    raises_payload(f"{message}: required field is missing", parse_pool_list, doc, "solana", **named)
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,14 @@ from decimal import Decimal
 
 import pytest
 
-from collectors.models import CollectorConfig, TradeCursor
+from collectors.models import TradeCursor
 from collectors.planner import service as planner
 from collectors.planner import snapshot
 from collectors.planner.demand import SIGN_TRADES, Priority, unit_key
 from collectors.services.ohlcv import collect_ohlcv
 from marketdata.models import Candle
 from simulator.world import build_world
+from tests.collector_setup import configured
 from tests.marketdata.factories import pool as make_pool
 from tests.simulator_fixture import SIMULATOR_SEED
 from watchlist.models import WatchlistEntry
@@ -33,10 +34,7 @@ HOUR = 3600
 @pytest.fixture
 def config(redis_client, settings):
     settings.GECKO_RATE_LIMIT_PER_MIN = 1  # one call a tick: what is due first is all it takes
-    config = CollectorConfig.current()
-    config.reserve_share = 0.0
-    config.save()
-    return config
+    return configured(reserve_share=0.0)
 
 
 @pytest.fixture

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-import redis
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
-from collectors.gecko.breaker import CircuitBreaker
-from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle, Dex, Gap, Pool, Token, Trade
 from marketdata.timeframes import ALL_TIMEFRAMES
 from simulator import WSOL
+from tests.collect_command import collect, forgiving, unthrottled, watchlist_csv
+from tests.collector_setup import configured
 from tests.marketdata.factories import dex
 from watchlist.models import WatchlistEntry
 
 pytestmark = pytest.mark.django_db
-HEADER = "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"
 STEPS = ("dexes", "top_pools", "watchlist", "ohlcv", "trades", "gaps")
 WATCHED = 3
 
@@ -26,49 +22,18 @@ WATCHED = 3
 @pytest.fixture
 def api(settings, simulator):
     """The command's clients are built from settings: the simulator, unthrottled, quick retries,
-    and a breaker that will not trip on purpose-made failures. Our default-keyed bucket and
-    breaker state (left by any earlier run) is cleared, nothing else in Redis is touched."""
-    settings.GECKO_API_URL = simulator.base_url
-    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
-    settings.GECKO_RATE_LIMIT_BURST = 20
-    settings.GECKO_RETRY_ATTEMPTS = 2
-    settings.GECKO_RETRY_BACKOFF = 0.01
-    settings.GECKO_RETRY_BACKOFF_MAX = 0.05
-    settings.GECKO_BREAKER_FAILURES = 1000
-    settings.GECKO_HTTP_TIMEOUT = 10
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
-    client.close()
+    and a breaker that will not trip on purpose-made failures."""
+    unthrottled(settings, simulator.base_url)
+    forgiving(settings)
     dex("pumpswap", is_target=True)
-    config = CollectorConfig.current()
-    config.ohlcv_pages_per_fetch = 1
-    config.save()
+    configured(ohlcv_pages_per_fetch=1)
     return simulator
 
 
 @pytest.fixture
 def watchlist(api, tmp_path):
     pools = api.world()["pools"]["pumpswap"][:WATCHED]
-    path = tmp_path / "watchlist.csv"
-    path.write_text(
-        HEADER
-        + "".join(
-            f"T{i},Token {i},SOL,PumpSwap,{p['address']},{p['base_token']}\n"
-            for i, p in enumerate(pools)
-        )
-    )
-    return str(path), pools
-
-
-def collect(*args: str) -> tuple[str, str]:
-    """Run the command; returns (stdout, stderr), or raises CommandError carrying them."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("collect", *args, stdout=out, stderr=err)
-    except CommandError as exc:
-        exc.output = (out.getvalue(), err.getvalue())
-        raise
-    return out.getvalue(), err.getvalue()
+    return watchlist_csv(tmp_path / "watchlist.csv", pools), pools
 
 
 def runs() -> dict[str, CollectionRun]:

@@ -6,16 +6,14 @@ import threading
 import uuid
 
 import pytest
-import redis
 from django.core.exceptions import ValidationError
 
 from collectors import tasks
 from collectors.fleet.locks import lock_key, redis_client, task_lock
-from collectors.gecko.breaker import CircuitBreaker
-from collectors.gecko.ratelimit import RateLimiter
 from collectors.models import CollectionRun, CollectorConfig
 from marketdata.models import Candle
 from marketdata.timeframes import ALL_TIMEFRAMES
+from tests.collect_command import unthrottled
 from tests.marketdata.factories import pool as make_pool
 
 pytestmark = pytest.mark.django_db
@@ -92,13 +90,7 @@ def test_runs_with_different_arguments_do_not_block_each_other():
 @pytest.fixture
 def live_api(settings, simulator):
     """Tasks build their client from settings: point them at the simulator, unthrottled."""
-    settings.GECKO_API_URL = simulator.base_url
-    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
-    settings.GECKO_RATE_LIMIT_BURST = 20
-    settings.GECKO_RETRY_BACKOFF = 0.01
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
-    client.close()
+    unthrottled(settings, simulator.base_url)
     return simulator
 
 

@@ -28,27 +28,18 @@ from marketdata.coverage import covered_spans
 from marketdata.models import Candle, CandleCoverage, Gap
 from marketdata.timeframes import ALL_TIMEFRAMES, Timeframe
 from simulator import LIMIT_COUNTS, RunningSimulator
-from tests.marketdata.factories import pool as make_pool
-from watchlist.models import WatchlistEntry
+from tests.collectors.busy_pools import busiest_pool
 
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
-DAY = 86400
 
 
 @pytest.fixture
 def watched(simulator):
     """The busiest pumpswap pool with days of history (it trades every minute), on the watchlist
     and linked."""
-    world = simulator.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - 4 * DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
-    WatchlistEntry.objects.create(pool_address=pool.address, pool=pool)
-    return pool
+    return busiest_pool(simulator, 4, watched=True)
 
 
 def api_candles(simulator, address: str, timeframe: str, before: datetime, limit: int) -> dict:
@@ -208,12 +199,7 @@ def lagging_busy_pool(simulator_factory, key_prefix):
     """A simulator whose answers are a minute old (as the CDN may serve them), its busiest
     pumpswap pool with a day of history, and a client for it."""
     lagging = simulator_factory(clock=lambda: time.time() - 60)
-    world = lagging.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
+    pool = busiest_pool(lagging, 1)
     return lagging, pool, make_client(lagging.base_url, prefix=key_prefix)
 
 

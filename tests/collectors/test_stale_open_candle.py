@@ -10,23 +10,17 @@ import pytest
 
 from collectors.services.ohlcv import collect_ohlcv
 from marketdata.models import Candle
-from tests.marketdata.factories import pool as make_pool
+from tests.collectors.busy_pools import busiest_pool
 
 from .clients import make_client
 
 pytestmark = pytest.mark.django_db
-DAY = 86400
 
 
 def test_a_candle_open_in_a_stale_answer_is_not_final(simulator_factory, key_prefix):
     # The answer was computed 50 s ago: its newest minute was open then.
     lagging = simulator_factory(clock=lambda: time.time() - 50, cache_seconds=0)
-    world = lagging.world()
-    chosen = max(
-        (p for p in world["pools"]["pumpswap"] if p["pool_created_at"] < world["now"] - DAY),
-        key=lambda p: p["trades_per_day"],
-    )
-    pool = make_pool(address=chosen["address"])
+    pool = busiest_pool(lagging, 1)
     client = make_client(lagging.base_url, prefix=key_prefix)
     while time.time() % 60 > 40:  # the served open minute has ended by now
         time.sleep(1)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from collectors.models import TradeCursor
 from collectors.services.trades import API_TRADE_CAP, CUT_SECOND, TradeReport, collect_trades
-from marketdata.models import Gap, Trade
+from marketdata.models import Gap, Pool, Trade
 from simulator.world import build_world
 from tests.marketdata.factories import pool as make_pool
 from tests.simulator_fixture import SIMULATOR_SEED
@@ -123,15 +123,31 @@ def test_a_pool_polled_empty_two_hours_earlier_then_answering_a_full_page_flags_
     assert "full page" in gap.reason
 
 
-def test_a_first_full_page_flags_only_what_came_after_the_pool_was_watched(world_created_at):
+def first_poll(
+    world_created_at,
+    per_day: tuple[float, float],
+    created_ago: float,
+    watched: datetime | None = None,
+    *,
+    listed: bool = True,
+) -> tuple[Pool, TradeReport]:
+    """A pool trading ``per_day`` times a day, created ``created_ago`` seconds ago, on the
+    watchlist (``listed``) since ``watched`` (None: the entry's default, as it is added),
+    polled for trades for the first time now; (pool, the poll's report)."""
     now = time.time()
-    running, client, address, clock = world_created_at((10_000, 60_000), now - 1.5 * HOUR)
+    running, client, address, clock = world_created_at(per_day, now - created_ago)
     pool = make_pool(address=address)
-    watched = timezone.now() - timedelta(hours=2)
-    WatchlistEntry.objects.create(pool_address=address, pool=pool, added_at=watched)
+    if listed:
+        since = {"added_at": watched} if watched is not None else {}
+        WatchlistEntry.objects.create(pool_address=address, pool=pool, **since)
 
     clock[0] = now
-    first = collect_trades(client, pool.pk, min_usd=ANY)
+    return pool, collect_trades(client, pool.pk, min_usd=ANY)
+
+
+def test_a_first_full_page_flags_only_what_came_after_the_pool_was_watched(world_created_at):
+    watched = timezone.now() - timedelta(hours=2)
+    pool, first = first_poll(world_created_at, (10_000, 60_000), 1.5 * HOUR, watched)
 
     assert first.received == API_TRADE_CAP and first.possible_gap
     oldest = min(Trade.objects.filter(pool=pool).values_list("block_timestamp", flat=True))
@@ -143,14 +159,7 @@ def test_a_first_full_page_flags_only_what_came_after_the_pool_was_watched(world
 def test_a_first_full_page_of_history_from_before_the_watch_is_no_loss(world_created_at, listed):
     """Trades before we started watching are not ours to lose; a top pool (no watchlist entry)
     has no known start of watch, so its history begins at first contact."""
-    now = time.time()
-    running, client, address, clock = world_created_at((10_000, 60_000), now - 1.5 * HOUR)
-    pool = make_pool(address=address)
-    if listed:
-        WatchlistEntry.objects.create(pool_address=address, pool=pool)
-
-    clock[0] = now
-    first = collect_trades(client, pool.pk, min_usd=ANY)
+    _, first = first_poll(world_created_at, (10_000, 60_000), 1.5 * HOUR, listed=listed)
 
     assert first.received == API_TRADE_CAP and not first.possible_gap
     assert not Gap.objects.exists()
@@ -159,14 +168,8 @@ def test_a_first_full_page_of_history_from_before_the_watch_is_no_loss(world_cre
 def test_a_pool_first_polled_30_hours_after_it_was_watched_flags_the_unobserved_time(
     world_created_at,
 ):
-    now = time.time()
-    running, client, address, clock = world_created_at((40, 100), now - 29 * HOUR)
-    pool = make_pool(address=address)
     watched = timezone.now() - timedelta(hours=30)
-    WatchlistEntry.objects.create(pool_address=address, pool=pool, added_at=watched)
-
-    clock[0] = now
-    first = collect_trades(client, pool.pk, min_usd=ANY)
+    _, first = first_poll(world_created_at, (40, 100), 29 * HOUR, watched)
 
     assert 0 < first.received < API_TRADE_CAP and first.possible_gap
     gap = Gap.objects.get()

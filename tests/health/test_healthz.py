@@ -8,7 +8,6 @@ health check is pointed at it by settings, it is killed, then started again on t
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,14 +23,9 @@ from collectors.models import CollectionRun
 from geckoproject.beat import record_beat_tick
 from geckoproject.health import API_CACHE_KEY
 from geckoproject.redis_clock import BEAT_TICK_KEY
+from tests.ports import free_port
 
 pytestmark = pytest.mark.django_db
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

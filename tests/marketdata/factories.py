@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from marketdata import store, trade_layout
-from marketdata.models import Dex, Network, Pool, Token, Trade
+from marketdata.models import Candle, Dex, Network, Pool, Token, Trade
 
 T0 = datetime(2025, 8, 20, tzinfo=UTC)
 
@@ -45,6 +45,17 @@ def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60)
         }
         for i in range(count)
     ]
+
+
+def candle(
+    pool_obj: Pool, timeframe: str, ts: datetime, ohlc: tuple[float, ...], volume_usd: float
+) -> Candle:
+    """One stored candle: ``ohlc`` is (open, high, low, close); fetched now."""
+    open_, high, low, close = ohlc
+    return Candle.objects.create(
+        pool=pool_obj, timeframe=timeframe, ts=ts, open=open_, high=high, low=low, close=close,
+        volume_usd=volume_usd, fetched_at=timezone.now(),
+    )  # fmt: skip
 
 
 def trade(pool_obj: Pool, trade_id: str = "solana_1_tx_0_1", **extra) -> Trade:

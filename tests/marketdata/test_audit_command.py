@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,12 +12,12 @@ from django.db import connection
 from marketdata import store
 from marketdata.coverage import record_coverage
 from marketdata.models import Gap
+from tests.command_output import finished
 
 from .factories import T0, candle_rows, pool
 from .test_audit import H
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -104,19 +101,7 @@ def test_bad_options_are_named_and_exit_2(args, message):
 @pytest.mark.django_db(transaction=True)
 def test_the_process_exits_1_on_an_inconsistency(holed):
     """The exit status itself, as a shell or a cron job sees it."""
-    env = {
-        "DATABASE_URL": _url(),
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-    }
-    run = subprocess.run(
-        [sys.executable, "manage.py", "audit", "--problems"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = finished("audit", "--problems", DATABASE_URL=_url())
     assert run.returncode == 1, run.stderr
     assert "INCONSISTENT in 1 series" in run.stderr and holed.address in run.stdout
 

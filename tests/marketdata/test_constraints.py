@@ -37,24 +37,17 @@ def test_dex_is_unique_per_network():
     Dex.objects.create(network=network("eth"), slug="heaven")
 
 
-def test_token_address_is_unique_per_network():
-    token("So11111111111111111111111111111111111111112")
-    assert_rejected(
-        "uq_token_network_address",
-        lambda: Token.objects.create(
-            network=network(), address="So11111111111111111111111111111111111111112"
-        ),
-    )
-
-
-def test_pool_address_is_unique_per_network():
-    pool("7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP")
-    assert_rejected(
-        "uq_pool_network_address",
-        lambda: Pool.objects.create(
-            network=network(), address="7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP"
-        ),
-    )
+@pytest.mark.parametrize(
+    ("make", "model", "constraint", "address"),
+    [
+        (token, Token, "uq_token_network_address", "So11111111111111111111111111111111111111112"),
+        (pool, Pool, "uq_pool_network_address", "7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP"),
+    ],
+    ids=["token", "pool"],
+)
+def test_an_address_is_unique_per_network(make, model, constraint, address):
+    make(address)
+    assert_rejected(constraint, lambda: model.objects.create(network=network(), address=address))
 
 
 def test_candle_is_unique_per_pool_timeframe_and_open_time():

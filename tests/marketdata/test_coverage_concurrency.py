@@ -66,11 +66,17 @@ def sync_while_writing(pool_id: int, timeframe: str, write: Callable[[], None]) 
     return outcome
 
 
-def test_a_gap_the_writer_filled_is_not_reopened_by_a_concurrent_sync():
+def pool_with_a_gap():
+    """A pool with 1m coverage 0h..1h and 2h..3h, the gap between them open."""
     p = pool()
     record_coverage(p.pk, "1m", T0, T0 + H)
     record_coverage(p.pk, "1m", T0 + 2 * H, T0 + 3 * H)
     sync_gaps(p.pk, "1m")
+    return p
+
+
+def test_a_gap_the_writer_filled_is_not_reopened_by_a_concurrent_sync():
+    p = pool_with_a_gap()
 
     def backfill() -> None:
         record_coverage(p.pk, "1m", T0 + H, T0 + 2 * H)
@@ -85,10 +91,7 @@ def test_a_gap_the_writer_filled_is_not_reopened_by_a_concurrent_sync():
 
 
 def test_a_gap_the_writer_opened_is_reported_by_a_concurrent_sync():
-    p = pool()
-    record_coverage(p.pk, "1m", T0, T0 + H)
-    record_coverage(p.pk, "1m", T0 + 2 * H, T0 + 3 * H)
-    sync_gaps(p.pk, "1m")
+    p = pool_with_a_gap()
 
     def fetch() -> None:
         record_coverage(p.pk, "1m", T0 + 4 * H, T0 + 5 * H)  # a new hole at 3h..4h
@@ -102,10 +105,7 @@ def test_a_gap_the_writer_opened_is_reported_by_a_concurrent_sync():
 
 
 def test_a_concurrent_sync_does_not_create_the_same_gap_twice():
-    p = pool()
-    record_coverage(p.pk, "1m", T0, T0 + H)
-    record_coverage(p.pk, "1m", T0 + 2 * H, T0 + 3 * H)
-    sync_gaps(p.pk, "1m")
+    p = pool_with_a_gap()
     record_coverage(p.pk, "1m", T0 + 4 * H, T0 + 5 * H)  # a hole no gap row names yet
 
     outcome = sync_while_writing(p.pk, "1m", lambda: sync_gaps(p.pk, "1m"))

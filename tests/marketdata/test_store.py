@@ -46,36 +46,9 @@ def test_it_collapses_a_key_repeated_within_one_call():
     assert Candle.objects.get(ts=rows[1]["ts"]).close == 7.0
 
 
-def test_a_60_decimal_trade_volume_survives_a_round_trip_exactly():
-    text = "532.712044209470242119280771152461839182058804794342390432123456789"
-    assert len(text.split(".")[1]) >= 60
-    row = {
-        "trade_id": "solana_363106602_432SvDg_42_1756397712",
-        "pool_id": pool().pk,
-        "block_number": 363106602,
-        "block_timestamp": T0,
-        "tx_hash": "432SvDg",
-        "side": "buy",
-        "from_token_address": "So11111111111111111111111111111111111111112",
-        "to_token_address": "5LKHMd2rMSRaG9y4iHwSLRtrJ3dCrJ2CytvBeak8pump",
-        "from_token_amount": Decimal("2.505487036"),
-        "to_token_amount": Decimal("10787911.48458"),
-        "price_to_in_usd": Decimal(
-            "0.0000493804611736865774611869570754394294604142126779721093309794408"
-        ),
-        "volume_usd": Decimal(text),
-        "fetched_at": T0,
-    }
-    store.upsert_trades([row])
-
-    trade = Trade.objects.get()
-    assert str(trade.volume_usd) == text
-    assert str(trade.price_to_in_usd) == str(row["price_to_in_usd"])
-    assert str(trade.to_token_amount) == "10787911.48458"
-
-
-def test_a_repeated_trade_is_ignored():
-    row = {
+def trade_row(**fields) -> dict:
+    """A trade row as upsert_trades takes it, for the stored pool, with ``fields`` set."""
+    return {
         "trade_id": "solana_1_tx_0_1",
         "pool_id": pool().pk,
         "block_number": 1,
@@ -88,7 +61,31 @@ def test_a_repeated_trade_is_ignored():
         "to_token_amount": Decimal("2"),
         "volume_usd": Decimal("100.5"),
         "fetched_at": T0,
+        **fields,
     }
+
+
+def test_a_60_decimal_trade_volume_survives_a_round_trip_exactly():
+    text = "532.712044209470242119280771152461839182058804794342390432123456789"
+    assert len(text.split(".")[1]) >= 60
+    row = trade_row(
+        from_token_amount=Decimal("2.505487036"),
+        to_token_amount=Decimal("10787911.48458"),
+        price_to_in_usd=Decimal(
+            "0.0000493804611736865774611869570754394294604142126779721093309794408"
+        ),
+        volume_usd=Decimal(text),
+    )
+    store.upsert_trades([row])
+
+    trade = Trade.objects.get()
+    assert str(trade.volume_usd) == text
+    assert str(trade.price_to_in_usd) == str(row["price_to_in_usd"])
+    assert str(trade.to_token_amount) == "10787911.48458"
+
+
+def test_a_repeated_trade_is_ignored():
+    row = trade_row()
     assert store.upsert_trades([row]).inserted == 1
     assert store.upsert_trades([row, row]).written == 0
     assert Trade.objects.count() == 1

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+
+from .findings import Finding
 
 MAX_BYTES = 1_000_000
 
@@ -51,17 +52,6 @@ ALLOWED_VALUES = {
     "s3cret-analyst-pw": "tests/api: the password of a throwaway test user",
 }
 ALLOW_MARK = "secretscan: allow"
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    rule: str
-
-    def __str__(self) -> str:
-        # Never print the value itself: the report may end up in a CI log.
-        return f"{self.path}:{self.line}: {self.rule}"
 
 
 def entropy(value: str) -> float:

@@ -13,21 +13,12 @@ its module-level assignment. Safe: a string constant, or psycopg ``sql.SQL`` com
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from pathlib import Path
+
+from .findings import Finding
 
 SQL_METHODS = {"execute", "executemany", "raw", "extra", "copy"}
 REVIEWED = "noqa: S608"
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.problem}"
 
 
 def _is_sql_composition(node: ast.AST) -> bool:

@@ -5,29 +5,26 @@ key the API refuses.
 
 from __future__ import annotations
 
-import io
 import logging
 import uuid
 
 import pytest
-import redis
 from django.contrib import admin
 from django.core import mail
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.urls import NoReverseMatch, reverse
 
 from alerts import conditions
 from alerts.engine import evaluate
 from alerts.models import Incident
-from collectors.gecko.breaker import CircuitBreaker
-from collectors.gecko.ratelimit import RateLimiter
-from collectors.models import CollectionRun, CollectorConfig
+from collectors.models import CollectionRun
 from marketdata.models import Candle
+from tests.collect_command import collect as run_collect
+from tests.collect_command import forgiving, unthrottled, watchlist_csv
+from tests.collector_setup import configured
 from tests.marketdata.factories import dex
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "tokenSymbol,tokenName,chain,dex,poolAddress,networkAddress\n"
 
 
 @pytest.fixture
@@ -40,43 +37,23 @@ def key() -> str:
 def keyed_api(settings, simulator_factory, key, tmp_path):
     running = simulator_factory(api_key=key, plan="demo")
     settings.GECKO_API_PLAN, settings.GECKO_API_KEY = "demo", key
-    settings.GECKO_API_URL = f"{running.sim_url}/api/v3/onchain"
-    settings.GECKO_RATE_LIMIT_PER_MIN = 6000
-    settings.GECKO_RATE_LIMIT_BURST = 20
-    settings.GECKO_RETRY_ATTEMPTS = 2
-    settings.GECKO_RETRY_BACKOFF = 0.01
-    settings.GECKO_RETRY_BACKOFF_MAX = 0.05
-    settings.GECKO_BREAKER_FAILURES = 1000
-    settings.GECKO_HTTP_TIMEOUT = 10
+    unthrottled(settings, f"{running.sim_url}/api/v3/onchain")
+    forgiving(settings)
     settings.ALERT_EMAILS = ["ops@example.com"]
     settings.GECKO_ALERT_FAILED_RUNS = 1
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(*RateLimiter(client=client).keys, CircuitBreaker(client=client).key)
-    client.close()
     dex("pumpswap", is_target=True)
-    config = CollectorConfig.current()
-    config.ohlcv_pages_per_fetch = 1
-    config.ohlcv_timeframes = ["1h"]
-    config.save()
+    configured(ohlcv_pages_per_fetch=1, ohlcv_timeframes=["1h"])
     pools = running.world()["pools"]["pumpswap"][:2]
-    csv = tmp_path / "watchlist.csv"
-    csv.write_text(
-        HEADER
-        + "".join(
-            f"T{i},Token {i},SOL,PumpSwap,{p['address']},{p['base_token']}\n"
-            for i, p in enumerate(pools)
-        )
-    )
-    return running, str(csv)
+    return running, watchlist_csv(tmp_path / "watchlist.csv", pools)
 
 
 def collect(*args: str) -> str:
-    out, err = io.StringIO(), io.StringIO()
+    """Everything the command said, its error's text too."""
     try:
-        call_command("collect", *args, stdout=out, stderr=err)
+        out, err = run_collect(*args)
     except CommandError as exc:
-        return f"{exc}\n{out.getvalue()}\n{err.getvalue()}"
-    return out.getvalue() + err.getvalue()
+        return "\n".join((str(exc), *exc.output))
+    return out + err
 
 
 def everything_logged(caplog) -> str:

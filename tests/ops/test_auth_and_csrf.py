@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +16,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+
+from tests.ports import first_answer, free_port, server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,12 +55,6 @@ def procfile_command(name: str) -> str:
     raise AssertionError(f"no {name} in Procfile")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def flower_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_USER", "ADMIN_PASSWORD")}
     return (
@@ -77,54 +70,29 @@ def test_the_procfile_flower_refuses_to_start_without_credentials(missing):
         ADMIN_USER="ops", ADMIN_PASSWORD="flower-pw-for-tests", FLOWER_PORT=str(free_port())
     )
     del env[missing]
-    process = subprocess.Popen(
-        ["sh", "-c", procfile_command("flower")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        pytest.fail("flower started without credentials")
+    flower = ["sh", "-c", procfile_command("flower")]
+    with server(
+        flower, env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            _, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("flower started without credentials")
     assert process.returncode != 0 and missing in stderr
 
 
 def test_the_procfile_flower_requires_its_login():
     port = free_port()
     env = flower_env(ADMIN_USER="ops", ADMIN_PASSWORD="flower-pw-for-tests", FLOWER_PORT=str(port))
-    process = subprocess.Popen(
-        ["sh", "-c", f"exec {procfile_command('flower')}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    flower = ["sh", "-c", f"exec {procfile_command('flower')}"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    with server(flower, env, **quiet) as process:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                anonymous = httpx.get(url, timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    "flower did not start"
-                )
-                time.sleep(0.3)
+        anonymous = first_answer(lambda: httpx.get(url, timeout=2), process, 60, "flower")
         assert anonymous.status_code == 401
         assert httpx.get(url, auth=("ops", "wrong"), timeout=5).status_code == 401
         assert httpx.get(url, auth=("", ""), timeout=5).status_code == 401
         assert httpx.get(url, auth=("ops", "flower-pw-for-tests"), timeout=5).status_code == 200
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def test_compose_flower_demands_a_password():

@@ -91,6 +91,21 @@ def populate() -> None:
     CollectionRun.objects.create(task="collectors.tasks.fetch_ohlcv", status="ok")
 
 
+def snapshot_of(database: dict) -> tuple:
+    """The snapshot of ``database`` (a DATABASES entry), read over a connection of its own."""
+    with (
+        psycopg.connect(
+            host=database["HOST"] or None,
+            port=database["PORT"] or None,
+            user=database["USER"] or None,
+            password=database["PASSWORD"] or None,
+            dbname=database["NAME"],
+        ) as conn,
+        conn.cursor() as cursor,
+    ):
+        return snapshot(cursor)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_restored_backup_has_the_same_rows_and_newest_candles(tmp_path, fresh_database):
     populate()
@@ -102,17 +117,7 @@ def test_a_restored_backup_has_the_same_rows_and_newest_candles(tmp_path, fresh_
     assert dump.stat().st_size > 0 and not list(tmp_path.glob("*.partial"))
     restore(dump, fresh_database)
 
-    with (
-        psycopg.connect(
-            host=fresh_database["HOST"] or None,
-            port=fresh_database["PORT"] or None,
-            user=fresh_database["USER"] or None,
-            password=fresh_database["PASSWORD"] or None,
-            dbname=fresh_database["NAME"],
-        ) as conn,
-        conn.cursor() as cursor,
-    ):
-        after = snapshot(cursor)
+    after = snapshot_of(fresh_database)
     assert after == before
 
 
@@ -126,17 +131,7 @@ def test_restore_into_a_used_database_replaces_its_rows(tmp_path, fresh_database
 
     restore(dump, fresh_database)  # --clean: a second restore over the first, no duplicates
 
-    with (
-        psycopg.connect(
-            host=fresh_database["HOST"] or None,
-            port=fresh_database["PORT"] or None,
-            user=fresh_database["USER"] or None,
-            password=fresh_database["PASSWORD"] or None,
-            dbname=fresh_database["NAME"],
-        ) as conn,
-        conn.cursor() as cursor,
-    ):
-        assert snapshot(cursor) == expected
+    assert snapshot_of(fresh_database) == expected
 
 
 def test_a_missing_or_broken_file_is_named(tmp_path, fresh_database):

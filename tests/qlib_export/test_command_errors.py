@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.management.base import CommandError
 
 from qlib_export import binwriter
+from tests.command_output import finished
 from tests.marketdata import factories
 from watchlist.models import WatchlistEntry
 
-from .conftest import ROOT, add_candles, bar, load_with_qlib
+from .conftest import add_candles, bar, load_with_qlib
 
 pytestmark = pytest.mark.django_db
 
@@ -102,28 +101,14 @@ def test_a_failed_export_leaves_the_previous_one_readable(pool, export, tmp_path
 
 
 def test_the_command_exits_non_zero_with_the_error_on_stderr(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "manage.py", "export_qlib", "--out", str(tmp_path), "--timeframe", "2h"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings"},
-    )
+    done = finished("export_qlib", "--out", str(tmp_path), "--timeframe", "2h")
     assert done.returncode != 0
     assert "unknown timeframe 2h" in done.stderr
     assert list(Path(tmp_path).iterdir()) == []
 
 
 def test_help_lists_the_options():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "export_qlib", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings"},
-    )
+    done = finished("export_qlib", "--help")
     assert done.returncode == 0, done.stderr
     for option in (
         "--out",

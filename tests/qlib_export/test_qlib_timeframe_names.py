@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.command_output import finished
 from tests.marketdata import factories
 
-from .conftest import ROOT, add_candles, bar
+from .conftest import add_candles, bar
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +41,6 @@ def test_a_name_given_both_ways_is_exported_once(pool, export, tmp_path):
 
 
 def test_help_names_qlibs_spellings():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "export_qlib", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings", "COLUMNS": "200"},
-    )
+    done = finished("export_qlib", "--help", COLUMNS="200")
     assert done.returncode == 0, done.stderr
     assert "1min 5min 15min 60min 240min 720min day" in " ".join(done.stdout.split())

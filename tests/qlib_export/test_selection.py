@@ -19,6 +19,11 @@ def exported(tmp_path) -> pd.DataFrame:
     return pd.read_parquet(tmp_path / "60min" / "candles.parquet")
 
 
+def export_1h(export, out, pool: str, *more: str) -> None:
+    """Export ``pool``'s 1h candles as parquet into ``out``, with ``more`` arguments."""
+    export("--out", str(out), "--pools", pool, "--timeframe", "1h", "--format", "parquet", *more)
+
+
 @pytest.fixture
 def pools():
     a, b = factories.pool(A), factories.pool(B)
@@ -29,19 +34,8 @@ def pools():
 
 
 def test_start_is_inclusive_and_end_exclusive(pools, export, tmp_path):
-    export(
-        "--out",
-        str(tmp_path),
-        "--pools",
-        A,
-        "--timeframe",
-        "1h",
-        "--format",
-        "parquet",
-        "--start",
-        "2025-08-20T02:00",
-        "--end",
-        "2025-08-20T05:00:00+00:00",
+    export_1h(
+        export, tmp_path, A, "--start", "2025-08-20T02:00", "--end", "2025-08-20T05:00:00+00:00"
     )
 
     hours = list(exported(tmp_path)["ts"].dt.hour)
@@ -49,43 +43,20 @@ def test_start_is_inclusive_and_end_exclusive(pools, export, tmp_path):
 
 
 def test_an_offset_in_start_is_converted_to_utc(pools, export, tmp_path):
-    export(
-        "--out",
-        str(tmp_path),
-        "--pools",
-        A,
-        "--timeframe",
-        "1h",
-        "--format",
-        "parquet",
-        "--start",
-        "2025-08-20T10:00+02:00",
-    )
+    export_1h(export, tmp_path, A, "--start", "2025-08-20T10:00+02:00")
 
     assert exported(tmp_path)["ts"].dt.hour.min() == 8
 
 
 def test_only_the_named_pools_are_exported(pools, export, tmp_path):
-    export("--out", str(tmp_path), "--pools", B, "--timeframe", "1h", "--format", "parquet")
+    export_1h(export, tmp_path, B)
 
     assert set(exported(tmp_path)["pool_address"]) == {B}
 
 
 def test_the_open_candle_comes_only_when_asked_for(pools, export, tmp_path):
-    export(
-        "--out", str(tmp_path / "final"), "--pools", A, "--timeframe", "1h", "--format", "parquet"
-    )
-    export(
-        "--out",
-        str(tmp_path / "open"),
-        "--pools",
-        A,
-        "--timeframe",
-        "1h",
-        "--format",
-        "parquet",
-        "--include-open-candle",
-    )
+    export_1h(export, tmp_path / "final", A)
+    export_1h(export, tmp_path / "open", A, "--include-open-candle")
 
     assert len(exported(tmp_path / "final")) == 10
     assert exported(tmp_path / "open")["ts"].dt.hour.max() == 10

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from simulator import FAULT_KINDS, Simulator
 from simulator.faults import FaultBook
+from tests.ports import first_answer, free_port, server
 from tests.simulator_fixture import SIMULATOR_NOW
 
 DEXES = "networks/solana/dexes"
@@ -185,53 +184,21 @@ def test_concurrent_clients_are_all_answered(simulator):
     assert simulator.stats()["total"] == 32
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_management_command_serves_and_stops_on_sigterm():
-    root = Path(__file__).resolve().parents[2]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "gecko_simulator",
-            "--port",
-            str(port),
-            "--seed",
-            "5",
-            "--rate-per-min",
-            "0",
-            "--clock-speed",
-            "60",
-            "--api-key",
-            "K",
-            "--plan",
-            "pro",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    command = [
+        sys.executable, "manage.py", "gecko_simulator", "--port", str(port), "--seed", "5",
+        "--rate-per-min", "0", "--clock-speed", "60", "--api-key", "K", "--plan", "pro",
+    ]  # fmt: skip
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with server(command, env, **pipes) as proc:
         root = f"http://127.0.0.1:{port}"
         url = f"{root}/api/v2/{DEXES}"
         key = {"x-cg-pro-api-key": "K"}
-        for _ in range(100):
-            try:
-                if httpx.get(url, headers=key).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("simulator did not come up")
+        up = first_answer(lambda: httpx.get(url, headers=key), proc, 30, "the simulator")
+        assert up.status_code == 200, up.text
         assert httpx.get(f"{root}/api/v3/onchain/{DEXES}").status_code == 401
         assert httpx.get(f"{root}/api/v3/key", headers=key).json()["plan"] == "Analyst"
         assert httpx.get(f"{root}/__sim__/clock").json()["speed"] == 60
@@ -240,6 +207,3 @@ def test_management_command_serves_and_stops_on_sigterm():
         assert proc.returncode == 0
         assert f"GET /api/v2/{DEXES} -> 200" in err
         assert "pro key required in x-cg-pro-api-key" in err
-    finally:
-        if proc.poll() is None:
-            proc.kill()

@@ -12,6 +12,8 @@ from simulator import WSOL
 from simulator.hashing import B58_ALPHABET
 from tests.simulator_fixture import SIMULATOR_NOW
 
+# A token's attributes as every endpoint gives them, first and in this order.
+TOKEN_ATTRIBUTES = ["address", "name", "symbol", "decimals", "image_url", "coingecko_coin_id"]
 RECORDED_DEXES = [
     "raydium",
     "orca",
@@ -175,14 +177,7 @@ def test_include_is_deduplicated_and_covers_relationships(simulator_frozen):
         "coingecko_coin_id": "wrapped-solana",
     }
     token = next(o for o in included if o["type"] == "token" and o["id"] != f"solana_{WSOL}")
-    assert list(token["attributes"]) == [
-        "address",
-        "name",
-        "symbol",
-        "decimals",
-        "image_url",
-        "coingecko_coin_id",
-    ]
+    assert list(token["attributes"]) == TOKEN_ATTRIBUTES
     assert isinstance(token["attributes"]["decimals"], int)
     plain = get(simulator_frozen, "networks/solana/dexes/pumpswap/pools").json()
     assert "included" not in plain and "links" not in plain
@@ -318,12 +313,7 @@ def test_token_market_data_and_info(simulator_frozen):
     assert data["id"] == f"solana_{mint}" and data["type"] == "token"
     attrs = data["attributes"]
     assert list(attrs) == [
-        "address",
-        "name",
-        "symbol",
-        "decimals",
-        "image_url",
-        "coingecko_coin_id",
+        *TOKEN_ATTRIBUTES,
         "total_supply",
         "normalized_total_supply",
         "price_usd",
