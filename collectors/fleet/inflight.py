@@ -16,8 +16,9 @@ Two kinds of claim share the keys:
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from celery.exceptions import Retry
 
 from collectors.fleet.lease import lease_seconds, renewing
 from collectors.fleet.locks import redis_client
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "gecko:plan:inflight:"
 INDEX = "gecko:plan:inflight"
@@ -97,6 +100,17 @@ def _extend(unit: str, seconds: int, client: redis.Redis) -> None:
         client.zadd(INDEX, {unit: time.time() + seconds})
 
 
+def _bookkeep(step: Callable[[], object], unit: str) -> None:
+    """A claim's upkeep around a task. Redis down, it is skipped: the claim then lapses by its
+    TTL (a duplicate queued meanwhile is harmless, the task lock lets one copy run), and the
+    task meets the outage in its own body, which retries it (collectors.tasks.running).
+    Raised here, outside that handling, the error failed the task and dropped its work."""
+    try:
+        step()
+    except redis.RedisError as exc:
+        logger.warning("in-flight claim of %s not kept: %s", unit, type(exc).__name__)
+
+
 @contextmanager
 def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
     """Around a fetch task: while it runs the unit stays in flight, on a lease its process
@@ -105,18 +119,18 @@ def running(unit: str, *, retry_ttl: float) -> Iterator[None]:
     for ``retry_ttl``, the time its retry message may still be delivered)."""
     client = redis_client()
     seconds = lease_seconds()
-    _extend(unit, seconds, client)
+    _bookkeep(lambda: _extend(unit, seconds, client), unit)
     try:
         with renewing(lambda: _extend(unit, seconds, client), seconds):
             yield
     except Retry:
-        _extend(unit, max(1, int(retry_ttl)), client)
+        _bookkeep(lambda: _extend(unit, max(1, int(retry_ttl)), client), unit)
         raise
     except BaseException:
-        release([unit], client)
+        _bookkeep(lambda: release([unit], client), unit)
         raise
     else:
-        release([unit], client)
+        _bookkeep(lambda: release([unit], client), unit)
 
 
 def claim_one(unit: str, ttl: int = UNINDEXED_TTL) -> bool:
@@ -134,6 +148,6 @@ def leased(unit: str) -> Iterator[None]:
     """Hold an unindexed claim (if there is one) on a renewed lease while the block runs; the
     caller releases or keeps it after, by how the work ended."""
     client, seconds = redis_client(), lease_seconds()
-    client.expire(key(unit), seconds)
+    _bookkeep(lambda: client.expire(key(unit), seconds), unit)
     with renewing(lambda: client.expire(key(unit), seconds), seconds):
         yield
