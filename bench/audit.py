@@ -109,9 +109,8 @@ def fill(pools: int, timeframes: list[str]) -> dict:
             conn.execute(
                 """
                 INSERT INTO marketdata_candle
-                    (pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final,
-                     fetched_at)
-                SELECT p.id, %(tf)s, ts, 1.0, 1.1, 0.9, 1.05, 100 * random(), ts < %(end)s, now()
+                    (pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final)
+                SELECT p.id, %(tf)s, ts, 1.0, 1.1, 0.9, 1.05, 100 * random(), ts < %(end)s
                 FROM unnest(%(ids)s::bigint[]) p(id),
                      generate_series(%(start)s::timestamptz, %(end)s, %(step)s * interval '1 s') ts
                 WHERE ts = %(end)s OR random() > 0.01

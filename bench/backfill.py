@@ -41,7 +41,7 @@ DAY = 86400
 WRITE_GOAL = 0.50  # write path ≥ 50% of COPY
 RATE_GOAL = 0.05  # rate-limited end to end within 5% of calls ÷ rate
 COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume_usd")
-COLUMNS += ("is_final", "fetched_at")
+COLUMNS += ("is_final",)
 
 
 def _setup() -> None:

@@ -111,10 +111,9 @@ def fill(pools: int, candles: int) -> list[str]:
             conn.execute(
                 """
                 INSERT INTO marketdata_candle
-                    (pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final,
-                     fetched_at)
+                    (pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final)
                 SELECT p.id, '1h', ts, o, o * 1.01, o * 0.98, o * (1 + r / 100), 1000 * r * o,
-                       true, now()
+                       true
                 FROM unnest(%s::bigint[]) p(id),
                      generate_series(0, %s - 1) g,
                      LATERAL (SELECT timestamptz '2024-01-01 00:00+00'

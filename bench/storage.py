@@ -85,12 +85,12 @@ SHAPES = {
     "buy": [(1, 0, 9), (7, 0, 6), "1.0", (1, 6, 21), (3, 0, 45), (1, 4, 67), (3, 0, 54)],
     "sell": [(7, 0, 6), (1, 0, 9), (1, 6, 21), "1.0", (1, 4, 67), (3, 0, 45), (3, 0, 73)],
 }
-CANDLE_COLUMNS = "pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final, fetched_at"
+CANDLE_COLUMNS = "pool_id, timeframe, ts, open, high, low, close, volume_usd, is_final"
 TRADE_COLUMNS = (
     "pool_id, block_timestamp, event_index, tx_key, block_number, id_lag, kept_trade_id, tx,"
     " tx_from, side, from_token, to_token, from_token_amount, to_token_amount,"
     " price_from_in_currency_token, price_to_in_currency_token, price_from_in_usd,"
-    " price_to_in_usd, volume_usd, fetched_at"
+    " price_to_in_usd, volume_usd"
 )
 
 
@@ -207,7 +207,6 @@ def candle_rows(pools: list[BenchPool], days: float, rng: random.Random):
                         c,
                         rng.expovariate(1 / (step / 3)),
                         t + step < end,
-                        ts + timedelta(seconds=step + rng.randint(5, 600)),
                     )
 
 
@@ -246,7 +245,6 @@ def trade_rows(pools: list[BenchPool], days: float, trades: int, rng: random.Ran
                 trade_id = f"solana_{block}_{tx}_{rng.randint(0, 250)}_{t + rng.randint(3, 10)}"
                 pair = (SOL, pool.token) if side == "buy" else (pool.token, SOL)
                 numbers = [decimal_text(rng, s) for s in SHAPES[side]]
-                fetched = at + timedelta(seconds=rng.randint(30, 900))
                 yield (
                     trade_id,
                     pool.id,
@@ -257,7 +255,6 @@ def trade_rows(pools: list[BenchPool], days: float, trades: int, rng: random.Ran
                     side,
                     *pair,
                     *numbers,
-                    fetched,
                 )
 
 
@@ -425,7 +422,9 @@ def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
             raise RuntimeError(f"the {model} changelist answered {response.status_code}")
 
     charts = [(rng.choice(ids), rng.choice(timeframes)) for _ in range(runs)]
-    pages = [(rng.choice(("candle", "trade")), rng.choice((0, 0, 1, 5, 50))) for _ in range(runs)]
+    pages = [
+        (rng.choice(("candlerow", "trade")), rng.choice((0, 0, 1, 5, 50))) for _ in range(runs)
+    ]
     months = [(rng.choice(ids),) for _ in range(runs)]
     since = [END - timedelta(seconds=rng.randrange(span)) for _ in range(runs)]
     return {

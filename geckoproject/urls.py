@@ -30,6 +30,12 @@ api_v1.register("runs", CollectionRunViewSet, basename="run")
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/data-health/", admin.site.admin_view(data_health), name="data-health"),
+    # Bars are listed through models.CandleRow since they lost their id (issue 17); old
+    # bookmarks of the candle list still work.
+    path(
+        "admin/marketdata/candle/",
+        RedirectView.as_view(url="/admin/marketdata/candlerow/", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),

@@ -8,6 +8,8 @@ the navigation sidebar open: long values are shortened, with the whole value on 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, reverse
@@ -19,8 +21,8 @@ from . import chart, trade_layout
 from .display import EMPTY, age, compact, short_address, utc
 from .models import (
     ArchivedMonth,
-    Candle,
     CandleCoverage,
+    CandleRow,
     Dex,
     Gap,
     HistoryStart,
@@ -222,7 +224,7 @@ class PoolAdmin(CollectedAdmin):
             "open_gaps": sum(row.open_gaps for row in summary) + chart.open_trade_gaps(pool.pk),
             "open_trade_gaps": chart.open_trade_gaps(pool.pk),
             "links": {
-                "candles": reverse("admin:marketdata_candle_changelist") + query,
+                "candles": reverse("admin:marketdata_candlerow_changelist") + query,
                 "trades": reverse("admin:marketdata_trade_changelist") + query,
                 "gaps": reverse("admin:marketdata_gap_changelist") + query,
             },
@@ -251,8 +253,11 @@ class PoolSnapshotAdmin(PoolColumnMixin, BigTableAdmin):
     price = compact_column("base_token_price_usd", "price USD")
 
 
-@admin.register(Candle)
+@admin.register(CandleRow)
 class CandleAdmin(PoolColumnMixin, BigTableAdmin):
+    """Bars newest first within a pool and timeframe: the order of the table's key read
+    backwards, so a page is an index scan, never a sort of every bar."""
+
     list_display = (
         "open_time",
         "pool_name",
@@ -268,7 +273,7 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
-    ordering = ("-ts",)
+    ordering = ("-pool", "-timeframe", "-ts")
 
     open_time = utc_column("ts", "open time")
     open_ = compact_column("open")
@@ -281,6 +286,16 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     def final(self, obj):
         return obj.is_final
 
+    def get_object(self, request, object_id, from_field=None):
+        """The bar of a key ``pool:timeframe:epoch``, found by the table's key."""
+        try:
+            pool, timeframe, epoch = object_id.split(":")
+            moment = datetime.fromtimestamp(int(epoch), UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+        found = self.get_queryset(request).filter(pool_id=pool, timeframe=timeframe, ts=moment)
+        return found.first() if pool.isdigit() else None
+
 
 TRADE_FIELDS = ("trade_id", "pool", *trade_layout.TRADE_FIELDS[1:])
 
@@ -288,14 +303,16 @@ TRADE_FIELDS = ("trade_id", "pool", *trade_layout.TRADE_FIELDS[1:])
 @admin.register(Trade)
 class TradeAdmin(PoolColumnMixin, BigTableAdmin):
     """Trades are stored lean (marketdata.trade_layout): the page shows the API's strings, and
-    the search takes a trade id, a tx hash or a pool address as the API writes them."""
+    the search takes a trade id, a tx hash or a pool address as the API writes them. Newest
+    first within a pool: the unique key read backwards, so a page is an index scan at any size
+    (ordering by time alone sorted every trade: 0.3 s at 300,000)."""
 
     list_display = ("time", "pool_name", "side", "volume", "price", "short_tx")
     list_filter = ("side",)
     search_fields = ("=pool__address",)
     search_help_text = "A trade id, a tx hash or a pool address"
     list_select_related = ("pool__network", "pool__base_token", "pool__quote_token")
-    ordering = ("-block_timestamp",)
+    ordering = ("-pool", "-block_timestamp", "-event_index", "-tx_key")
     fields = readonly_fields = TRADE_FIELDS
 
     time = utc_column("block_timestamp", "time")

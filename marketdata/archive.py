@@ -50,7 +50,6 @@ SCHEMAS = {
             ("close", pa.float64()),
             ("volume_usd", pa.float64()),
             ("is_final", pa.bool_()),
-            ("fetched_at", UTC_US),
         ]
     ),
     "marketdata_trade": pa.schema(
@@ -69,7 +68,6 @@ SCHEMAS = {
             ("from_token_address", pa.string()),
             ("to_token_address", pa.string()),
             *[(name, pa.string()) for name in MONEY],
-            ("fetched_at", UTC_US),
         ]
     ),
 }

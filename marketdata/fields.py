@@ -43,3 +43,15 @@ class ExactDecimalField(models.DecimalField):
 
     def formfield(self, **kwargs):
         return models.Field.formfield(self, **{"form_class": forms.DecimalField, **kwargs})
+
+
+class PoolKey(models.ForeignKey):
+    """A foreign key to a pool held in 4 bytes (``integer``), not the id's 8.
+
+    On the bar table a pool id sits in every row and every key: 4 bytes fewer let the pool,
+    the final flag and the timeframe share one 8-byte word. Pool ids are counted in
+    thousands, far below 2**31; PostgreSQL compares integer and bigint keys directly.
+    """
+
+    def db_type(self, connection):
+        return "integer"

@@ -28,12 +28,18 @@ class EstimatedCountPaginator(Paginator):
                     "SELECT COALESCE(sum(GREATEST(c.reltuples, 0)), 0)::bigint"
                     " FROM pg_partition_tree(%s::regclass) t JOIN pg_class c ON c.oid = t.relid"
                     " WHERE t.isleaf",
-                    [self.object_list.model._meta.db_table],
+                    [self.estimate_table],
                 )
                 row = cursor.fetchone()
             if row and row[0] >= COUNT_CAP:
                 return int(row[0])
         return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def estimate_table(self) -> str:
+        """The table whose estimate counts the rows (a view's model names its table)."""
+        model = self.object_list.model
+        return getattr(model, "ESTIMATE_TABLE", model._meta.db_table)
 
     @property
     def capped(self) -> bool:

@@ -19,7 +19,7 @@ from .upsert import UpsertResult, upsert
 
 Row = Mapping[str, object]
 CANDLE_COLUMNS = ("pool_id", "timeframe", "ts", "open", "high", "low", "close", "volume_usd")
-CANDLE_COLUMNS += ("is_final", "fetched_at")
+CANDLE_COLUMNS += ("is_final",)
 CANDLE_VALUES = ("open", "high", "low", "close", "volume_usd", "is_final")
 # Below this, one upsert statement costs less than the range check plus a COPY.
 COPY_MIN_ROWS = 50
@@ -60,7 +60,7 @@ def append_pool_snapshots(rows: Iterable[Row]) -> UpsertResult:
 def upsert_candles(rows: Iterable[Row], *, exclusive: bool = False) -> UpsertResult:
     """Keyed on (pool, timeframe, ts). A bar still moving is rewritten until it is final.
 
-    ``fetched_at`` is bookkeeping and does not count as a change. Rows of one (pool,
+    Rows of one (pool,
     timeframe) landing where nothing is stored yet (a backfill's usual case) are copied in.
     ``exclusive``: the caller's transaction holds marketdata.coverage.lock_writers for them,
     so no writer can race the COPY and it needs no savepoint to fall back from.
@@ -72,7 +72,7 @@ def upsert_candles(rows: Iterable[Row], *, exclusive: bool = False) -> UpsertRes
         copied = _copy_into_empty_range(rows, exclusive=exclusive)
         if copied is not None:
             return copied
-    values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts", "fetched_at")]
+    values = [c for c in rows[0] if c not in ("pool_id", "timeframe", "ts")]
     return upsert(Candle, rows, unique=("pool_id", "timeframe", "ts"), update=values)
 
 

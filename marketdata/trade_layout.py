@@ -52,7 +52,6 @@ TRADE_FIELDS = (
     "from_token_address",
     "to_token_address",
     *MONEY,
-    "fetched_at",
 )
 
 

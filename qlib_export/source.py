@@ -1,7 +1,7 @@
 """What to export, read from PostgreSQL: the selected pools, their spans, and their bars.
 
 Bars are streamed pool by pool, in chunks of at most ``CHUNK_ROWS`` rows (keyset paging on
-``uq_candle_pool_tf_ts``), so memory stays flat however long a pool's history is. Months
+the candle primary key), so memory stays flat however long a pool's history is. Months
 archived to Parquet are read from their files (cold.py) and merged in, in spans, digests and
 bars alike, so an export does not change when a month is archived.
 """
@@ -189,7 +189,7 @@ def spans(
     """``pool id → (first, last)`` bar open time (epoch) inside the window, and after ``after``.
 
     Pools with no such bar are left out.
-    Two index probes per pool on ``uq_candle_pool_tf_ts``, not a scan of the bars, and the
+    Two index probes per pool on the candle primary key, not a scan of the bars, and the
     open times of its bars in archived months.
     """
     result: dict[int, tuple[int, int]] = {}
@@ -239,7 +239,7 @@ def digests(
 ) -> dict[int, Digest]:
     """``pool id → Digest`` of its bars in the window, in ``(after, upto]`` where given.
 
-    One aggregate per pool over ``uq_candle_pool_tf_ts``: it reads the bars but sends none;
+    One aggregate per pool over the candle primary key: it reads the bars but sends none;
     bars of archived months are hashed here the same way (pghash).
     """
     # hash_record_extended hashes each column with its type's own hash (a float8's bits, with

@@ -6,7 +6,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from marketdata.models import Candle
+from marketdata.models import Candle, CandleRow
 from tests.admin_rows import one_of_everything  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_of_everything")]
@@ -41,7 +41,7 @@ def test_anonymous_user_is_sent_to_login(client, model):
 
 
 def test_big_table_changelist_filters_and_searches(admin_client):
-    url = admin_url(Candle, "changelist")
+    url = admin_url(CandleRow, "changelist")
     address = Candle.objects.get().pool.address
     response = admin_client.get(url, {"timeframe": "1h", "q": address})
     assert response.status_code == 200

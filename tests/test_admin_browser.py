@@ -94,7 +94,6 @@ def seed_pool() -> Pool:
     hour = Timeframe.H1
     newest = hour.floor(timezone.now())
     first = newest - (CANDLES - 1) * hour.delta
-    fetched = timezone.now()
     rows, price = [], 0.0000215
     for i in range(CANDLES):
         drift = math.sin(i / 9) * 0.03 + math.cos(i / 4.3) * 0.02
@@ -110,7 +109,6 @@ def seed_pool() -> Pool:
                 "close": close,
                 "volume_usd": 20_000 + 15_000 * abs(math.sin(i / 5)),
                 "is_final": i < CANDLES - 1,
-                "fetched_at": fetched,
             }
         )
         price = close
@@ -137,7 +135,6 @@ def seed_pool() -> Pool:
                 "price_from_in_usd": "0.0000215",
                 "price_to_in_usd": "0.0000215",
                 "volume_usd": str(150 + 40 * i),
-                "fetched_at": fetched,
             }
         )
     upsert_trades(trades)
@@ -363,7 +360,6 @@ def seed_minutes_and_days(pool: Pool) -> None:
                     "close": close,
                     "volume_usd": 5_000 + 900 * i,
                     "is_final": i < count - 1,
-                    "fetched_at": now,
                 }
             )
             price = close

@@ -12,6 +12,7 @@ from django.urls import reverse
 from marketdata.models import (
     Candle,
     CandleCoverage,
+    CandleRow,
     Gap,
     HistoryStart,
     Pool,
@@ -24,7 +25,7 @@ from tests.admin_rows import one_of_everything  # noqa: F401  (a fixture)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_of_everything")]
 
 # A gap is the flag on a hole: deleting one turned a flagged loss into an unflagged one.
-COLLECTED = (Pool, Candle, Trade, Token, PoolSnapshot, CandleCoverage, Gap)
+COLLECTED = (Pool, CandleRow, Trade, Token, PoolSnapshot, CandleCoverage, Gap)
 
 
 def url(model, view: str, *args) -> str:

@@ -58,7 +58,6 @@ def test_a_gone_pools_candles_are_what_it_served_before_it_went(kept):
             low=1,
             close=1,
             volume_usd=1,
-            fetched_at=at[1],
         )
         for ts in stored
     )

@@ -151,7 +151,7 @@ def store_page(
     asked_end = now if before is None else top + step
     candles = page.candles
     rows = candle_rows(
-        pool.pk, timeframe, candles, now, moving_from=moving_from(candles, now, timeframe)
+        pool.pk, timeframe, candles, moving_from=moving_from(candles, now, timeframe)
     )
     oldest = candles[-1].timestamp if candles else None
     end = proven_end(candles, asked_end, now, timeframe)

@@ -166,7 +166,6 @@ def candle_rows(
     pool_id: int,
     timeframe: str,
     candles: Iterable[CandleRecord],
-    fetched_at: datetime,
     *,
     moving_from: datetime | None,
 ) -> list[dict]:
@@ -182,7 +181,6 @@ def candle_rows(
             "close": c.close,
             "volume_usd": c.volume_usd,
             "is_final": moving_from is None or c.timestamp < moving_from,
-            "fetched_at": fetched_at,
         }
         for c in candles
     ]
@@ -191,7 +189,7 @@ def candle_rows(
 REQUIRED_TRADE_MONEY = ("from_token_amount", "to_token_amount", "volume_usd")
 
 
-def trade_rows(pool_id: int, trades: Iterable[TradeRecord], fetched_at: datetime) -> list[dict]:
+def trade_rows(pool_id: int, trades: Iterable[TradeRecord]) -> list[dict]:
     """Rows for the store. A trade without its amounts or volume is logged and left out."""
     rows = []
     for t in trades:
@@ -219,7 +217,6 @@ def trade_rows(pool_id: int, trades: Iterable[TradeRecord], fetched_at: datetime
                 "price_from_in_usd": t.price_from_in_usd,
                 "price_to_in_usd": t.price_to_in_usd,
                 "volume_usd": t.volume_usd,
-                "fetched_at": fetched_at,
             }
         )
     return rows

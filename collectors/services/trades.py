@@ -65,7 +65,7 @@ def collect_trades(client: GeckoClient, pool_id: int, *, min_usd) -> TradeReport
     now = timezone.now()
     window_start = now - API_TRADE_WINDOW
     report = TradeReport(received=len(trades))
-    report.written = store.upsert_trades(trade_rows(pool.pk, trades, now)).inserted
+    report.written = store.upsert_trades(trade_rows(pool.pk, trades)).inserted
     full = len(trades) >= API_TRADE_CAP
     if full and seen_until is not None:
         oldest = min(t.block_timestamp for t in trades)

@@ -97,7 +97,6 @@ class CandleSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = Candle
         fields = [
-            "id",
             "pool",
             "pool_address",
             "timeframe",
@@ -108,7 +107,6 @@ class CandleSerializer(ReadOnlyModelSerializer):
             "close",
             "volume_usd",
             "is_final",
-            "fetched_at",
         ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 
 from geckoproject.pagination import KeysetCursorPagination
 from marketdata.archive import archived_between
@@ -51,9 +51,13 @@ class TokenViewSet(MarketDataViewSet):
     ordering = ("id",)
 
 
-class CandleViewSet(ArchivedMonthsHeader, MarketDataViewSet):
-    """OHLCV bars in (pool, timeframe, ts) order: the natural key and its unique index
-    ``uq_candle_pool_tf_ts``, so a pool+timeframe+range query is one index range scan."""
+class CandleViewSet(ArchivedMonthsHeader, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """OHLCV bars in (pool, timeframe, ts) order: the table's primary key, so a
+    pool+timeframe+range query is one index range scan. A bar has no id of its own (its key
+    is those three), so there is a list and no detail route: filter the list to one bar."""
+
+    pagination_class = KeysetCursorPagination
+    filter_backends = [DjangoFilterBackend]
 
     queryset = Candle.objects.select_related("pool")
     serializer_class = serializers.CandleSerializer

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.utils import timezone
-
 from marketdata import store, trade_layout
 from marketdata.models import Candle, Dex, Network, Pool, Token, Trade
 
@@ -29,7 +27,6 @@ def pool(address: str = "7bqJG2ZdMKbEkgSmfuqNVBvqEvWavgL8UEo33ZqdL3NP", **extra)
 
 
 def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60) -> list[dict]:
-    fetched = timezone.now()
     return [
         {
             "pool_id": pool_id,
@@ -41,7 +38,6 @@ def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60)
             "close": 1.5 + i,
             "volume_usd": 10.0 * i,
             "is_final": True,
-            "fetched_at": fetched,
         }
         for i in range(count)
     ]
@@ -50,11 +46,11 @@ def candle_rows(pool_id: int, count: int, timeframe: str = "1m", step: int = 60)
 def candle(
     pool_obj: Pool, timeframe: str, ts: datetime, ohlc: tuple[float, ...], volume_usd: float
 ) -> Candle:
-    """One stored candle: ``ohlc`` is (open, high, low, close); fetched now."""
+    """One stored candle: ``ohlc`` is (open, high, low, close)."""
     open_, high, low, close = ohlc
     return Candle.objects.create(
         pool=pool_obj, timeframe=timeframe, ts=ts, open=open_, high=high, low=low, close=close,
-        volume_usd=volume_usd, fetched_at=timezone.now(),
+        volume_usd=volume_usd,
     )  # fmt: skip
 
 
@@ -69,7 +65,6 @@ def trade(pool_obj: Pool, trade_id: str = "solana_1_tx_0_1", **extra) -> Trade:
         "from_token_amount": "1",
         "to_token_amount": "2",
         "volume_usd": "3",
-        "fetched_at": timezone.now(),
         **extra,
     }
     (row,) = trade_layout.encode_rows([{"pool_id": pool_obj.pk, "trade_id": trade_id, **values}])

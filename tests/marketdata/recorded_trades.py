@@ -38,8 +38,9 @@ def block_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def store_rows(pool_id: int, fetched_at: datetime) -> list[dict]:
-    """The recorded trades as collectors.services.persist.trade_rows gives them to the store."""
+def store_rows(pool_id: int, fetched_at: datetime | None = None) -> list[dict]:
+    """The recorded trades as collectors.services.persist.trade_rows gives them to the store
+    (``fetched_at``: as the schema before migration 0011 also kept it)."""
     rows = []
     for r in recorded_rows():
         rows.append(
@@ -54,7 +55,7 @@ def store_rows(pool_id: int, fetched_at: datetime) -> list[dict]:
                 "from_token_address": r["from_token_address"],
                 "to_token_address": r["to_token_address"],
                 **{f: Decimal(r[f]) if r[f] else None for f in MONEY},
-                "fetched_at": fetched_at,
             }
+            | ({} if fetched_at is None else {"fetched_at": fetched_at})
         )
     return rows

@@ -43,7 +43,7 @@ def stored():
     rows = candle_rows(p.pk, 24 * 50, timeframe="1h", step=3600)  # 2025-08-20 .. 10-09
     store.upsert_candles(rows)
     record_coverage(p.pk, "1h", rows[0]["ts"], rows[-1]["ts"] + timedelta(hours=1))
-    store.upsert_trades(store_rows(p.pk, NOW))
+    store.upsert_trades(store_rows(p.pk))
     partitions.ensure(NOW)
     return p, rows
 

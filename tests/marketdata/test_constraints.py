@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from marketdata.models import Candle, Dex, Gap, Network, Pool, PoolSnapshot, Token
 from watchlist.models import WatchlistEntry
@@ -52,7 +51,7 @@ def test_an_address_is_unique_per_network(make, model, constraint, address):
 
 def test_candle_is_unique_per_pool_timeframe_and_open_time():
     p = pool()
-    values = dict(open=1, high=1, low=1, close=1, volume_usd=0, fetched_at=timezone.now())
+    values = dict(open=1, high=1, low=1, close=1, volume_usd=0)
     Candle.objects.create(pool=p, timeframe="1h", ts=T0, **values)
     Candle.objects.create(pool=p, timeframe="4h", ts=T0, **values)
     assert_rejected_by_key(

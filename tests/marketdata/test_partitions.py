@@ -95,21 +95,45 @@ def test_a_backfills_months_get_partitions_before_its_rows():
     assert partitions.ensure_span("marketdata_candle", start, end) == []
 
 
-def test_a_row_is_found_by_id_without_a_btree_on_it():
+def test_a_trade_is_found_by_id_without_a_btree_on_it():
     """No (id, month) primary key (~30 B a row): ids grow with arrival, a BRIN index finds one."""
     p = pool()
-    store.upsert_candles(candle_rows(p.pk, 5_000))
-    wanted = Candle.objects.order_by("ts")[2_500]
+    for n in range(50):
+        trade(p, f"solana_{n}_tx{n}_0_1", block_number=n, tx_hash=f"tx{n}")
+    wanted = Trade.objects.order_by("id")[25]
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT * FROM marketdata_candle WHERE id = %s", [wanted.pk])
+        cursor.execute("EXPLAIN SELECT * FROM marketdata_trade WHERE id = %s", [wanted.pk])
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute(
             "SELECT count(*) FROM pg_constraint WHERE contype = 'p'"
-            " AND conrelid IN ('marketdata_candle'::regclass, 'marketdata_trade'::regclass)"
+            " AND conrelid = 'marketdata_trade'::regclass"
         )
         assert cursor.fetchone() == (0,)
 
     assert "Bitmap Index Scan" in plan, plan
-    assert Candle.objects.get(pk=wanted.pk).ts == wanted.ts
+    assert Trade.objects.get(pk=wanted.pk).trade_id == wanted.trade_id
+
+
+def test_a_bar_is_keyed_by_pool_timeframe_and_time_and_packs_into_80_bytes():
+    """The key is the primary key (no surrogate id); pool, flag and a two-letter timeframe
+    share one 8-byte word, so a 1m bar's tuple is 24 B of header and 56 of data."""
+    p = pool()
+    store.upsert_candles(candle_rows(p.pk, 10))
+    store.upsert_candles(candle_rows(p.pk, 10, timeframe="15m", step=900))
+    wanted = Candle.objects.order_by("ts")[5]
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'p'"
+            " AND conrelid = 'marketdata_candle'::regclass"
+        )
+        assert cursor.fetchall() == [("PRIMARY KEY (pool_id, timeframe, ts)",)]
+        cursor.execute(
+            "SELECT timeframe, max(pg_column_size(c.*)) FROM marketdata_candle c GROUP BY 1"
+        )
+        sizes = dict(cursor.fetchall())
+
+    assert sizes == {"1m": 80, "15m": 88}, sizes  # a three-letter one spills (5% of bars)
+    assert Candle.objects.get(pk=wanted.pk).close == wanted.close

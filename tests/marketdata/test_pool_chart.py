@@ -91,7 +91,7 @@ def test_pool_page_has_the_chart_coverage_and_links(admin_client, charted):
     assert row["open_gaps"] == 1
     assert row["newest"] == "2025-08-20 09:00:00"
     assert response.context["chart_timeframe"] == "1h"
-    for name in ("candle", "trade", "gap"):
+    for name in ("candlerow", "trade", "gap"):
         link = reverse(f"admin:marketdata_{name}_changelist") + f"?pool__id__exact={charted.pk}"
         assert link.replace("&", "&amp;") in html
         assert admin_client.get(link).status_code == 200
@@ -100,7 +100,7 @@ def test_pool_page_has_the_chart_coverage_and_links(admin_client, charted):
 def test_the_candles_link_lists_only_that_pools_candles(admin_client, charted):
     other = pool("So11111111111111111111111111111111111111112")
     upsert_candles(candle_rows(other.pk, 4, timeframe="1h", step=3600))
-    url = reverse("admin:marketdata_candle_changelist")
+    url = reverse("admin:marketdata_candlerow_changelist")
 
     response = admin_client.get(url, {"pool__id__exact": charted.pk})
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from marketdata.display import age, compact, utc
-from marketdata.models import Candle
+from marketdata.models import Candle, CandleRow
 from marketdata.paginators import COUNT_CAP
 from marketdata.store import upsert_candles
 from tests.marketdata.factories import candle_rows, pool
@@ -54,16 +54,23 @@ def test_candle_list_shows_compact_values_and_utc_times(admin_client):
     row.update(close=0.000012345678901234, volume_usd=1234567.891)
     upsert_candles([row])
 
-    response = admin_client.get(reverse("admin:marketdata_candle_changelist"))
+    response = admin_client.get(reverse("admin:marketdata_candlerow_changelist"))
     html = response.content.decode()
 
     assert "1.235e-05" in html and "1.235M" in html
     assert "2025-08-20 00:00:00" in html
     assert "0.000012345678901234" not in html
-    detail = admin_client.get(
-        reverse("admin:marketdata_candle_change", args=[Candle.objects.get().pk])
-    )
+    assert Candle.objects.count() == 1
+    key = CandleRow.objects.get().key
+    detail = admin_client.get(reverse("admin:marketdata_candlerow_change", args=[key]))
     assert "0.000012345678901234" in detail.content.decode()
+    assert (
+        admin_client.get(reverse("admin:marketdata_candlerow_change", args=["1:1m:x"])).status_code
+        == 302
+    )  # no such bar: back to the list, saying so
+    old_list = admin_client.get("/admin/marketdata/candle/?timeframe=1m")
+    assert old_list.status_code == 301
+    assert old_list["Location"] == "/admin/marketdata/candlerow/?timeframe=1m"
 
 
 @pytest.mark.django_db
@@ -72,7 +79,7 @@ def test_a_capped_count_reads_10000_plus_not_an_exact_number(admin_client):
     upsert_candles(candle_rows(p.pk, COUNT_CAP + 50, timeframe="1m"))
 
     response = admin_client.get(
-        reverse("admin:marketdata_candle_changelist"), {"timeframe": "1m", "q": p.address}
+        reverse("admin:marketdata_candlerow_changelist"), {"timeframe": "1m", "q": p.address}
     )
     html = response.content.decode()
 
@@ -86,7 +93,7 @@ def test_a_small_count_is_exact(admin_client):
     p = pool()
     upsert_candles(candle_rows(p.pk, 3, timeframe="1m"))
 
-    html = admin_client.get(reverse("admin:marketdata_candle_changelist"), {"timeframe": "1m"})
+    html = admin_client.get(reverse("admin:marketdata_candlerow_changelist"), {"timeframe": "1m"})
     assert "3 candles" in html.content.decode()
 
 

@@ -60,7 +60,6 @@ def trade_row(**fields) -> dict:
         "from_token_amount": Decimal("1"),
         "to_token_amount": Decimal("2"),
         "volume_usd": Decimal("100.5"),
-        "fetched_at": T0,
         **fields,
     }
 

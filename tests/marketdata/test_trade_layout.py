@@ -55,8 +55,8 @@ def stored() -> dict[str, Trade]:
 def test_the_recorded_trades_come_back_string_for_string(with_tokens):
     p = recorded_pool(with_tokens=with_tokens)
 
-    assert store.upsert_trades(store_rows(p.pk, FETCHED)).inserted == 300
-    assert store.upsert_trades(store_rows(p.pk, FETCHED)).inserted == 0, "a repeat is ignored"
+    assert store.upsert_trades(store_rows(p.pk)).inserted == 300
+    assert store.upsert_trades(store_rows(p.pk)).inserted == 0, "a repeat is ignored"
 
     assert_as_sent(stored())
     own_tokens = Trade.objects.filter(from_token__isnull=False, to_token__isnull=False).count()
@@ -66,7 +66,7 @@ def test_the_recorded_trades_come_back_string_for_string(with_tokens):
 
 def test_an_id_the_fields_cannot_rebuild_is_kept_whole():
     p = recorded_pool(with_tokens=True)
-    (row, other, *_) = store_rows(p.pk, FETCHED)
+    (row, other, *_) = store_rows(p.pk)
     odd = {**row, "trade_id": "solana_" + row["trade_id"].split("_", 1)[1] + "_extra"}
     foreign = {**other, "trade_id": other["trade_id"].replace("solana_", "eth_", 1)}
 
@@ -79,7 +79,7 @@ def test_an_id_the_fields_cannot_rebuild_is_kept_whole():
 
 def test_a_token_that_is_not_the_pools_is_stored_with_the_trade():
     p = recorded_pool(with_tokens=True)
-    row = store_rows(p.pk, FETCHED)[0]
+    row = store_rows(p.pk)[0]
     stranger = {**row, "to_token_address": "0xAbC"}  # not base58, not lower-case hex
 
     store.upsert_trades([stranger])
@@ -93,7 +93,7 @@ def test_a_token_that_is_not_the_pools_is_stored_with_the_trade():
 
 def test_the_api_and_the_admin_search_give_the_strings_back(client):
     p = recorded_pool(with_tokens=True)
-    store.upsert_trades(store_rows(p.pk, FETCHED))
+    store.upsert_trades(store_rows(p.pk))
     row = recorded_rows()[7]
     user = User.objects.create_superuser("admin", "a@example.com", "pw")
 
@@ -119,7 +119,7 @@ def test_the_api_and_the_admin_search_give_the_strings_back(client):
 def test_the_layout_is_lean():
     """What a row keeps beside its money: bytes, not text."""
     p = recorded_pool(with_tokens=True)
-    store.upsert_trades(store_rows(p.pk, FETCHED))
+    store.upsert_trades(store_rows(p.pk))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT avg(pg_column_size(tx)), avg(pg_column_size(tx_from)),"

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from marketdata.models import Candle, Pool
 from marketdata.timeframes import TIMEFRAME_SECONDS
@@ -48,7 +47,6 @@ def add_candles(
 ) -> None:
     """Bars at ``T0 + slot * timeframe``: ``{slot: (open, high, low, close, volume)}``."""
     step = timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
-    fetched = timezone.now()
     Candle.objects.bulk_create(
         Candle(
             pool=pool,
@@ -60,7 +58,6 @@ def add_candles(
             close=c,
             volume_usd=v,
             is_final=final,
-            fetched_at=fetched,
         )
         for slot, (o, h, lo, c, v) in bars.items()
     )
