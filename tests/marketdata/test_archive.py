@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import time_machine
@@ -23,6 +25,7 @@ from marketdata import archive, partitions, store
 from marketdata.audit import run_audit
 from marketdata.coverage import record_coverage
 from marketdata.models import ArchivedMonth, Candle, CandleCoverage, Trade
+from marketdata.trade_layout import MONEY
 
 from .factories import candle_rows, pool, token
 from .recorded_trades import BASE_TOKEN, QUOTE_TOKEN, recorded_rows, store_rows
@@ -65,7 +68,7 @@ def test_months_past_the_hot_ones_are_written_verified_and_dropped(stored, tmp_p
     assert [(c["ts"], c["close"], c["pool_address"]) for c in candles] == [
         (r["ts"], r["close"], p.address) for r in rows[: 12 * 24]
     ]
-    archived = pq.read_table(tmp_path / "trades" / "2025-08.parquet").to_pylist()
+    archived = archive.read_rows("marketdata_trade", tmp_path / "trades" / "2025-08.parquet")
     trades = {archive.trade_id_of(t): t for t in archived}
     for row in recorded_rows():
         for field in ("tx_hash", "from_token_address", "volume_usd", "price_to_in_usd"):
@@ -248,3 +251,75 @@ def test_an_export_holding_the_table_makes_the_archive_wait_not_the_writers(
         reader.close()
     assert "marketdata_candle_y2025m08" in held() and not ArchivedMonth.objects.exists()
     assert archive.archive_month("marketdata_candle", AUG, tmp_path).rows == 12 * 24
+
+
+# A trade's money as the database may hold it: each must come back as the very same text.
+MONEY_SHAPES = [
+    "1.0",
+    "0.000000" + "1234567890" * 7,  # 76 fractional digits
+    "98765432109876543210." + "1234567890" * 6 + "12",  # 82 digits, wider than a decimal(76)
+    "-12.50",
+    "0",
+    "100",
+    "0." + "0" * 130 + "7",  # a scale past the file's int8: kept as text
+]
+TX = "432SvDgRKPzNWyZjZjv8cu8CS3tQtKGSJBCzQW4Ppwz5VYxEM3w1UChE9GYWeovMDwyBzWYX73fXHcwiXjbYuu9N"
+
+
+def test_trade_money_and_hashes_come_back_exactly_from_the_file(tmp_path):
+    p = pool(base_token=token(BASE_TOKEN), quote_token=token(QUOTE_TOKEN))
+    rows = []
+    for i, text in enumerate([*MONEY_SHAPES, None]):
+        at = AUG + timedelta(days=1, seconds=i)
+        value = None if text is None else Decimal(text)
+        tx = TX if i else "0xABC"  # upper-case hex: kept as text
+        rows.append(
+            {
+                "trade_id": f"solana_{100 + i}_{tx}_{i}_{int(at.timestamp()) + 5}",
+                "pool_id": p.pk,
+                "block_number": 100 + i,
+                "block_timestamp": at,
+                "tx_hash": tx,
+                "tx_from_address": "8qcW84HGYGUF8Jqs2JwJyKRWeMm4ksNo9dVugMz9tUc5",
+                "side": "buy",
+                "from_token_address": QUOTE_TOKEN,
+                "to_token_address": BASE_TOKEN,
+                **{m: Decimal("1.0") if value is None else value for m in MONEY},
+                "price_to_in_usd": value,  # nullable
+                "fetched_at": NOW,
+            }
+        )
+    store.upsert_trades(rows)
+    path = tmp_path / "trades.parquet"
+
+    written = archive.write_month("marketdata_trade", AUG, path)
+
+    assert written.rows == len(rows)
+    assert archive.read_back("marketdata_trade", path) == written
+    back = {r["block_number"]: r for r in archive.read_rows("marketdata_trade", path)}
+    for row in rows:
+        got = back[row["block_number"]]
+        assert archive.trade_id_of(got) == row["trade_id"]
+        assert got["tx_hash"] == row["tx_hash"]
+        assert got["price_to_in_usd"] == (
+            None if row["price_to_in_usd"] is None else format(row["price_to_in_usd"], "f")
+        )
+    assert [back[100 + i]["volume_usd"] for i in range(len(MONEY_SHAPES))] == MONEY_SHAPES
+    stored = pq.read_table(path)
+    as_text = [text if text == MONEY_SHAPES[-1] else None for text in [*MONEY_SHAPES, None]]
+    assert stored.column("volume_usd_text").to_pylist() == as_text, "the rest as digits"
+    assert pa.types.is_binary(stored.schema.field("tx_hash").type)
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "Infinity", "-0.0", "1.", ".5", "01.5", "+1.5", "1e5", "", "9" * 5000]
+)
+def test_money_its_digits_would_not_rebuild_is_kept_as_text(text):
+    assert archive.pack_decimal(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", [*MONEY_SHAPES[:-1], "-0.5", "0.0", "255", "-128", "1" * 200, "0." + "0" * 126 + "7"]
+)
+def test_money_packs_into_digits_that_unpack_to_the_same_text(text):
+    assert archive.unpack_decimal(*archive.pack_decimal(text)) == text
