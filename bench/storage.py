@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import storage_write  # noqa: E402 (after the path)
+
 END = datetime(2026, 11, 1, tzinfo=UTC)
 STEPS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "12h": 43200, "1d": 86400}
 CANDLES_PER_POOL_DAY = sum(86400 // s for s in STEPS.values())  # 1,857
@@ -456,10 +458,16 @@ def size_lines(measured: dict[str, Size]) -> list[str]:
 
 
 def reindex() -> None:
-    """Pack the indexes as the daily maintenance packs an ended month's (in the bench's own
-    transaction-free way: leaf by leaf, not CONCURRENTLY)."""
+    """Pack the indexes as the daily maintenance packs an ended month's (marketdata.partitions
+    .compact: full, fillfactor 100); the other leaves (the default partition) are rebuilt."""
     from django.db import connection
+    from django.utils import timezone
 
+    from marketdata import partitions
+
+    ended = set(partitions.ended_loose(timezone.now()))
+    for leaf in ended:
+        partitions.compact(leaf, concurrently=False)
     with connection.cursor() as cursor:
         for table in TABLES.values():
             # Partition by partition: a partitioned table's REINDEX refuses a transaction.
@@ -468,7 +476,8 @@ def reindex() -> None:
                 [table],
             )
             for (leaf,) in cursor.fetchall():
-                cursor.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(leaf)))
+                if leaf not in ended:
+                    cursor.execute(sql.SQL("REINDEX TABLE {}").format(sql.Identifier(leaf)))
 
 
 @dataclass(frozen=True)
@@ -630,6 +639,9 @@ def main() -> int:
     parser.add_argument("--candles", type=positive, default=2_000_000)
     parser.add_argument("--trades", type=positive, default=300_000)
     parser.add_argument("--runs", type=positive, default=50, help="reads timed per query")
+    parser.add_argument(
+        "--no-tick", action="store_true", help="skip the planner tick at 20,000 pools (~2 min)"
+    )
     args = parser.parse_args()
     from bench._database import configure, migrated
 
@@ -642,10 +654,14 @@ def main() -> int:
     reindex()  # what the daily maintenance does to every month that has ended
     measured = sizes()
     lines = report(loaded, measured, reads)
+    written = storage_write.measure(storage_write.when_loaded(_days(loaded.days)[0]))
+    lines.append(written.line(verdict))
     lines += ["", "as collected, before the maintenance packs the ended months (not judged):"]
     lines += size_lines(collected)
     lines += archive_lines(measured, archive_fullest_month())
     lines += backup_lines()
+    if not args.no_tick:
+        lines.append(storage_write.planner_tick_line(ROOT))
     for line in lines:
         print(line, flush=True)  # noqa: T201
     return 0

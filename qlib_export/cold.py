@@ -92,23 +92,22 @@ class Archive:
             self._dir.cleanup()
             self._dir, self._spooled = None, None
 
-    def _filter(self, month: Month) -> pc.Expression:
+    def _filter(self) -> pc.Expression:
+        """Whole series of the timeframe (and pools): a bar's open may be the close of the
+        bar before it (marketdata.archive), so the window is cut after the opens are back."""
+        expr = pc.field("timeframe") == self.window.timeframe
+        if self.pool_ids is not None:
+            expr = expr & pc.field("pool_id").isin(self.pool_ids)
+        return expr
+
+    def _kept(self, month: Month, ts: np.ndarray, final: np.ndarray) -> np.ndarray:
         lo, hi = month.start, month.end
         if self.window.start is not None:
             lo = max(lo, _epoch(self.window.start))
         if self.window.end is not None:
             hi = min(hi, _epoch(self.window.end))
-        ts = pc.field("ts")
-        expr = (
-            (pc.field("timeframe") == self.window.timeframe)
-            & (ts >= pa.scalar(lo * 1_000_000, pa.timestamp("us", tz="UTC")))
-            & (ts < pa.scalar(hi * 1_000_000, pa.timestamp("us", tz="UTC")))
-        )
-        if not self.window.include_open:
-            expr = expr & pc.field("is_final")
-        if self.pool_ids is not None:
-            expr = expr & pc.field("pool_id").isin(self.pool_ids)
-        return expr
+        kept = (ts >= lo) & (ts < hi)
+        return kept if self.window.include_open else kept & final
 
     def _spool(self) -> list:
         if self._spooled is not None:
@@ -120,9 +119,10 @@ class Archive:
             index: dict[int, tuple[int, int]] = {}
             offset = 0
             dataset = ds.dataset(month.path, format="parquet")
+            carry = (None, None)  # the pool and close of the row before this batch
             with open(path, "wb") as out:
                 for batch in dataset.to_batches(
-                    columns=["pool_id", "ts", *VALUES], filter=self._filter(month)
+                    columns=["pool_id", "ts", "is_final", *VALUES], filter=self._filter()
                 ):
                     if not batch.num_rows:
                         continue
@@ -130,7 +130,17 @@ class Archive:
                     records = np.empty(len(pools), RECORD)
                     records["ts"] = batch.column("ts").cast(pa.int64()).to_numpy() // 1_000_000
                     for name in VALUES:
-                        records[name] = batch.column(name).to_numpy()
+                        records[name] = batch.column(name).fill_null(np.nan).to_numpy()
+                    _fill_opens(records, pools, batch.column("open").is_null(), carry, month)
+                    carry = (pools[-1], records["close"][-1])
+                    kept = self._kept(
+                        month,
+                        records["ts"],
+                        batch.column("is_final").to_numpy(zero_copy_only=False),
+                    )
+                    pools, records = pools[kept], records[kept]
+                    if not len(pools):
+                        continue
                     out.write(records.tobytes())
                     starts = np.flatnonzero(np.diff(pools, prepend=pools[0] - 1))
                     counts = np.diff(np.append(starts, len(pools)))
@@ -176,6 +186,22 @@ class Archive:
             if len(records):
                 ts = np.ascontiguousarray(records["ts"])
                 yield ts, [np.ascontiguousarray(records[n]) for n in VALUES] if values else []
+
+
+def _fill_opens(records, pools, missing, carry, month: Month) -> None:
+    """Put back the opens the archive left out: each is the close of the row before, of the
+    same pool (the rows are one timeframe's, in file order)."""
+    missing = missing.to_numpy(zero_copy_only=False)
+    if not missing.any():
+        return
+    before_pool = np.empty_like(pools)
+    before_close = np.empty(len(pools))
+    before_pool[1:], before_close[1:] = pools[:-1], records["close"][:-1]
+    before_pool[0] = -1 if carry[0] is None else carry[0]
+    before_close[0] = np.nan if carry[1] is None else carry[1]
+    if (missing & (before_pool != pools)).any():
+        raise ExportError(f"{month.path}: a bar's open is missing and no bar precedes it")
+    records["open"][missing] = before_close[missing]
 
 
 def _hot_ts(

@@ -106,7 +106,7 @@ def test_collect_everything_through_celery_then_again_then_fill_a_gap(
             (p["address"], p["base_token"]) for p in world
         }
         assert Pool.objects.count() >= 40 and PoolSnapshot.objects.exists()
-        per_tf = dict(Candle.objects.values_list("timeframe").annotate(n=Count("id")))
+        per_tf = dict(Candle.objects.values_list("timeframe").annotate(n=Count("ts")))
         assert set(per_tf) == set(ALL_TIMEFRAMES), per_tf
         assert Trade.objects.filter(pool__watchlist_entries__isnull=False).exists()
         assert not CollectionRun.objects.filter(status="failed").exists()

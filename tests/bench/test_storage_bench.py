@@ -29,6 +29,12 @@ def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
     rebuilt = storage.sizes()
     assert 0 < rebuilt["candles"].indexes <= measured["candles"].indexes
 
+    end = storage.storage_write.when_loaded(storage._days(loaded.days)[0])
+    written = storage.storage_write.measure(end, pages=2)
+    assert written.rows == 2 * 1000 and written.write_seconds > 0 and written.copy_seconds > 0
+    assert storage.sizes()["candles"].rows == loaded.candles, "the bench's pool is gone after"
+    assert re.search(r"^write path at this size .*: (MET|NOT MET)$", written.line(storage.verdict))
+
     archived = storage.archive_fullest_month()
     assert archived.rows == loaded.candles + loaded.trades, "2.7 days: one month"
     assert set(archived.bytes_per_row) == {"candles", "trades"}

@@ -186,6 +186,11 @@ def test_a_pack_cut_short_is_mended_by_the_next(leaves_no_partitions, stored):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('idx_left_ccnew')")
         assert cursor.fetchone() == (None,)
+        cursor.execute(
+            "SELECT c.reloptions FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'marketdata_candle_y2025m09'::regclass AND i.indisprimary"
+        )
+        assert cursor.fetchone() == (["fillfactor=100"],), "an ended month's key packed full"
     assert "marketdata_candle_y2025m09" not in partitions.ended_loose(NOW)
     assert not partitions.compact("marketdata_candle_y1999m01"), "gone: nothing to pack"
 
@@ -286,7 +291,6 @@ def test_trade_money_and_hashes_come_back_exactly_from_the_file(tmp_path):
                 "to_token_address": BASE_TOKEN,
                 **{m: Decimal("1.0") if value is None else value for m in MONEY},
                 "price_to_in_usd": value,  # nullable
-                "fetched_at": NOW,
             }
         )
     store.upsert_trades(rows)
@@ -323,3 +327,33 @@ def test_money_its_digits_would_not_rebuild_is_kept_as_text(text):
 )
 def test_money_packs_into_digits_that_unpack_to_the_same_text(text):
     assert archive.unpack_decimal(*archive.pack_decimal(text)) == text
+
+
+def test_an_open_that_is_the_close_before_is_left_out_and_comes_back_bit_for_bit(tmp_path):
+    """The API opens a bar at the close before: the file stores such opens as null, never a
+    0.0 after -0.0 nor an open of another pool's or timeframe's bar."""
+    a, b = pool("A"), pool("B")
+    rows = candle_rows(a.pk, 6, timeframe="1h", step=3600)
+    rows += candle_rows(b.pk, 3, timeframe="1h", step=3600)
+    for n in (1, 2, 5):
+        rows[n]["open"] = rows[n - 1]["close"]
+    rows[3]["close"], rows[4]["open"] = -0.0, 0.0
+    rows[6]["open"] = rows[5]["close"]  # pool B's first bar: another series, kept
+    store.upsert_candles(rows)
+    partitions.ensure(NOW)
+    month = datetime(2025, 8, 1, tzinfo=UTC)
+
+    written = archive.write_month("marketdata_candle", month, tmp_path / "c.parquet")
+    stored = pq.read_table(tmp_path / "c.parquet").column("open").to_pylist()
+    back = list(archive.read_rows("marketdata_candle", tmp_path / "c.parquet"))
+
+    assert [o is None for o in stored] == [n in (1, 2, 5) for n in range(9)]
+    assert archive.read_back("marketdata_candle", tmp_path / "c.parquet") == written
+    assert [str(r["open"]) for r in back] == [str(r["open"]) for r in rows]
+    assert str(back[4]["open"]) == "0.0" and str(back[3]["close"]) == "-0.0"
+    table = pq.read_table(tmp_path / "c.parquet")
+    first = table.column("open").to_pylist()
+    first[0] = None
+    pq.write_table(table.set_column(4, "open", pa.array(first, pa.float64())), tmp_path / "x")
+    with pytest.raises(archive.ArchiveError, match="no bar precedes it"):
+        list(archive.read_rows("marketdata_candle", tmp_path / "x"))

@@ -22,7 +22,9 @@ NOW = datetime(2025, 11, 12, tzinfo=UTC)  # hot from 2025-10 with one hot month
 
 
 def fill(address: str, start: int, count: int, seed: float, *, step: int = 1) -> None:
-    """Hourly bars from ``T0 + start`` hours, every ``step`` hours, with inexact doubles."""
+    """Hourly bars from ``T0 + start`` hours, every ``step`` hours, with inexact doubles; most
+    open at the bar before's close, as the API's do (the archive leaves those opens out), one
+    at -0.0 after a close of 0.0 (not the same double)."""
     p = Pool.objects.filter(address=address).first() or factories.pool(address)
     rows = factories.candle_rows(p.pk, count, timeframe="1h", step=3600 * step)
     for row in rows:
@@ -30,6 +32,10 @@ def fill(address: str, start: int, count: int, seed: float, *, step: int = 1) ->
         row["open"] = seed + row["open"] / 7
         row["close"] = seed - row["close"] / 3
         row["volume_usd"] = -0.0 if row["volume_usd"] == 0 else row["volume_usd"] * 1.1
+    for n in range(1, len(rows)):
+        if n % 10:
+            rows[n]["open"] = rows[n - 1]["close"]
+    rows[3]["close"], rows[4]["open"] = 0.0, -0.0
     rows[-1]["is_final"] = False
     store.upsert_candles(rows)
 
