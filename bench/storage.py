@@ -69,7 +69,7 @@ JUDGED_TRADES = 20_000_000
 GOAL_CANDLE_BYTES = 120
 GOAL_TRADE_BYTES = 400
 GOAL_YEAR_GB = 60
-RECOMMENDED_HOT_MONTHS = 2  # docs/capacity.md's recommendation for a year of 1,000 pools
+RECOMMENDED_HOT_MONTHS = 0  # docs/capacity.md's recommendation for a year of 1,000 pools
 GOAL_CHART_MS = 20
 GOAL_MONTH_MS = 50
 GOAL_API_MS = 200
@@ -555,7 +555,8 @@ def backup_lines() -> list[str]:
 
 def year_with_archive(candle_b: float, trade_b: float, archived: Archived) -> float:
     """GB for a year of 1,000 pools with GECKO_HOT_MONTHS at docs/capacity.md's recommendation:
-    this month and the hot ones in PostgreSQL, the rest in Parquet."""
+    this month and the hot ones in PostgreSQL, the rest in Parquet, at the end of a month (the
+    current month full: the most the disk holds)."""
     hot = (RECOMMENDED_HOT_MONTHS + 1) / 12
     cold_candle = archived.bytes_per_row.get("candles", candle_b)
     cold_trade = archived.bytes_per_row.get("trades", trade_b)
@@ -570,14 +571,21 @@ def archive_lines(measured: dict[str, Size], archived: Archived | None) -> list[
     candle_b = measured["candles"].per_row(measured["candles"].total)
     trade_b = measured["trades"].per_row(measured["trades"].total)
     year_gb = year_with_archive(candle_b, trade_b, archived)
+    all_hot = (YEAR_CANDLES * candle_b + YEAR_TRADES * trade_b) / 1e9
     cold = ", ".join(f"{k} {v:.0f} B/row" for k, v in archived.bytes_per_row.items())
     return [
         f"archive of {archived.month} ({archived.rows:,} rows written, read back, checked and"
         f" dropped) in {archived.seconds:.1f} s ({archived.rows / max(archived.seconds, 1e-9):,.0f}"
         f" rows/s); Parquet: {cold}",
-        f"a year of 1,000 pools with GECKO_HOT_MONTHS={RECOMMENDED_HOT_MONTHS} (3 months in"
-        f" PostgreSQL, 9 in Parquet): {year_gb:.0f} GB (goal ≤ {GOAL_YEAR_GB} GB):"
+        f"a year of 1,000 pools with GECKO_HOT_MONTHS={RECOMMENDED_HOT_MONTHS}"
+        f" ({RECOMMENDED_HOT_MONTHS + 1} of 12 months in PostgreSQL, the rest in Parquet):"
+        f" {year_gb:.1f} GB (goal ≤ {GOAL_YEAR_GB} GB):"
         f" {verdict(year_gb, GOAL_YEAR_GB)}",
+        "a year on disk (GB), all in PostgreSQL / with the archive at that setting: "
+        + "; ".join(
+            f"{pools:,} pools {all_hot * pools / 1000:,.1f} / {year_gb * pools / 1000:,.1f}"
+            for pools in (100, 1000, 10_000)
+        ),
     ]
 
 

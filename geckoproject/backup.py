@@ -138,7 +138,9 @@ def restore(path: Path, db: dict[str, Any] | None = None, archive: Path | None =
     # The programs are ours (pg_restore, psql); no shell, arguments passed as lists.
     with (
         subprocess.Popen(dump, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as out,  # noqa: S603
-        subprocess.Popen(load, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as into,  # noqa: S603
+        subprocess.Popen(  # noqa: S603
+            load, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        ) as into,
     ):
         try:
             into.stdin.write(drop)

@@ -300,9 +300,22 @@ GECKO_WATCHLIST_CSV = env(
 
 # --- Archive (marketdata/archive.py, docs/operations.md "Cold months") ----------------------
 # Months that ended more than GECKO_HOT_MONTHS months ago are written to Parquet under
-# GECKO_ARCHIVE_DIR, verified, and their partitions dropped by the daily maintenance; 0 keeps
-# every month in PostgreSQL.
-GECKO_HOT_MONTHS = env.int("GECKO_HOT_MONTHS", default=0)
+# GECKO_ARCHIVE_DIR, verified, and their partitions dropped by the daily maintenance: 0 keeps
+# only the current month in PostgreSQL; "all" (the default) keeps every month.
+
+
+def hot_months(text: str) -> int | None:
+    """``all`` (or empty): None, keep every month; else a count of ended months, 0 or more."""
+    if text.strip().lower() in ("", "all"):
+        return None
+    if not text.strip().isdigit():
+        raise environ.ImproperlyConfigured(
+            f"GECKO_HOT_MONTHS={text!r}: give 'all' or a number of months, 0 or more"
+        )
+    return int(text)
+
+
+GECKO_HOT_MONTHS = hot_months(env.str("GECKO_HOT_MONTHS", default="all"))
 GECKO_ARCHIVE_DIR = Path(env("GECKO_ARCHIVE_DIR", default=str(BASE_DIR / "archive")))
 # A month is packed (its indexes rebuilt) and archived by tasks of its own, which may run far
 # past CELERY_TASK_TIME_LIMIT: a month of 1,000 pools is tens of millions of rows.

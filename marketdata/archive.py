@@ -415,9 +415,10 @@ def archive_month(table: str, month: datetime, directory: Path | None = None) ->
     return record
 
 
-def cold_partitions(now: datetime, hot_months: int) -> list[tuple[str, datetime]]:
-    """(table, month) of every month partition older than the hot months (none for 0)."""
-    if hot_months <= 0:
+def cold_partitions(now: datetime, hot_months: int | None) -> list[tuple[str, datetime]]:
+    """(table, month) of every month partition older than the hot months (none for None:
+    every month stays hot; 0 keeps the current month alone)."""
+    if hot_months is None:
         return []
     first_hot = cold_months(now, hot_months)
     return [
@@ -428,8 +429,9 @@ def cold_partitions(now: datetime, hot_months: int) -> list[tuple[str, datetime]
     ]
 
 
-def archive_cold(now: datetime, hot_months: int, directory: Path | None = None) -> list:
-    """Archive every month partition older than the hot months (none when ``hot_months`` is 0)."""
+def archive_cold(now: datetime, hot_months: int | None, directory: Path | None = None) -> list:
+    """Archive every month partition older than the hot months (none when ``hot_months`` is
+    None)."""
     return [
         archive_month(table, month, directory) for table, month in cold_partitions(now, hot_months)
     ]
@@ -459,3 +461,41 @@ def trade_id_of(row: dict) -> str:
     return "_".join(
         str(row[k]) for k in ("network", "block_number", "tx_hash", "event_index", "id_ts")
     )
+
+
+@dataclass(frozen=True)
+class ArchivedBars:
+    """Bars read from archived months (oldest first) and the months whose file is missing."""
+
+    bars: list[tuple]
+    missing: list[str]
+
+
+def last_archived_bars(pool_id: int, timeframe: str, before: datetime | None, n: int):
+    """The last ``n`` bars of (pool, timeframe) before ``before`` (None: the newest) from the
+    archived months, newest month first, as ``(ts, open, high, low, close, volume_usd)``. A
+    month's file is read for that pool and timeframe alone (the file is sorted by pool, so
+    row-group statistics skip the rest), opens filled back."""
+    import pyarrow.dataset as ds
+
+    bars, missing = [], []
+    months = ArchivedMonth.objects.filter(table="marketdata_candle").order_by("-month")
+    for record in months:
+        if len(bars) >= n:
+            break
+        if before is not None and datetime(*record.month.timetuple()[:3], tzinfo=UTC) >= before:
+            continue
+        path = Path(record.path)
+        if not path.is_file():
+            missing.append(f"{record.month:%Y-%m}")
+            continue
+        wanted = (ds.field("pool_id") == pool_id) & (ds.field("timeframe") == timeframe)
+        table = ds.dataset(path, format="parquet").to_table(filter=wanted)
+        rows = _fill_opens(table.to_pylist(), path)
+        month = [
+            (r["ts"], r["open"], r["high"], r["low"], r["close"], r["volume_usd"])
+            for r in rows
+            if before is None or r["ts"] < before
+        ]
+        bars = month[-(n - len(bars)) :] + bars if month else bars
+    return ArchivedBars(bars, sorted(missing))

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from .archive import archived_between
+from .archive import last_archived_bars
 from .models import Candle, CandleCoverage, Gap
 from .timeframes import ALL_TIMEFRAMES, TIMEFRAME_SECONDS
 
@@ -76,12 +76,18 @@ def chart_data(pool_id: int, timeframe: str, n: int = DEFAULT_CANDLES) -> dict:
         .order_by("-ts")
         .values_list("ts", "open", "high", "low", "close", "volume_usd")[:n]
     )[::-1]
+    # Bars of months archived to Parquet are read from their files (a late bar the database
+    # holds too wins, as in an export); a month whose file is missing is not drawn, and the
+    # page says which.
+    archived = []
+    if len(rows) < n:
+        older = last_archived_bars(pool_id, timeframe, rows[-1][0] if rows else None, n)
+        merged = {bar[0]: bar for bar in older.bars} | {row[0]: row for row in rows}
+        rows, archived = [merged[ts] for ts in sorted(merged)][-n:], older.missing
     candles = [
         {"time": _epoch(ts), "open": o, "high": h, "low": lo, "close": c, "volume": v}
         for ts, o, h, lo, c, v in rows
     ]
-    # Older months archived to Parquet are not drawn; the page says which they are.
-    archived = archived_between(Candle._meta.db_table, None, rows[0][0] if rows else None)
     if not rows:
         return {
             "timeframe": timeframe,

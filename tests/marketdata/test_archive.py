@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import time_machine
 from celery import current_app
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.urls import reverse
@@ -21,6 +23,7 @@ from rest_framework.test import APIClient
 
 from collectors.services.backfill import plan_backfill
 from collectors.tasks import archive_month, compact_partition, maintain_partitions
+from geckoproject.settings import hot_months
 from marketdata import archive, partitions, store
 from marketdata.audit import run_audit
 from marketdata.coverage import record_coverage
@@ -80,8 +83,33 @@ def test_months_past_the_hot_ones_are_written_verified_and_dropped(stored, tmp_p
 
 
 def test_no_month_is_archived_by_default(stored, tmp_path):
-    assert archive.archive_cold(NOW, hot_months=0, directory=tmp_path) == []
+    assert settings.GECKO_HOT_MONTHS is None, "GECKO_HOT_MONTHS=all"
+    assert archive.archive_cold(NOW, hot_months=None, directory=tmp_path) == []
     assert "marketdata_candle_y2025m08" in held()
+
+
+def test_no_hot_month_keeps_the_current_one_alone(stored, tmp_path):
+    with time_machine.travel(datetime(2025, 10, 2, tzinfo=UTC), tick=False):
+        partitions.ensure(datetime(2025, 10, 2, tzinfo=UTC))
+        done = archive.archive_cold(datetime(2025, 10, 2, tzinfo=UTC), 0, directory=tmp_path)
+
+    assert {(a.table, f"{a.month:%Y-%m}") for a in done} == {
+        ("marketdata_candle", "2025-08"),
+        ("marketdata_candle", "2025-09"),
+        ("marketdata_trade", "2025-08"),
+    }
+    assert "marketdata_candle_y2025m10" in held(), "the current month stays"
+
+
+@pytest.mark.parametrize(("text", "months"), [("all", None), ("", None), ("0", 0), (" 3", 3)])
+def test_hot_months_reads_all_or_a_count(text, months):
+    assert hot_months(text) == months
+
+
+@pytest.mark.parametrize("text", ["-1", "two", "1.5"])
+def test_hot_months_names_a_bad_value(text):
+    with pytest.raises(ImproperlyConfigured, match=f"GECKO_HOT_MONTHS={text!r}: give 'all'"):
+        hot_months(text)
 
 
 def test_a_row_written_after_the_file_keeps_the_partition(stored, tmp_path, monkeypatch):
@@ -121,10 +149,16 @@ def test_the_api_and_the_chart_say_which_months_are_archived(stored, tmp_path, a
     assert older["X-Archived-Months"] == "2025-08" and older.json()["results"]
     assert "X-Archived-Months" not in newer
     assert trades["X-Archived-Months"] == "2025-08" and trades.json()["results"] == []
-    chart = admin_client.get(
-        reverse("admin:marketdata_pool_chart_data", args=[p.pk]), {"timeframe": "1h"}
-    ).json()
-    assert chart["archived_months"] == ["2025-08"] and chart["candles"]
+    url = reverse("admin:marketdata_pool_chart_data", args=[p.pk])
+    chart = admin_client.get(url, {"timeframe": "1h", "n": 2000}).json()
+    assert chart["archived_months"] == [], "drawn from the file"
+    assert [c["time"] for c in chart["candles"]] == [
+        int(r["ts"].timestamp()) for r in candle_rows(p.pk, 24 * 50, timeframe="1h", step=3600)
+    ]
+    (tmp_path / "candles" / "2025-08.parquet").unlink()
+    chart = admin_client.get(url, {"timeframe": "1h", "n": 2000}).json()
+    assert chart["archived_months"] == ["2025-08"], "a missing file: said, not drawn"
+    assert chart["candles"][0]["time"] == int(datetime(2025, 9, 1, tzinfo=UTC).timestamp())
 
 
 def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
@@ -143,8 +177,11 @@ def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
         f"marketdata_trade 2025-08 (300 rows)  {tmp_path}/trades/2025-08.parquet"
         in shown.getvalue()
     )
-    with pytest.raises(CommandError, match="--hot-months -1"):
+    with pytest.raises(CommandError, match="--hot-months -1: give 0 or more months, or 'all'"):
         call_command("archive_months", "--hot-months", "-1")
+    said = StringIO()
+    call_command("archive_months", "--hot-months", "all", stdout=said)
+    assert "nothing to do: every month stays in PostgreSQL" in said.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)

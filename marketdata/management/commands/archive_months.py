@@ -9,6 +9,17 @@ from django.utils import timezone
 from marketdata import archive, partitions
 from marketdata.models import ArchivedMonth
 
+ALL = "all"
+
+
+def hot_months(text: str) -> int | str:
+    """``--hot-months``: a count of ended months, 0 or more, or ``all``."""
+    if text.strip().lower() == ALL:
+        return ALL
+    if not text.strip().isdigit():
+        raise CommandError(f"--hot-months {text}: give 0 or more months, or 'all'")
+    return int(text)
+
 
 class Command(BaseCommand):
     help = (
@@ -20,10 +31,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--hot-months",
-            type=int,
+            type=hot_months,
             default=None,
-            help="Months kept in PostgreSQL besides the current one (default: GECKO_HOT_MONTHS;"
-            " 0 archives nothing)",
+            help="Ended months kept in PostgreSQL besides the current one: 0 or more, or 'all'"
+            " (default: GECKO_HOT_MONTHS)",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="List what would be archived; change nothing"
@@ -34,14 +45,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, hot_months=None, dry_run=False, show=False, **options):
         hot = settings.GECKO_HOT_MONTHS if hot_months is None else hot_months
-        if hot < 0:
-            raise CommandError(f"--hot-months {hot}: must be 0 (keep all) or more")
+        hot = None if hot == ALL else hot
         if show:
             for month in ArchivedMonth.objects.all():
                 self.stdout.write(f"{month}  {month.path}")
             return
-        self.stdout.write(f"archive: {settings.GECKO_ARCHIVE_DIR}; hot months: {hot or 'all'}")
-        if hot == 0:
+        kept = "all" if hot is None else f"{hot} besides the current one"
+        self.stdout.write(f"archive: {settings.GECKO_ARCHIVE_DIR}; hot months: {kept}")
+        if hot is None:
             self.stdout.write("nothing to do: every month stays in PostgreSQL")
             return
         first_hot = archive.cold_months(timezone.now(), hot)
