@@ -24,13 +24,16 @@ collection grows them (rows arrive interleaved across pools), so they are less f
 built ones; the daily maintenance packs the indexes of every month that has ended
 (marketdata.partitions.compact), and every month of the bench's data has ended, so the sizes it
 judges are packed ones; the sizes as collected are printed too. Then it archives the fullest
-month (marketdata.archive) and projects a year of 1,000 pools with docs/capacity.md's
-``GECKO_HOT_MONTHS``.
+month (marketdata.archive) and projects a year of 100, 1,000 and 10,000 pools with
+docs/capacity.md's ``GECKO_HOT_MONTHS``. It also times the collectors' write path against COPY
+into the loaded tables (bench/storage_write.py), ``make backup`` and ``make restore`` per GB,
+and relays bench/capacity.py's planner tick at 20,000 pools (``--no-tick`` skips it).
 
 The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 100000000 --trades
-20000000``: hours here); the defaults are a quick look in about two minutes.
+20000000``: hours here); the defaults are a quick look in about six minutes (12M candles and
+2M trades: 23).
 
-    .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
+    .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50] [--no-tick]
 
 ``BENCH_DATABASE_URL`` (default bench_gecko_storage) is created and migrated if missing, and
 its market data emptied on each run. Exit status is non-zero only if the bench itself fails.
