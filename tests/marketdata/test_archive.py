@@ -177,7 +177,7 @@ def test_the_command_lists_archives_and_dry_runs(stored, tmp_path, settings):
         f"marketdata_trade 2025-08 (300 rows)  {tmp_path}/trades/2025-08.parquet"
         in shown.getvalue()
     )
-    with pytest.raises(CommandError, match="--hot-months -1: give 0 or more months, or 'all'"):
+    with pytest.raises(CommandError, match="--hot-months: -1: give 0 or more months, or 'all'"):
         call_command("archive_months", "--hot-months", "-1")
     said = StringIO()
     call_command("archive_months", "--hot-months", "all", stdout=said)

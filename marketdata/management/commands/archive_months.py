@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from marketdata import archive, partitions
@@ -17,7 +19,7 @@ def hot_months(text: str) -> int | str:
     if text.strip().lower() == ALL:
         return ALL
     if not text.strip().isdigit():
-        raise CommandError(f"--hot-months {text}: give 0 or more months, or 'all'")
+        raise argparse.ArgumentTypeError(f"{text}: give 0 or more months, or 'all'")
     return int(text)
 
 
