@@ -27,13 +27,16 @@ judges are packed ones; the sizes as collected are printed too. Then it archives
 month (marketdata.archive) and projects a year of 100, 1,000 and 10,000 pools with
 docs/capacity.md's ``GECKO_HOT_MONTHS``. It also times the collectors' write path against COPY
 into the loaded tables (bench/storage_write.py), ``make backup`` and ``make restore`` per GB,
-and relays bench/capacity.py's planner tick at 20,000 pools (``--no-tick`` skips it).
+and relays bench/capacity.py's planner tick at 20,000 pools and bench/export_archived.py's
+export of 1,000 pools × a year of 1h (bench/storage_relays.py; ``--no-tick`` and
+``--no-export`` skip them).
 
 The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 100000000 --trades
-20000000``: hours here); the defaults are a quick look in about six minutes (12M candles and
-2M trades: 23).
+20000000``: hours here); the defaults are a quick look in about fifteen minutes, nine of them
+the export (12M candles and 2M trades: 23 minutes without it).
 
-    .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50] [--no-tick]
+    .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
+        [--no-tick] [--no-export]
 
 ``BENCH_DATABASE_URL`` (default bench_gecko_storage) is created and migrated if missing, and
 its market data emptied on each run. Exit status is non-zero only if the bench itself fails.
@@ -58,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import storage_write  # noqa: E402 (after the path)
+from bench import storage_relays, storage_write  # noqa: E402 (after the path)
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 STEPS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "12h": 43200, "1d": 86400}
@@ -653,6 +656,11 @@ def main() -> int:
     parser.add_argument(
         "--no-tick", action="store_true", help="skip the planner tick at 20,000 pools (~2 min)"
     )
+    parser.add_argument(
+        "--no-export",
+        action="store_true",
+        help="skip export_qlib at 1,000 pools × a year, hot and archived (~9 min)",
+    )
     args = parser.parse_args()
     from bench._database import configure, migrated
 
@@ -672,7 +680,9 @@ def main() -> int:
     lines += archive_lines(measured, archive_fullest_month())
     lines += backup_lines()
     if not args.no_tick:
-        lines.append(storage_write.planner_tick_line(ROOT))
+        lines.append(storage_relays.planner_tick_line(ROOT))
+    if not args.no_export:
+        lines.append(storage_relays.export_line(ROOT, verdict))
     for line in lines:
         print(line, flush=True)  # noqa: T201
     return 0

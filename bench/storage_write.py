@@ -98,28 +98,6 @@ def measure(end: datetime, pages: int = 40, seed: int = 5) -> WriteFigures:
     return WriteFigures(len(rows), write_seconds, copy_seconds)
 
 
-def planner_tick_line(root, ticks: int = 5) -> str:
-    """The planner tick's verdict at 20,000 pools, measured by bench/capacity.py in its own
-    database (the tick reads no candle or trade, so the store's size does not change it)."""
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, str(root / "bench" / "capacity.py"), "--ticks", str(ticks)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=root,
-    )
-    lines = done.stdout.splitlines()
-    whole = [line.strip() for line in lines if "whole tick" in line]
-    verdicts = [line.strip() for line in lines if line.strip().startswith("planner tick p95")]
-    if done.returncode != 0 or not verdicts:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return f"planner tick at 20,000 pools: bench/capacity.py failed: {' | '.join(tail)}"
-    return f"{verdicts[-1]} (bench/capacity.py: {whole[-1]})"
-
-
 def when_loaded(first_day: float) -> datetime:
     """An end for the pages before the loaded history, so they meet no loaded bar."""
     return datetime.fromtimestamp(first_day, UTC) - timedelta(days=1)

@@ -69,3 +69,27 @@ def test_synthetic_trades_have_the_api_formats():
         token_price_in_sol = row[12] if row[6] == "buy" else row[11]
         assert re.fullmatch(r"0\.000000\d{12,14}[1-9]", token_price_in_sol)
         assert (row[11] if row[6] == "buy" else row[12]) == "1.0"
+
+
+def test_the_export_goal_is_judged_from_the_export_benchs_own_lines():
+    from bench import storage_relays
+
+    def output(hot_bin, hot_csv, mixed_bin, mixed_csv):
+        return "\n".join(
+            [
+                f"hot bin                   19.49 s   {hot_bin:5.2f} µs/row  peak RSS  180.0 MiB",
+                f"hot csv                   22.93 s   {hot_csv:5.2f} µs/row  peak RSS  191.6 MiB",
+                f"mixed bin                 22.81 s   {mixed_bin:5.2f} µs/row  peak RSS  383.7 MiB",
+                f"mixed csv                 16.01 s   {mixed_csv:5.2f} µs/row  peak RSS  355.9 MiB",
+                "mixed bin --incremental   12.82 s    1.48 µs/row  peak RSS  377.3 MiB",
+            ]
+        )
+
+    full = storage_relays.per_row(output(2.25, 2.64, 2.63, 1.85))
+    small = storage_relays.per_row(output(4.63, 4.15, 3.61, 3.70))
+    assert full == {("hot", "bin"): 2.25, ("hot", "csv"): 2.64, ("mixed", "bin"): 2.63,
+                    ("mixed", "csv"): 1.85}  # fmt: skip
+    line = storage_relays.export_verdict(full, small, storage.verdict)
+    assert "bin 2.63 µs/row against 4.63 (0.57×)" in line and line.endswith(": MET")
+    slower = storage_relays.per_row(output(2.25, 2.64, 5.00, 1.85))
+    assert storage_relays.export_verdict(slower, small, storage.verdict).endswith(": NOT MET")
