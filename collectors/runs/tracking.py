@@ -170,6 +170,23 @@ def close_discarded_run(sender=None, request=None, expired: bool = False, **_: o
     ).update(status=status, finished_at=Now(), detail=Concat(Value(note), "detail"))
 
 
+SUPERSEDED = "superseded: the same work ran in another task when this retry came\n"
+
+
+def close_superseded_run(task_id: str | None) -> None:
+    """A retry skipped because another task holds the same work's lock (the planner queued it
+    again during the countdown) never runs: close the run waiting for it, or it would wait
+    until the sweep of abandoned runs."""
+    if task_id:
+        CollectionRun.objects.filter(
+            correlation_id=task_id, status=CollectionRun.Status.WAITING
+        ).update(
+            status=CollectionRun.Status.EXPIRED,
+            finished_at=Now(),
+            detail=Concat(Value(SUPERSEDED), "detail"),
+        )
+
+
 def close_abandoned_runs(older_than: timedelta) -> int:
     """Mark runs still 'running' long past any time limit as failed: their worker died
     (acks_late re-delivers the task itself, which records a run of its own). Runs 'waiting'

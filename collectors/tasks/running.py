@@ -30,7 +30,7 @@ from collectors.gecko.client import GeckoClient
 from collectors.gecko.errors import GeckoError, MustWait
 from collectors.models import CollectionRun
 from collectors.planner import service as planner
-from collectors.runs.tracking import RunTally, track_run
+from collectors.runs.tracking import RunTally, close_superseded_run, track_run
 
 # "collectors.tasks", the name log lines carried before the tasks were split into modules.
 logger = logging.getLogger(__package__)
@@ -131,6 +131,7 @@ def _run_once(task: Task, body, *, lane: str | None, redis_lock: bool, **argumen
     with locking as acquired:
         if not acquired:
             logger.info("%s %s: same work already running, skipped", task.name, arguments)
+            close_superseded_run(task.request.id)
             return {"skipped": True}
         later: Later | None = None
         outage = (task.request.headers or {}).get(OUTAGE_HEADER)

@@ -100,3 +100,34 @@ def test_the_sweep_closes_waiting_rows_whose_retry_never_came():
     fresh.refresh_from_db()
     assert (stale.status, fresh.status) == ("expired", "waiting")
     assert stale.detail.startswith("expired: its retry never ran")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_skipped_for_the_same_work_running_closes_its_waiting_run(redis_client):
+    """While a fetch waited out its countdown, the planner queued the same work again and that
+    copy holds the lock when the retry arrives: the retry is skipped, and its run, left
+    "waiting", is closed (seen in CI's chaos run: waiting 90 s after the drain)."""
+    from collectors.fleet.locks import task_lock
+
+    pool = make_pool()
+    CollectorConfig.current()
+    arguments = {"pool_id": pool.pk}
+    waiting = CollectionRun.objects.create(
+        task=FETCH_TRADES,
+        arguments=arguments,
+        correlation_id="retry-1",
+        status=CollectionRun.Status.WAITING,
+        finished_at=timezone.now(),
+        detail="trades: rate limit; wait 8.0s",
+    )
+
+    with task_lock(FETCH_TRADES, arguments, 30, owner="the-other-copy") as held:
+        assert held
+        outcome = tasks.fetch_trades.apply(kwargs=arguments, task_id="retry-1").get()
+
+    waiting.refresh_from_db()
+    assert outcome == {"skipped": True}
+    assert waiting.status == CollectionRun.Status.EXPIRED, waiting.detail
+    assert waiting.detail.startswith("superseded: the same work ran in another task"), (
+        waiting.detail
+    )
