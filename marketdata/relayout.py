@@ -31,7 +31,7 @@ class Layout:
     columns: tuple[str, ...]  # the columns moved rows fill
     present: str  # a column only this layout has, or absent: how to tell it is in place
     absent: str | None = None
-    select: tuple[str, ...] | None = None  # what fills ``columns`` from an old row (the same)
+    filled: dict[str, str] | None = None  # SQL for the columns an old row lacks
 
 
 # The bar in 84 bytes: pool (4) + final flag (1) + timeframe (3, or 4 for 15m/12h) share one
@@ -99,18 +99,7 @@ CANDLE_WITH_ID = Layout(
         "is_final",
         "timeframe",
     ),
-    select=(
-        "pool_id",
-        "ts",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume_usd",
-        "now()",
-        "is_final",
-        "timeframe",
-    ),
+    filled={"fetched_at": "now()"},
     present="id",
 )
 
@@ -209,7 +198,10 @@ def _move_blocks(layout: Layout, child: str, first: int, count: int) -> int:
         child=sql.Identifier(child),
         table=sql.Identifier(layout.table),
         columns=sql.SQL(", ").join(map(sql.Identifier, layout.columns)),
-        select=sql.SQL(", ").join(sql.SQL(s) for s in layout.select or layout.columns),
+        select=sql.SQL(", ").join(
+            sql.SQL(layout.filled[c]) if c in (layout.filled or {}) else sql.Identifier(c)
+            for c in layout.columns
+        ),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(query, [f"({first},0)", f"({first + count},0)"])
@@ -311,6 +303,6 @@ TRADE_WITH_FETCHED = Layout(
     ),
     indexes=_TRADE_INDEXES,
     columns=(*_TRADE_VALUES, "fetched_at"),
-    select=(*_TRADE_VALUES, "now()"),
+    filled={"fetched_at": "now()"},
     present="fetched_at",
 )
