@@ -36,7 +36,11 @@ The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 1000000
 the export (12M candles and 2M trades: 23 minutes without it).
 
     .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
-        [--no-tick] [--no-export]
+        [--no-tick] [--no-export] [--load-only | --reuse]
+
+``--load-only`` loads (and vacuums) the store and stops; a later ``--reuse`` run of the same
+sizes measures that load instead of making it again (the load is most of the judged run's
+time), and prints how long it took.
 
 ``BENCH_DATABASE_URL`` (default bench_gecko_storage) is created and migrated if missing, and
 its market data emptied on each run. Exit status is non-zero only if the bench itself fails.
@@ -79,6 +83,7 @@ RECOMMENDED_HOT_MONTHS = 0  # docs/capacity.md's recommendation for a year of 1,
 GOAL_CHART_MS = 20
 GOAL_MONTH_MS = 50
 GOAL_API_MS = 200
+LOADS = "bench_storage_load"  # the bench's note of a finished load (--load-only, --reuse)
 TABLES = {"candles": "marketdata_candle", "trades": "marketdata_trade"}
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 CHUNK_DIGITS = 9
@@ -158,10 +163,52 @@ def reset() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {LOADS}")  # noqa: S608 (a constant name)
         cursor.execute(
             "TRUNCATE marketdata_candle, marketdata_trade, marketdata_pool, marketdata_token,"
             " marketdata_network, marketdata_archivedmonth RESTART IDENTITY CASCADE"
         )
+
+
+def record(fill: Fill, asked: tuple[int, int]) -> None:
+    """Note a finished load beside its rows (the bench's own table), for ``--reuse``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {LOADS} (asked_candles bigint, asked_trades bigint, candles bigint,"  # noqa: S608
+            " trades bigint, days float8, candle_seconds float8, trade_seconds float8)"
+        )
+        cursor.execute(
+            f"INSERT INTO {LOADS} VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+            [*asked, fill.candles, fill.trades, fill.days, fill.candle_seconds, fill.trade_seconds],
+        )
+
+
+def recorded(asked: tuple[int, int]) -> Fill | None:
+    """The load of ``asked`` (candles, trades) a ``--load-only`` run left, untouched since:
+    None if there is none (or a later run archived part of it)."""
+    from django.db import connection
+
+    from marketdata.models import ArchivedMonth, Pool
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [LOADS])
+        if cursor.fetchone()[0] is None or ArchivedMonth.objects.exists():
+            return None
+        cursor.execute(
+            f"SELECT candles, trades, days, candle_seconds, trade_seconds FROM {LOADS}"  # noqa: S608
+            " WHERE asked_candles = %s AND asked_trades = %s",
+            list(asked),
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    pools = [
+        BenchPool(p.id, p.address, p.base_token.address)
+        for p in Pool.objects.select_related("base_token").order_by("id")
+    ]
+    return Fill(pools, found[2], found[0], found[1], found[3], found[4])
 
 
 def make_pools(n: int, rng: random.Random) -> list[BenchPool]:
@@ -430,9 +477,9 @@ def latencies(fill: Fill, runs: int, seed: int = 17) -> dict[str, list[float]]:
             raise RuntimeError(f"the {model} changelist answered {response.status_code}")
 
     charts = [(rng.choice(ids), rng.choice(timeframes)) for _ in range(runs)]
-    pages = [
-        (rng.choice(("candlerow", "trade")), rng.choice((0, 0, 1, 5, 50))) for _ in range(runs)
-    ]
+    last_page = max(0, min(fill.candles, fill.trades) // 100 - 1)  # the admin's 100 a page
+    some_pages = [page for page in (0, 0, 1, 5, 50) if page <= last_page]
+    pages = [(rng.choice(("candlerow", "trade")), rng.choice(some_pages)) for _ in range(runs)]
     months = [(rng.choice(ids),) for _ in range(runs)]
     since = [END - timedelta(seconds=rng.randrange(span)) for _ in range(runs)]
     return {
@@ -654,6 +701,16 @@ def main() -> int:
     parser.add_argument("--trades", type=positive, default=300_000)
     parser.add_argument("--runs", type=positive, default=50, help="reads timed per query")
     parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="load (and vacuum) the store, then stop: a later --reuse run measures it",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the load a --load-only run of the same sizes left, if it is still there",
+    )
+    parser.add_argument(
         "--no-tick", action="store_true", help="skip the planner tick at 20,000 pools (~2 min)"
     )
     parser.add_argument(
@@ -665,9 +722,19 @@ def main() -> int:
     from bench._database import configure, migrated
 
     migrated(configure("bench_gecko_storage", redis_db=9))
-    print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
-    loaded = fill(args.candles, args.trades)
-    settle()
+    asked = (args.candles, args.trades)
+    loaded = recorded(asked) if args.reuse else None
+    if loaded is None:
+        print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
+        loaded = fill(*asked)
+        settle()
+        record(loaded, asked)
+    else:
+        print(
+            f"measuring the {loaded.candles:,} candles and {loaded.trades:,} trades loaded before"
+        )  # noqa: T201
+    if args.load_only:
+        return 0
     collected = sizes()
     reads = latencies(loaded, args.runs)
     reindex()  # what the daily maintenance does to every month that has ended

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
-from . import partitions
+from . import archive_candles, partitions
 from .models import ArchivedMonth, Candle, Trade
 from .trade_codec import decode_address
 from .trade_layout import MONEY
@@ -222,29 +221,9 @@ def _to_file(table: str, row: dict) -> dict:
     return out
 
 
-def same_double(a: float | None, b: float | None) -> bool:
-    """``a`` and ``b`` are the same double, bit for bit (0.0 is not -0.0; NaN is no match)."""
-    return a is not None and b is not None and a == b and math.copysign(1, a) == math.copysign(1, b)
-
-
-class _Elider:
-    """Candle rows in file order, batch after batch, ``open`` null where it is the bar
-    before's close."""
-
-    def __init__(self):
-        self.series, self.close = None, None
-
-    def __call__(self, rows: Iterable[dict]) -> Iterator[dict]:
-        for row in rows:
-            key = (row["pool_id"], row["timeframe"])
-            if key == self.series and same_double(row["open"], self.close):
-                row = {**row, "open": None}
-            self.series, self.close = key, row["close"]
-            yield row
-
-
 def _fill_opens(rows: Iterable[dict], path: Path) -> Iterator[dict]:
-    """The rows ``_elide_opens`` was given."""
+    """Candle rows of a file, in file order, their opens filled back (as archive_candles does
+    a column at a time)."""
     series, close = None, None
     for row in rows:
         key = (row["pool_id"], row["timeframe"])
@@ -318,7 +297,6 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
     digest, count = hashlib.blake2b(digest_size=32), 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    elide = _Elider()
     with pq.ParquetWriter(
         partial,
         schema,
@@ -328,18 +306,23 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
         column_encoding=encodings,
         dictionary_pagesize_limit=DICTIONARY_BYTES,
     ) as writer:
-        for batch in _batches(table, _rows(table, month)):
-            for row in batch:
-                digest.update(_canonical(table, row))
-            count += len(batch)
-            if table == "marketdata_candle":
-                batch = list(elide(batch))
-            rows = [_to_file(table, row) for row in batch]
-            writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
+        if table == "marketdata_candle":
+            try:
+                count, checksum = archive_candles.write(month, writer, BATCH)
+            except archive_candles.CandleFileError as error:
+                raise ArchiveError(f"{table} {month:%Y-%m}: {error}") from None
+        else:
+            for batch in _batches(table, _rows(table, month)):
+                for row in batch:
+                    digest.update(_canonical(table, row))
+                count += len(batch)
+                rows = [_to_file(table, row) for row in batch]
+                writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
+            checksum = digest.hexdigest()
     with open(partial, "rb+") as f:
         os.fsync(f.fileno())
     partial.replace(path)
-    return Written(count, digest.hexdigest())
+    return Written(count, checksum)
 
 
 def read_rows(table: str, path: Path) -> Iterator[dict]:
@@ -354,6 +337,12 @@ def read_rows(table: str, path: Path) -> Iterator[dict]:
 
 
 def read_back(table: str, path: Path) -> Written:
+    """What :func:`write_month` returned, recomputed from the file."""
+    if table == "marketdata_candle":
+        try:
+            return Written(*archive_candles.read_back(path, BATCH))
+        except archive_candles.CandleFileError as error:
+            raise ArchiveError(str(error)) from None
     digest, count = hashlib.blake2b(digest_size=32), 0
     for row in read_rows(table, path):
         digest.update(_canonical(table, row))

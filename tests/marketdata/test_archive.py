@@ -394,3 +394,50 @@ def test_an_open_that_is_the_close_before_is_left_out_and_comes_back_bit_for_bit
     pq.write_table(table.set_column(4, "open", pa.array(first, pa.float64())), tmp_path / "x")
     with pytest.raises(archive.ArchiveError, match="no bar precedes it"):
         list(archive.read_rows("marketdata_candle", tmp_path / "x"))
+
+
+def test_batch_edges_neither_keep_an_open_nor_change_the_checksum(tmp_path, monkeypatch):
+    """A month is written and read back a batch at a time: an open that is the close of the
+    last row of the batch before is left out too, and the checksum is the same whatever the
+    batch size."""
+    a = pool("A")
+    rows = candle_rows(a.pk, 7, timeframe="1h", step=3600)
+    for n in range(1, 7):
+        rows[n]["open"] = rows[n - 1]["close"]
+    store.upsert_candles(rows)
+    partitions.ensure(NOW)
+    month = datetime(2025, 8, 1, tzinfo=UTC)
+    whole = archive.write_month("marketdata_candle", month, tmp_path / "whole.parquet")
+
+    monkeypatch.setattr(archive, "BATCH", 2)
+    written = archive.write_month("marketdata_candle", month, tmp_path / "c.parquet")
+
+    opens = pq.read_table(tmp_path / "c.parquet").column("open").to_pylist()
+    assert [o is None for o in opens] == [False] + [True] * 6
+    assert written == whole == archive.read_back("marketdata_candle", tmp_path / "c.parquet")
+
+
+@pytest.mark.parametrize("column", ["high", "ts", "pool_address", "is_final"])
+def test_a_value_the_file_changed_fails_the_check(tmp_path, column):
+    """The checksum covers every column: one value changed in the file is caught."""
+    a = pool("A")
+    store.upsert_candles(candle_rows(a.pk, 3, timeframe="1h", step=3600))
+    partitions.ensure(NOW)
+    month = datetime(2025, 8, 1, tzinfo=UTC)
+    written = archive.write_month("marketdata_candle", month, tmp_path / "c.parquet")
+    table = pq.read_table(tmp_path / "c.parquet")
+    values = table.column(column).to_pylist()
+    changed = {
+        "high": lambda v: v * (1 + 1e-15),
+        "ts": lambda v: v + timedelta(microseconds=1),
+        "pool_address": lambda v: v + "x",
+        "is_final": lambda v: not v,
+    }
+    values[1] = changed[column](values[1])
+    at = table.schema.get_field_index(column)
+    column_type = table.schema.field(column).type
+    pq.write_table(table.set_column(at, column, pa.array(values, column_type)), tmp_path / "x")
+
+    back = archive.read_back("marketdata_candle", tmp_path / "x")
+
+    assert back.rows == written.rows and back.checksum != written.checksum
