@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -51,12 +52,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from psycopg import sql
 
 from . import archive_candles, partitions
-from .models import ArchivedMonth, Candle, Trade
+from .models import ArchivedMonth, Pool, Trade
 from .trade_codec import decode_address
-from .trade_layout import MONEY
+from .trade_layout import MONEY, PoolTokens, addresses_of, pools_of
 
 logger = logging.getLogger(__name__)
 BATCH = 100_000
@@ -103,6 +106,9 @@ FOLDERS = {"marketdata_candle": "candles", "marketdata_trade": "trades"}
 ADDRESSES = {"tx_hash": "tx", "tx_from_address": "tx_from"}  # and their Trade fields
 ENCODED = "encoded"  # a trade row's key: its addresses as the database holds them
 MAX_SCALE = 127  # an int8
+# A decimal's text as unpack_decimal writes it (no "+", no leading zero, a point only between
+# digits) unless it is a negative zero, whose sign the integer loses.
+PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 MAX_DIGITS = 1_000  # well below Python's int <-> str limit (4,300 digits)
 DIGITS_DOC = (
     "The decimal's digits as a big-endian two's complement integer: the value is it / 10 **"
@@ -128,6 +134,10 @@ FILE_SCHEMAS = {
         [f for field in SCHEMAS["marketdata_trade"] for f in _file_fields(field)]
     ),
 }
+TRADE_FILE_NAMES = FILE_SCHEMAS["marketdata_trade"].names
+TRADE_FILE_TIMES = [
+    at for at, f in enumerate(FILE_SCHEMAS["marketdata_trade"]) if pa.types.is_timestamp(f.type)
+]
 DICTIONARY_BYTES = 8 << 20  # a row group's distinct senders (33 bytes each)
 DELTA, SPLIT = "DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT"
 # Columns not named here are dictionary-encoded (pyarrow's default).
@@ -175,12 +185,12 @@ def _micros(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1_000_000) if moment is not None else -1
 
 
-def _canonical(table: str, row: dict) -> bytes:
-    """One row as bytes that do not depend on where it was read from (database or file)."""
-    values = []
-    for field in SCHEMAS[table]:
-        value = row[field.name]
-        values.append(_micros(value) if pa.types.is_timestamp(field.type) else value)
+def _canonical(row: dict) -> bytes:
+    """A trade row as its file holds it (FILE_SCHEMAS), as bytes that do not depend on where it
+    was read from: the database's rows (through _to_file) or the file's."""
+    values = [row[name] for name in TRADE_FILE_NAMES]
+    for at in TRADE_FILE_TIMES:
+        values[at] = _micros(values[at])
     return repr(values).encode()
 
 
@@ -195,6 +205,8 @@ def pack_decimal(text: str) -> tuple[bytes, int] | None:
         return None
     number = -int(digits) if negative else int(digits)
     packed = number.to_bytes(number.bit_length() // 8 + 1, "big", signed=True)
+    if PLAIN_DECIMAL.fullmatch(text) and (number or not negative):
+        return packed, len(fraction)  # gives the text back: no need to try
     return (packed, len(fraction)) if unpack_decimal(packed, len(fraction)) == text else None
 
 
@@ -248,39 +260,60 @@ def _from_file(table: str, row: dict) -> dict:
     return row
 
 
-def _rows(table: str, month: datetime) -> Iterator[dict]:
-    """The month's rows as the archive keeps them, in key order."""
-    bounds = {"gte": month, "lt": partitions.next_month(month)}
-    if table == "marketdata_candle":
-        names = [f.name for f in SCHEMAS[table]]
-        query = (
-            Candle.objects.filter(ts__gte=bounds["gte"], ts__lt=bounds["lt"])
-            .order_by("pool_id", "timeframe", "ts")
-            .values_list("pool_id", "pool__address", *names[2:])
-        )
-        for values in query.iterator(chunk_size=BATCH):
-            yield dict(zip(names, values, strict=True))
-        return
+TRADE_COLUMNS = (
+    "pool_id",
+    "event_index",
+    "id_lag",
+    "kept_trade_id",
+    "block_number",
+    "block_timestamp",
+    "tx",
+    "tx_from",
+    "side",
+    "from_token",
+    "to_token",
+    *MONEY,
+)
+
+
+def _trade_rows(month: datetime) -> Iterator[dict]:
+    """The month's trades as the archive keeps them (SCHEMAS, but a trade's hash and sender
+    as the database's bytes, under ENCODED), in key order."""
     trades = (
-        Trade.objects.filter(block_timestamp__gte=bounds["gte"], block_timestamp__lt=bounds["lt"])
-        .select_related("pool__network", "pool__base_token", "pool__quote_token")
+        Trade.objects.filter(
+            block_timestamp__gte=month, block_timestamp__lt=partitions.next_month(month)
+        )
         .order_by("pool_id", "block_timestamp", "event_index", "tx_key")
+        # Money as PostgreSQL's text of the numeric: the digits and scale stored, no Decimal.
+        .annotate(**{f"{name}_sent": Cast(name, TextField()) for name in MONEY})
+        .values_list(*TRADE_COLUMNS[: -len(MONEY)], *(f"{name}_sent" for name in MONEY))
     )
-    for trade in trades.iterator(chunk_size=BATCH // 10):
-        row = {f.name: getattr(trade, f.name, None) for f in SCHEMAS[table]}
-        row["pool_address"], row["network"] = trade.pool.address, trade.pool.network.slug
-        if trade.kept_trade_id is None:
-            row["id_ts"] = int(trade.block_timestamp.timestamp()) + trade.id_lag
-        else:
-            row["event_index"] = None
-        for name in MONEY:
-            value = getattr(trade, name)
-            row[name] = None if value is None else format(value, "f")
-        row[ENCODED] = {name: bytes(getattr(trade, field)) for name, field in ADDRESSES.items()}
+    pools: dict[int, tuple[str, PoolTokens]] = {}
+    for values in trades.iterator(chunk_size=BATCH // 10):
+        trade = dict(zip(TRADE_COLUMNS, values, strict=True))
+        pool_id = trade["pool_id"]
+        if pool_id not in pools:
+            address = Pool.objects.values_list("address", flat=True).get(pk=pool_id)
+            pools[pool_id] = (address, pools_of([pool_id])[pool_id])
+        address, tokens = pools[pool_id]
+        kept = trade["kept_trade_id"] is not None
+        row = {
+            "pool_id": pool_id,
+            "pool_address": address,
+            "network": tokens.network,
+            "event_index": None if kept else trade["event_index"],
+            "id_ts": None if kept else int(trade["block_timestamp"].timestamp()) + trade["id_lag"],
+            **{k: trade[k] for k in ("kept_trade_id", "block_number", "block_timestamp", "side")},
+        }
+        row["from_token_address"], row["to_token_address"] = addresses_of(
+            trade["from_token"], trade["to_token"], trade["side"], tokens
+        )
+        row.update((name, trade[name]) for name in MONEY)
+        row[ENCODED] = {name: bytes(trade[field]) for name, field in ADDRESSES.items()}
         yield row
 
 
-def _batches(table: str, rows: Iterable[dict]) -> Iterator[list[dict]]:
+def _batches(rows: Iterable[dict]) -> Iterator[list[dict]]:
     batch = []
     for row in rows:
         batch.append(row)
@@ -312,11 +345,11 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
             except archive_candles.CandleFileError as error:
                 raise ArchiveError(f"{table} {month:%Y-%m}: {error}") from None
         else:
-            for batch in _batches(table, _rows(table, month)):
-                for row in batch:
-                    digest.update(_canonical(table, row))
-                count += len(batch)
+            for batch in _batches(_trade_rows(month)):
                 rows = [_to_file(table, row) for row in batch]
+                for row in rows:
+                    digest.update(_canonical(row))
+                count += len(rows)
                 writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
             checksum = digest.hexdigest()
     with open(partial, "rb+") as f:
@@ -344,9 +377,10 @@ def read_back(table: str, path: Path) -> Written:
         except archive_candles.CandleFileError as error:
             raise ArchiveError(str(error)) from None
     digest, count = hashlib.blake2b(digest_size=32), 0
-    for row in read_rows(table, path):
-        digest.update(_canonical(table, row))
-        count += 1
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
+        for row in batch.to_pylist():
+            digest.update(_canonical(row))
+        count += batch.num_rows
     return Written(count, digest.hexdigest())
 
 

@@ -92,8 +92,11 @@ class Series:
     def __init__(self):
         self.pool, self.timeframe, self.close = None, None, None
 
-    def before(self, pools: np.ndarray, timeframes: np.ndarray, closes: np.ndarray):
-        """Each row's row before: (of the same series as it, its close)."""
+    def before(self, pools: np.ndarray, timeframes: np.ndarray | None, closes: np.ndarray):
+        """Each row's row before: (of the same series as it, its close). ``timeframes`` None:
+        the rows are all of one timeframe."""
+        if timeframes is None:
+            timeframes = np.zeros(len(pools), np.int8)
         same = np.empty(len(pools), bool)
         same[1:] = (pools[1:] == pools[:-1]) & (timeframes[1:] == timeframes[:-1])
         same[0] = self.pool == pools[0] and self.timeframe == timeframes[0]

@@ -123,10 +123,18 @@ def trade_id(trade) -> str:
 def token_addresses(trade) -> tuple[str, str]:
     """(from, to) addresses of ``trade``: its own, or its pool's by side."""
     if trade.from_token is not None and trade.to_token is not None:
-        return decode(trade.from_token), decode(trade.to_token)
+        return addresses_of(trade.from_token, trade.to_token, trade.side, None)
     pool = trade.pool
     own = PoolTokens("", pool.base_token.address, pool.quote_token.address)
-    return pools_tokens_by_side(trade.side, own)
+    return addresses_of(trade.from_token, trade.to_token, trade.side, own)
+
+
+def addresses_of(from_token, to_token, side: str, pool: PoolTokens | None) -> tuple[str, str]:
+    """(from, to) addresses of a trade's columns: its own, or ``pool``'s by side (the pool is
+    needed only when the trade has none of its own)."""
+    if from_token is not None and to_token is not None:
+        return decode(from_token), decode(to_token)
+    return pools_tokens_by_side(side, pool)
 
 
 ID_LAG_SEARCHED = timedelta(hours=1)  # a trade id's ts is seconds after its block's time

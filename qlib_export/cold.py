@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from psycopg import sql
 
-from marketdata import partitions
+from marketdata import archive_candles, partitions
 from marketdata.models import ArchivedMonth, Candle
 
 from .request import ExportError
@@ -119,7 +119,7 @@ class Archive:
             index: dict[int, tuple[int, int]] = {}
             offset = 0
             dataset = ds.dataset(month.path, format="parquet")
-            carry = (None, None)  # the pool and close of the row before this batch
+            series = archive_candles.Series()  # the row before each batch
             with open(path, "wb") as out:
                 for batch in dataset.to_batches(
                     columns=["pool_id", "ts", "is_final", *VALUES], filter=self._filter()
@@ -131,8 +131,13 @@ class Archive:
                     records["ts"] = batch.column("ts").cast(pa.int64()).to_numpy() // 1_000_000
                     for name in VALUES:
                         records[name] = batch.column(name).fill_null(np.nan).to_numpy()
-                    _fill_opens(records, pools, batch.column("open").is_null(), carry, month)
-                    carry = (pools[-1], records["close"][-1])
+                    same, close_before = series.before(pools, None, records["close"])
+                    try:
+                        records["open"] = archive_candles.filled_opens(
+                            batch.column("open"), same, close_before
+                        )
+                    except archive_candles.CandleFileError as error:
+                        raise ExportError(f"{month.path}: {error}") from None
                     kept = self._kept(
                         month,
                         records["ts"],
@@ -186,22 +191,6 @@ class Archive:
             if len(records):
                 ts = np.ascontiguousarray(records["ts"])
                 yield ts, [np.ascontiguousarray(records[n]) for n in VALUES] if values else []
-
-
-def _fill_opens(records, pools, missing, carry, month: Month) -> None:
-    """Put back the opens the archive left out: each is the close of the row before, of the
-    same pool (the rows are one timeframe's, in file order)."""
-    missing = missing.to_numpy(zero_copy_only=False)
-    if not missing.any():
-        return
-    before_pool = np.empty_like(pools)
-    before_close = np.empty(len(pools))
-    before_pool[1:], before_close[1:] = pools[:-1], records["close"][:-1]
-    before_pool[0] = -1 if carry[0] is None else carry[0]
-    before_close[0] = np.nan if carry[1] is None else carry[1]
-    if (missing & (before_pool != pools)).any():
-        raise ExportError(f"{month.path}: a bar's open is missing and no bar precedes it")
-    records["open"][missing] = before_close[missing]
 
 
 def _hot_ts(

@@ -60,6 +60,9 @@ def test_a_retry_that_would_outlive_the_expiry_closes_the_run(simulator, redis_c
     assert CollectionRun.objects.count() == 1
 
 
+EXPIRES = 30  # seconds
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_retry_discarded_on_arrival_after_its_expiry_closes_the_run(simulator, redis_client):
@@ -72,12 +75,15 @@ def test_a_retry_discarded_on_arrival_after_its_expiry_closes_the_run(simulator,
     env = {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "7"}  # > the 5 s a task may sleep for a token
 
     with celery_worker(simulator.base_url, **env):
-        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=12)
-        deadline = time.monotonic() + 20
+        # The first try must run before the expiry, also on a busy machine (CI under load took
+        # over 12 s): a long expiry, and the wait below lasts until it has passed.
+        sent = time.monotonic()
+        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=EXPIRES)
         while not CollectionRun.objects.filter(correlation_id=result.id, status="waiting"):
-            assert time.monotonic() < deadline, "the run never waited"
+            assert time.monotonic() < sent + EXPIRES, "the run never waited"
             time.sleep(0.1)
-    time.sleep(13)  # past the expiry, no worker running: the retry message stays queued
+    # Past the expiry, no worker running: the retry message stays queued.
+    time.sleep(max(0.0, sent + EXPIRES + 1 - time.monotonic()))
     with celery_worker(simulator.base_url, **env):
         run = closed_run(result.id)
 

@@ -353,14 +353,40 @@ def test_trade_money_and_hashes_come_back_exactly_from_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text", ["NaN", "Infinity", "-0.0", "1.", ".5", "01.5", "+1.5", "1e5", "", "9" * 5000]
+    "text",
+    [
+        "NaN",
+        "Infinity",
+        "-0.0",
+        "-0",
+        "-0.000",
+        "00",
+        "1.",
+        ".5",
+        "01.5",
+        "+1.5",
+        "1e5",
+        "",
+        "9" * 5000,
+    ],
 )
 def test_money_its_digits_would_not_rebuild_is_kept_as_text(text):
     assert archive.pack_decimal(text) is None
 
 
 @pytest.mark.parametrize(
-    "text", [*MONEY_SHAPES[:-1], "-0.5", "0.0", "255", "-128", "1" * 200, "0." + "0" * 126 + "7"]
+    "text",
+    [
+        *MONEY_SHAPES[:-1],
+        "-0.5",
+        "0.0",
+        "0.10",
+        "-10.50",
+        "255",
+        "-128",
+        "1" * 200,
+        "0." + "0" * 126 + "7",
+    ],
 )
 def test_money_packs_into_digits_that_unpack_to_the_same_text(text):
     assert archive.unpack_decimal(*archive.pack_decimal(text)) == text

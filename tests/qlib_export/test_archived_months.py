@@ -130,3 +130,21 @@ def test_an_archived_month_whose_file_is_gone_is_an_error(export, tmp_path, thre
 
     with pytest.raises(CommandError, match="2025-09.parquet"):
         export("--out", str(tmp_path / "x"), "--all", "--timeframe", "1h")
+
+
+def test_an_archived_file_whose_first_open_is_missing_is_an_error(export, tmp_path, three_months):
+    """An open left out with no bar before it in its series cannot be filled back: the export
+    names the file, never guesses the open."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    archive_old(tmp_path)
+    path = Path(ArchivedMonth.objects.get(table="marketdata_candle", month="2025-09-01").path)
+    table = pq.read_table(path)
+    opens = table.column("open").to_pylist()
+    opens[0] = None
+    at = table.schema.get_field_index("open")
+    pq.write_table(table.set_column(at, "open", pa.array(opens, pa.float64())), path)
+
+    with pytest.raises(CommandError, match="2025-09.parquet: a bar's open is missing"):
+        export("--out", str(tmp_path / "x"), "--all", "--timeframe", "1h")
