@@ -36,7 +36,7 @@ The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 1000000
 the export (12M candles and 2M trades: 23 minutes without it).
 
     .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
-        [--no-tick] [--no-export] [--load-only | --reuse]
+        [--no-tick] [--no-export] [--no-backup] [--load-only | --reuse]
 
 ``--load-only`` loads (and vacuums) the store and stops; a later ``--reuse`` run of the same
 sizes measures that load instead of making it again (the load is most of the judged run's
@@ -701,6 +701,11 @@ def main() -> int:
     parser.add_argument("--trades", type=positive, default=300_000)
     parser.add_argument("--runs", type=positive, default=50, help="reads timed per query")
     parser.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="skip timing make backup and make restore (~1 min a GB of database)",
+    )
+    parser.add_argument(
         "--load-only",
         action="store_true",
         help="load (and vacuum) the store, then stop: a later --reuse run measures it",
@@ -745,7 +750,8 @@ def main() -> int:
     lines += ["", "as collected, before the maintenance packs the ended months (not judged):"]
     lines += size_lines(collected)
     lines += archive_lines(measured, archive_fullest_month())
-    lines += backup_lines()
+    if not args.no_backup:
+        lines += backup_lines()
     if not args.no_tick:
         lines.append(storage_relays.planner_tick_line(ROOT))
     if not args.no_export:

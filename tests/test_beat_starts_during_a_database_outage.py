@@ -31,7 +31,13 @@ def test_beat_started_while_the_database_is_down_waits_and_then_plans(
     connection.close()
     private_stack.postgres.stop("fast")
     with celery_beat(simulator.base_url, tmp_path, log=run.log, **run.env) as beat:
+        # Down until beat has met the outage (a loaded machine starts beat in more than DOWN).
+        deadline = time.monotonic() + 60
         time.sleep(DOWN)
+        while "the database is unavailable" not in run.log.read_text(errors="replace"):
+            assert beat.poll() is None, "beat exited while the database was down"
+            assert time.monotonic() < deadline, "beat never met the outage"
+            time.sleep(0.5)
         assert beat.poll() is None, "beat exited while the database was down"
         private_stack.postgres.start()
         back = timezone.now()

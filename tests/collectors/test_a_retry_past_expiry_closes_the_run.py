@@ -20,6 +20,9 @@ from tests.celery_worker import celery_worker
 from tests.marketdata.factories import pool as make_pool
 
 FETCH_TRADES = "collectors.tasks.fetch_trades"
+# Long enough for a first try to run before it, also on a busy machine (a loaded CI took over
+# 12 s to start one); the faults below outlive it.
+EXPIRES = 30  # seconds
 
 
 def closed_run(task_id: str, timeout: float = 25) -> CollectionRun:
@@ -37,10 +40,10 @@ def closed_run(task_id: str, timeout: float = 25) -> CollectionRun:
 @pytest.mark.parametrize(
     ("fault", "env"),
     [
-        # A 429 cools the fleet's bucket down 20 s: longer than the task may sleep for a token.
-        (("429", {"retry_after": 20}), {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "1"}),
-        # Every attempt a 500: the task's own backoff countdown (15-30 s) outlives the expiry.
-        (("500", {"count": 2}), {"GECKO_RETRY_ATTEMPTS": "2", "GECKO_TASK_FAULT_BACKOFF": "30"}),
+        # A 429 cools the fleet's bucket down 60 s: longer than the task may sleep for a token.
+        (("429", {"retry_after": 60}), {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "1"}),
+        # Every attempt a 500: the task's own backoff countdown (45-90 s) outlives the expiry.
+        (("500", {"count": 2}), {"GECKO_RETRY_ATTEMPTS": "2", "GECKO_TASK_FAULT_BACKOFF": "90"}),
     ],
     ids=["must-wait", "faults"],
 )
@@ -51,16 +54,13 @@ def test_a_retry_that_would_outlive_the_expiry_closes_the_run(simulator, redis_c
     simulator.add_fault(kind, path_contains="/trades", **options)
 
     with celery_worker(simulator.base_url, GECKO_RETRY_BACKOFF="0.05", **env):
-        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=8)
-        run = closed_run(result.id)
+        result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=EXPIRES)
+        run = closed_run(result.id, timeout=EXPIRES + 10)
 
     assert run.status == CollectionRun.Status.EXPIRED, run.detail
     assert run.detail.startswith("expired: the next plan re-queues it"), run.detail
     assert run.api_calls >= 1 and run.errors >= 1
     assert CollectionRun.objects.count() == 1
-
-
-EXPIRES = 30  # seconds
 
 
 @pytest.mark.slow
@@ -75,8 +75,6 @@ def test_a_retry_discarded_on_arrival_after_its_expiry_closes_the_run(simulator,
     env = {"GECKO_RATE_LIMIT_COOLDOWN_FLOOR": "7"}  # > the 5 s a task may sleep for a token
 
     with celery_worker(simulator.base_url, **env):
-        # The first try must run before the expiry, also on a busy machine (CI under load took
-        # over 12 s): a long expiry, and the wait below lasts until it has passed.
         sent = time.monotonic()
         result = tasks.fetch_trades.apply_async(kwargs={"pool_id": pool.pk}, expires=EXPIRES)
         while not CollectionRun.objects.filter(correlation_id=result.id, status="waiting"):
