@@ -2,7 +2,7 @@
 
 A month of candles or trades (one partition, marketdata.partitions) is written to
 ``GECKO_ARCHIVE_DIR/<candles|trades>/<YYYY-MM>.parquet`` (zstd), read back and checked against
-the partition (same row count, same blake2b over every row as written), and only then detached
+the partition (same row count, same blake2b over every column as written), and only then detached
 and dropped, in the transaction that records it as an ArchivedMonth. A run killed anywhere
 leaves either the partition, or the verified file and its record: it is simply run again.
 
@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
@@ -134,10 +136,6 @@ FILE_SCHEMAS = {
         [f for field in SCHEMAS["marketdata_trade"] for f in _file_fields(field)]
     ),
 }
-TRADE_FILE_NAMES = FILE_SCHEMAS["marketdata_trade"].names
-TRADE_FILE_TIMES = [
-    at for at, f in enumerate(FILE_SCHEMAS["marketdata_trade"]) if pa.types.is_timestamp(f.type)
-]
 DICTIONARY_BYTES = 8 << 20  # a row group's distinct senders (33 bytes each)
 DELTA, SPLIT = "DELTA_BINARY_PACKED", "BYTE_STREAM_SPLIT"
 # Columns not named here are dictionary-encoded (pyarrow's default).
@@ -181,17 +179,41 @@ def path_for(table: str, month: datetime, directory: Path | None = None) -> Path
     return base / FOLDERS[table] / f"{month:%Y-%m}.parquet"
 
 
-def _micros(moment: datetime) -> int:
-    return int(moment.astimezone(UTC).timestamp() * 1_000_000) if moment is not None else -1
+class BatchDigest:
+    """A trade file's checksum from its record batches as written and as read back: per column
+    its nulls, its values' bytes and (texts and bytes) their lengths, each a digest of its own,
+    so it does not depend on where a batch ends."""
 
+    def __init__(self, schema: pa.Schema):
+        kinds = ("nulls", "values", "lengths")
+        self.parts = {(n, k): hashlib.blake2b(digest_size=32) for n in schema.names for k in kinds}
+        self.rows = 0
 
-def _canonical(row: dict) -> bytes:
-    """A trade row as its file holds it (FILE_SCHEMAS), as bytes that do not depend on where it
-    was read from: the database's rows (through _to_file) or the file's."""
-    values = [row[name] for name in TRADE_FILE_NAMES]
-    for at in TRADE_FILE_TIMES:
-        values[at] = _micros(values[at])
-    return repr(values).encode()
+    def update(self, batch: pa.RecordBatch) -> None:
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            nulls = column.is_null().to_numpy(zero_copy_only=False)
+            self.parts[name, "nulls"].update(nulls.tobytes())
+            if pa.types.is_binary(column.type) or pa.types.is_string(column.type):
+                lengths = pc.binary_length(column).fill_null(0).to_numpy().astype(np.int32)
+                self.parts[name, "lengths"].update(lengths.tobytes())
+                offsets = np.frombuffer(
+                    column.buffers()[1], np.int32, len(column) + 1, column.offset * 4
+                )
+                data = column.buffers()[2]
+                if data is not None:
+                    self.parts[name, "values"].update(memoryview(data)[offsets[0] : offsets[-1]])
+                continue
+            if pa.types.is_timestamp(column.type):
+                column = column.cast(pa.int64())
+            values = column.fill_null(False if pa.types.is_boolean(column.type) else 0)
+            self.parts[name, "values"].update(values.to_numpy(zero_copy_only=False).tobytes())
+        self.rows += batch.num_rows
+
+    def hexdigest(self) -> str:
+        whole = hashlib.blake2b(str(self.rows).encode(), digest_size=32)
+        for digest in self.parts.values():
+            whole.update(digest.digest())
+        return whole.hexdigest()
 
 
 def pack_decimal(text: str) -> tuple[bytes, int] | None:
@@ -327,7 +349,6 @@ def _batches(rows: Iterable[dict]) -> Iterator[list[dict]]:
 def write_month(table: str, month: datetime, path: Path) -> Written:
     """Write the month to ``path`` (via a partial name); its row count and checksum."""
     schema, encodings = FILE_SCHEMAS[table], ENCODINGS[table]
-    digest, count = hashlib.blake2b(digest_size=32), 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with pq.ParquetWriter(
@@ -345,13 +366,13 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
             except archive_candles.CandleFileError as error:
                 raise ArchiveError(f"{table} {month:%Y-%m}: {error}") from None
         else:
+            digest = BatchDigest(schema)
             for batch in _batches(_trade_rows(month)):
                 rows = [_to_file(table, row) for row in batch]
-                for row in rows:
-                    digest.update(_canonical(row))
-                count += len(rows)
-                writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
-            checksum = digest.hexdigest()
+                record_batch = pa.RecordBatch.from_pylist(rows, schema=schema)
+                digest.update(record_batch)
+                writer.write_batch(record_batch)
+            count, checksum = digest.rows, digest.hexdigest()
     with open(partial, "rb+") as f:
         os.fsync(f.fileno())
     partial.replace(path)
@@ -376,12 +397,11 @@ def read_back(table: str, path: Path) -> Written:
             return Written(*archive_candles.read_back(path, BATCH))
         except archive_candles.CandleFileError as error:
             raise ArchiveError(str(error)) from None
-    digest, count = hashlib.blake2b(digest_size=32), 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
-        for row in batch.to_pylist():
-            digest.update(_canonical(row))
-        count += batch.num_rows
-    return Written(count, digest.hexdigest())
+    file = pq.ParquetFile(path)
+    digest = BatchDigest(file.schema_arrow)
+    for batch in file.iter_batches(batch_size=BATCH):
+        digest.update(batch)
+    return Written(digest.rows, digest.hexdigest())
 
 
 def _exists(partition: str) -> bool:

@@ -467,3 +467,28 @@ def test_a_value_the_file_changed_fails_the_check(tmp_path, column):
     back = archive.read_back("marketdata_candle", tmp_path / "x")
 
     assert back.rows == written.rows and back.checksum != written.checksum
+
+
+@pytest.mark.parametrize(
+    ("column", "change"),
+    [
+        ("tx_hash", lambda v: v[:-1] + bytes([v[-1] ^ 1])),
+        ("from_token_amount_digits", lambda v: v + b"\0"),
+        ("block_timestamp", lambda v: v + timedelta(microseconds=1)),
+        ("kept_trade_id", lambda v: "x"),
+    ],
+)
+def test_a_trade_value_the_file_changed_fails_the_check(stored, tmp_path, column, change):
+    """The trades' checksum covers every column of the file, nulls included."""
+    written = archive.write_month("marketdata_trade", AUG, tmp_path / "t.parquet")
+    table = pq.read_table(tmp_path / "t.parquet")
+    values = table.column(column).to_pylist()
+    values[1] = change(values[1])
+    at = table.schema.get_field_index(column)
+    changed = table.set_column(at, column, pa.array(values, table.schema.field(column).type))
+    pq.write_table(changed, tmp_path / "x")
+
+    back = archive.read_back("marketdata_trade", tmp_path / "x")
+
+    assert back.rows == written.rows and back.checksum != written.checksum
+    assert archive.read_back("marketdata_trade", tmp_path / "t.parquet") == written
