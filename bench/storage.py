@@ -244,7 +244,8 @@ def _days(days: float) -> range:
 
 def candle_rows(pools: list[BenchPool], days: float, rng: random.Random):
     end = int(END.timestamp())
-    starts = {tf: end - max(1, int(days * 86400 / step)) * step for tf, step in STEPS.items()}
+    # Whole bars, rounded up: the load holds at least the candles asked for.
+    starts = {tf: end - math.ceil(days * 86400 / step) * step for tf, step in STEPS.items()}
     price = {p.id: 10 ** rng.uniform(-6, -3) for p in pools}
     for lo in _days(days):
         for pool in pools:
