@@ -273,7 +273,7 @@ class CandleAdmin(PoolColumnMixin, BigTableAdmin):
     search_fields = ("=pool__address",)
     raw_id_fields = ("pool",)
     list_select_related = ("pool",)
-    ordering = ("-pool", "-timeframe", "-ts")
+    ordering = ("-pool_id", "-timeframe", "-ts")
 
     open_time = utc_column("ts", "open time")
     open_ = compact_column("open")
@@ -312,7 +312,7 @@ class TradeAdmin(PoolColumnMixin, BigTableAdmin):
     search_fields = ("=pool__address",)
     search_help_text = "A trade id, a tx hash or a pool address"
     list_select_related = ("pool__network", "pool__base_token", "pool__quote_token")
-    ordering = ("-pool", "-block_timestamp", "-event_index", "-tx_key")
+    ordering = ("-pool_id", "-block_timestamp", "-event_index", "-tx_key")
     fields = readonly_fields = TRADE_FIELDS
 
     time = utc_column("block_timestamp", "time")
