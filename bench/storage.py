@@ -51,12 +51,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import random
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -551,7 +549,7 @@ class Archived:
 
 
 def _archive(table: str, month: datetime, directory: str) -> tuple[int, int]:
-    """Archive one table's month (in a process of its own); its rows and file bytes."""
+    """Archive one table's month; its rows and file bytes."""
     from marketdata import archive
 
     done = archive.archive_month(table, month, Path(directory))
@@ -560,8 +558,8 @@ def _archive(table: str, month: datetime, directory: str) -> tuple[int, int]:
 
 def archive_fullest_month() -> Archived | None:
     """Archive the month holding the most candles (marketdata.archive: write, read back, check,
-    drop) into a temporary directory, its candles and trades side by side in two processes (as
-    two workers take the maintenance's tasks); what its files take a row and how long it took."""
+    drop) into a temporary directory, candles then trades; what its files take a row and how
+    long it took."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -573,14 +571,9 @@ def archive_fullest_month() -> Archived | None:
     if fullest is None:
         return None
     month = fullest[0].astimezone(UTC)
-    connection.close()  # the children open their own
     started = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        ProcessPoolExecutor(len(TABLES), mp_context=multiprocessing.get_context("fork")) as pool,
-    ):
-        done = {n: pool.submit(_archive, t, month, directory) for n, t in TABLES.items()}
-        done = {name: future.result() for name, future in done.items()}
+    with tempfile.TemporaryDirectory() as directory:
+        done = {n: _archive(t, month, directory) for n, t in TABLES.items()}
     per_row = {name: size / rows for name, (rows, size) in done.items() if rows}
     rows = sum(rows for rows, _ in done.values())
     return Archived(f"{month:%Y-%m}", rows, time.monotonic() - started, per_row)
@@ -646,7 +639,7 @@ def archive_lines(measured: dict[str, Size], archived: Archived | None) -> list[
     cold = ", ".join(f"{k} {v:.0f} B/row" for k, v in archived.bytes_per_row.items())
     return [
         f"archive of {archived.month} ({archived.rows:,} rows written, read back, checked and"
-        f" dropped; candles and trades side by side) in {archived.seconds:.1f} s"
+        f" dropped) in {archived.seconds:.1f} s"
         f" ({archived.rows / max(archived.seconds, 1e-9):,.0f} rows/s); Parquet: {cold}",
         f"a year of 1,000 pools with GECKO_HOT_MONTHS={RECOMMENDED_HOT_MONTHS}"
         f" ({RECOMMENDED_HOT_MONTHS + 1} of 12 months in PostgreSQL, the rest in Parquet):"
