@@ -39,7 +39,6 @@ Encodings (standard ones: pandas, polars and DuckDB read the files; bench/storag
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -48,9 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, transaction
@@ -59,6 +56,7 @@ from django.db.models.functions import Cast
 from psycopg import sql
 
 from . import archive_candles, partitions
+from .archive_digest import BatchDigest
 from .models import ArchivedMonth, Pool, Trade
 from .trade_codec import decode_address
 from .trade_layout import MONEY, PoolTokens, addresses_of, pools_of
@@ -179,43 +177,6 @@ def path_for(table: str, month: datetime, directory: Path | None = None) -> Path
     return base / FOLDERS[table] / f"{month:%Y-%m}.parquet"
 
 
-class BatchDigest:
-    """A trade file's checksum from its record batches as written and as read back: per column
-    its nulls, its values' bytes and (texts and bytes) their lengths, each a digest of its own,
-    so it does not depend on where a batch ends."""
-
-    def __init__(self, schema: pa.Schema):
-        kinds = ("nulls", "values", "lengths")
-        self.parts = {(n, k): hashlib.blake2b(digest_size=32) for n in schema.names for k in kinds}
-        self.rows = 0
-
-    def update(self, batch: pa.RecordBatch) -> None:
-        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            nulls = column.is_null().to_numpy(zero_copy_only=False)
-            self.parts[name, "nulls"].update(nulls.tobytes())
-            if pa.types.is_binary(column.type) or pa.types.is_string(column.type):
-                lengths = pc.binary_length(column).fill_null(0).to_numpy().astype(np.int32)
-                self.parts[name, "lengths"].update(lengths.tobytes())
-                offsets = np.frombuffer(
-                    column.buffers()[1], np.int32, len(column) + 1, column.offset * 4
-                )
-                data = column.buffers()[2]
-                if data is not None:
-                    self.parts[name, "values"].update(memoryview(data)[offsets[0] : offsets[-1]])
-                continue
-            if pa.types.is_timestamp(column.type):
-                column = column.cast(pa.int64())
-            values = column.fill_null(False if pa.types.is_boolean(column.type) else 0)
-            self.parts[name, "values"].update(values.to_numpy(zero_copy_only=False).tobytes())
-        self.rows += batch.num_rows
-
-    def hexdigest(self) -> str:
-        whole = hashlib.blake2b(str(self.rows).encode(), digest_size=32)
-        for digest in self.parts.values():
-            whole.update(digest.digest())
-        return whole.hexdigest()
-
-
 def pack_decimal(text: str) -> tuple[bytes, int] | None:
     """(digits, scale) of a decimal's text (``"1.0"``: 10 and 1), or None for a text they would
     not give back exactly (``NaN``, ``-0.0``, a scale past an int8, MAX_DIGITS digits)."""
@@ -253,20 +214,6 @@ def _to_file(table: str, row: dict) -> dict:
         out[f"{name}_digits"], out[f"{name}_scale"] = packed or (None, None)
         out[f"{name}_text"] = text if packed is None else None
     return out
-
-
-def _fill_opens(rows: Iterable[dict], path: Path) -> Iterator[dict]:
-    """Candle rows of a file, in file order, their opens filled back (as archive_candles does
-    a column at a time)."""
-    series, close = None, None
-    for row in rows:
-        key = (row["pool_id"], row["timeframe"])
-        if row["open"] is None:
-            if key != series:
-                raise ArchiveError(f"{path}: a bar's open is missing and no bar precedes it")
-            row["open"] = close
-        series, close = key, row["close"]
-        yield row
 
 
 def _from_file(table: str, row: dict) -> dict:
@@ -382,12 +329,21 @@ def write_month(table: str, month: datetime, path: Path) -> Written:
 def read_rows(table: str, path: Path) -> Iterator[dict]:
     """The rows of an archive file as written (SCHEMAS: a trade's strings as the API sent them,
     a candle's open filled back)."""
-    rows = (
-        _from_file(table, row)
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH)
-        for row in batch.to_pylist()
-    )
-    yield from _fill_opens(rows, path) if table == "marketdata_candle" else rows
+    batches = pq.ParquetFile(path).iter_batches(batch_size=BATCH)
+    if table == "marketdata_candle":
+        batches = _with_opens(batches, path)
+    for batch in batches:
+        yield from (_from_file(table, row) for row in batch.to_pylist())
+
+
+def _with_opens(batches: Iterable[pa.RecordBatch], path: Path) -> Iterator[pa.RecordBatch]:
+    """Candle batches of a file, in file order, their opens filled back."""
+    series = archive_candles.Series()
+    for batch in batches:
+        try:
+            yield archive_candles.with_opens(batch, series)
+        except archive_candles.CandleFileError as error:
+            raise ArchiveError(f"{path}: {error}") from None
 
 
 def read_back(table: str, path: Path) -> Written:
@@ -534,10 +490,10 @@ def last_archived_bars(pool_id: int, timeframe: str, before: datetime | None, n:
             continue
         wanted = (ds.field("pool_id") == pool_id) & (ds.field("timeframe") == timeframe)
         table = ds.dataset(path, format="parquet").to_table(filter=wanted)
-        rows = _fill_opens(table.to_pylist(), path)
         month = [
             (r["ts"], r["open"], r["high"], r["low"], r["close"], r["volume_usd"])
-            for r in rows
+            for batch in _with_opens(table.to_batches(), path)
+            for r in batch.to_pylist()
             if before is None or r["ts"] < before
         ]
         bars = month[-(n - len(bars)) :] + bars if month else bars

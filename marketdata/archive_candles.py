@@ -7,14 +7,12 @@ timeframe travels as its number in Timeframe), so numpy reads a batch of them in
 ``open`` elision, its filling back and the checksum then work on whole columns, each batch
 carrying its last row to the next.
 
-The checksum is one blake2b over per-column blake2b digests, each fed its column in file order,
-so it does not depend on where a batch ends: numbers as their bytes (a double's sign and NaN
-payload included), texts as their UTF-8 bytes and, apart, their lengths.
+The checksum (archive_digest.BatchDigest) is of the rows as read, opens filled back, so the one
+taken while writing and the one of the file read back agree only if every value came back.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +25,11 @@ from django.db import connection
 from psycopg import sql
 
 from . import partitions
+from .archive_digest import BatchDigest
 from .models import Pool
 from .timeframes import Timeframe
 
 DOUBLES = ("open", "high", "low", "close", "volume_usd")
-TEXTS = ("pool_address", "timeframe")
 TIMEFRAMES = pa.array(Timeframe.values, pa.string())
 SINCE_2000_US = 946_684_800_000_000  # PostgreSQL's binary timestamps count from 2000-01-01
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no header extension
@@ -52,38 +50,6 @@ COPY = (
 
 class CandleFileError(ValueError):
     """The rows or the file are not what this module writes."""
-
-
-class Digest:
-    """The month's checksum: digests per column, fed batch after batch."""
-
-    def __init__(self, names: list[str]):
-        self.parts = {name: hashlib.blake2b(digest_size=32) for name in names}
-        self.parts |= {f"{name} lengths": hashlib.blake2b(digest_size=32) for name in TEXTS}
-        self.rows = 0
-
-    def update(self, columns: dict[str, np.ndarray | pa.Array]) -> None:
-        for name, values in columns.items():
-            if name in TEXTS:
-                self._text(name, values)
-            else:
-                self.parts[name].update(np.ascontiguousarray(values).tobytes())
-        self.rows += len(columns["pool_id"])
-
-    def _text(self, name: str, values: pa.Array) -> None:
-        values = values.cast(pa.string())
-        lengths = pc.binary_length(values).fill_null(-1).to_numpy().astype(np.int32)
-        self.parts[f"{name} lengths"].update(lengths.tobytes())
-        offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, values.offset * 4)
-        data = values.buffers()[2]
-        if data is not None:
-            self.parts[name].update(memoryview(data)[offsets[0] : offsets[-1]])
-
-    def hexdigest(self) -> str:
-        whole = hashlib.blake2b(str(self.rows).encode(), digest_size=32)
-        for digest in self.parts.values():
-            whole.update(digest.digest())
-        return whole.hexdigest()
 
 
 class Series:
@@ -190,10 +156,24 @@ def _record_batch(columns: dict, opens: pa.Array, schema: pa.Schema) -> pa.Recor
     return pa.RecordBatch.from_arrays([arrays[n] for n in schema.names], schema=schema)
 
 
+def with_opens(batch: pa.RecordBatch, series: Series) -> pa.RecordBatch:
+    """``batch`` (the next of a file's, ``series`` the row before it) with its opens filled."""
+    names = batch.schema.names
+    codes = None
+    if "timeframe" in names:
+        codes = pc.index_in(batch.column("timeframe"), TIMEFRAMES).fill_null(-1).to_numpy()
+    closes = batch.column("close").to_numpy()
+    same, close_before = series.before(batch.column("pool_id").to_numpy(), codes, closes)
+    opens = filled_opens(batch.column("open"), same, close_before)
+    at = names.index("open")
+    return batch.set_column(at, batch.schema.field(at), pa.array(opens))
+
+
 def write(month: datetime, writer: pq.ParquetWriter, size: int) -> tuple[int, str]:
-    """Write the month's candles through ``writer``; (rows, checksum)."""
-    digest, series = Digest(writer.schema.names), Series()
+    """Write the month's candles through ``writer``; (rows, checksum of the rows as read)."""
+    digest, series = BatchDigest(writer.schema), Series()
     ids, addresses = _addresses()
+    at_open = writer.schema.get_field_index("open")
     for columns in _copied(month, size):
         at = np.searchsorted(ids, columns["pool_id"]).clip(0, max(len(ids) - 1, 0))
         if len(ids) == 0 or (ids[at] != columns["pool_id"]).any():
@@ -202,26 +182,20 @@ def write(month: datetime, writer: pq.ParquetWriter, size: int) -> tuple[int, st
         columns["pool_address"] = addresses.take(at)
         columns["timeframe"] = TIMEFRAMES.take(codes)
         same, close_before = series.before(columns["pool_id"], codes, columns["close"])
+        whole = _record_batch(columns, pa.array(columns["open"]), writer.schema)
+        digest.update(whole)
         opens = elided_opens(columns["open"], same, close_before)
-        digest.update(columns)
-        writer.write_batch(_record_batch(columns, opens, writer.schema))
+        writer.write_batch(whole.set_column(at_open, writer.schema.field(at_open), opens))
     return digest.rows, digest.hexdigest()
 
 
 def read_back(path: Path, size: int) -> tuple[int, str]:
     """(rows, checksum) of the file :func:`write` wrote, its opens filled back."""
     file = pq.ParquetFile(path)
-    digest, series = Digest(file.schema_arrow.names), Series()
+    digest, series = BatchDigest(file.schema_arrow), Series()
     for batch in file.iter_batches(batch_size=size):
-        columns = {name: batch.column(name) for name in TEXTS}
-        columns |= {n: batch.column(n).to_numpy() for n in ("pool_id", *DOUBLES) if n != "open"}
-        columns["ts"] = batch.column("ts").cast(pa.int64()).to_numpy()
-        columns["is_final"] = batch.column("is_final").to_numpy(zero_copy_only=False)
-        codes = pc.index_in(columns["timeframe"], TIMEFRAMES).fill_null(-1).to_numpy()
-        same, close_before = series.before(columns["pool_id"], codes, columns["close"])
         try:
-            columns["open"] = filled_opens(batch.column("open"), same, close_before)
+            digest.update(with_opens(batch, series))
         except CandleFileError as error:
             raise CandleFileError(f"{path}: {error}") from None
-        digest.update({n: columns[n] for n in file.schema_arrow.names})
     return digest.rows, digest.hexdigest()
