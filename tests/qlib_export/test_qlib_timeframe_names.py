@@ -22,7 +22,8 @@ def pool():
     return p
 
 
-def test_qlibs_names_export_the_same_as_ours(pool, export, tmp_path):
+def test_qlibs_names_export_the_same_as_ours(pool, export, tmp_path, monkeypatch):
+    monkeypatch.setattr("qlib_export.manifest.now", lambda: "2026-01-01T00:00:00+00:00")
     export("--out", str(tmp_path / "ours"), "--all", "--timeframe", "1h", "1d")
     export("--out", str(tmp_path / "qlibs"), "--all", "--timeframe", "60min", "day")
 
