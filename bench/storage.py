@@ -36,7 +36,7 @@ The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 1000000
 the export (12M candles and 2M trades: 23 minutes without it).
 
     .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
-        [--no-tick] [--no-export] [--no-backup] [--load-only | --reuse]
+        [--jobs 2] [--no-tick] [--no-export] [--no-backup] [--load-only | --reuse]
 
 ``--load-only`` loads (and vacuums) the store and stops; a later ``--reuse`` run of the same
 sizes measures that load instead of making it again (the load is most of the judged run's
@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import based58
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +86,6 @@ GOAL_MONTH_MS = 50
 GOAL_API_MS = 200
 LOADS = "bench_storage_load"  # the bench's note of a finished load (--load-only, --reuse)
 TABLES = {"candles": "marketdata_candle", "trades": "marketdata_trade"}
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-CHUNK_DIGITS = 9
-CHUNK = 58**CHUNK_DIGITS
-TRIPLES = [a + b + c for a in B58 for b in B58 for c in B58]
 SOL = "So11111111111111111111111111111111111111112"
 BLOCK_AT_END = 380_000_000  # Solana slot near END; slots are ~0.4 s
 DIGITS = "0123456789"
@@ -140,17 +137,8 @@ class Size:
 
 
 def base58(raw: bytes) -> str:
-    """Bitcoin-alphabet base58, as Solana writes signatures and addresses (three digits a
-    step: the bench makes one per trade)."""
-    n = int.from_bytes(raw, "big")
-    out = []
-    while n:
-        n, chunk = divmod(n, CHUNK)
-        for _ in range(CHUNK_DIGITS // 3):
-            chunk, r = divmod(chunk, 58**3)
-            out.append(TRIPLES[r])
-    text = "".join(reversed(out)).lstrip("1")
-    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + text
+    """Bitcoin-alphabet base58, as Solana writes signatures and addresses."""
+    return based58.b58encode(raw).decode("ascii")
 
 
 def shape_for(candles: int) -> tuple[int, float]:
@@ -343,8 +331,11 @@ def _copy(table: str, columns: str, rows) -> int:
     return n
 
 
-def fill(candles: int, trades: int, seed: int = 17) -> Fill:
-    """Empty the store and load ``candles`` and ``trades`` into today's tables with COPY."""
+def fill(candles: int, trades: int, seed: int = 17, jobs: int = 1) -> Fill:
+    """Empty the store and load ``candles`` and ``trades`` into today's tables with COPY, in
+    ``jobs`` processes of their own (each a share of the pools, its own connection): making a
+    trade's rows costs more Python than PostgreSQL takes to store it, and two cores load the
+    judged size in about half the time. One job loads in this process, on its connection."""
     rng = random.Random(seed)
     reset()
     n_pools, days = shape_for(candles)
@@ -354,17 +345,43 @@ def fill(candles: int, trades: int, seed: int = 17) -> Fill:
     first = datetime.fromtimestamp(_days(days)[0], UTC)
     for table in TABLES.values():
         partitions.ensure_span(table, first, END)  # as a backfill makes its months first
+    parts = [pools[i::jobs] for i in range(jobs)]
+    shares = [trades * (i + 1) // jobs - trades * i // jobs for i in range(jobs)]
+    seeds = [rng.randrange(2**32) for _ in parts]
     started = time.monotonic()
-    n_candles = _copy("marketdata_candle", CANDLE_COLUMNS, candle_rows(pools, days, rng))
+    n_candles = _in_jobs(_load_candles, parts, [days] * jobs, seeds)
     candle_seconds = time.monotonic() - started
     started = time.monotonic()
-    n_trades = _copy(
-        "marketdata_trade",
-        TRADE_COLUMNS,
-        lean_trade_rows(pools, trade_rows(pools, days, trades, rng)),
-    )
+    n_trades = _in_jobs(_load_trades, parts, [(days, share) for share in shares], seeds)
     trade_seconds = time.monotonic() - started
     return Fill(pools, days, n_candles, n_trades, candle_seconds, trade_seconds)
+
+
+def _in_jobs(load, *arguments: list) -> int:
+    """Rows written by ``load`` over each job's arguments: here for one job, else in spawned
+    processes (a fork would share this process's connection)."""
+    if len(arguments[0]) == 1:
+        return load(*(args[0] for args in arguments))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import django
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        len(arguments[0]), mp_context=context, initializer=django.setup
+    ) as executor:
+        return sum(executor.map(load, *arguments))
+
+
+def _load_candles(pools: list[BenchPool], days: float, seed: int) -> int:
+    return _copy("marketdata_candle", CANDLE_COLUMNS, candle_rows(pools, days, random.Random(seed)))
+
+
+def _load_trades(pools: list[BenchPool], shape: tuple[float, int], seed: int) -> int:
+    days, trades = shape
+    rows = trade_rows(pools, days, trades, random.Random(seed))
+    return _copy("marketdata_trade", TRADE_COLUMNS, lean_trade_rows(pools, rows))
 
 
 def settle(vacuum: bool = True) -> None:
@@ -727,6 +744,9 @@ def main() -> int:
         help="measure the load a --load-only run of the same sizes left, if it is still there",
     )
     parser.add_argument(
+        "--jobs", type=positive, default=2, help="processes that load the store (default: 2)"
+    )
+    parser.add_argument(
         "--no-tick", action="store_true", help="skip the planner tick at 20,000 pools (~2 min)"
     )
     parser.add_argument(
@@ -742,7 +762,7 @@ def main() -> int:
     loaded = recorded(asked) if args.reuse else None
     if loaded is None:
         print(f"loading {args.candles:,} candles and {args.trades:,} trades …", flush=True)  # noqa: T201
-        loaded = fill(*asked)
+        loaded = fill(*asked, jobs=args.jobs)
         settle()
         record(loaded, asked)
     else:

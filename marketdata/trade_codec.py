@@ -24,7 +24,7 @@ import hashlib
 from datetime import datetime
 from typing import NamedTuple
 
-import base58
+import based58
 
 TAG_TEXT = 0x00
 TAG_BASE58 = 0x01
@@ -40,11 +40,12 @@ def encode_address(text: str) -> bytes:
         if len(digits) % 2 == 0 and _HEX_DIGITS.issuperset(digits):
             return bytes([TAG_HEX]) + bytes.fromhex(digits)
     elif text:
+        written = text.encode()
         try:
-            raw = base58.b58decode(text)
+            raw = based58.b58decode(written)
         except ValueError:  # not base58, or not ASCII
             raw = None
-        if raw is not None and base58.b58encode(raw).decode("ascii") == text:
+        if raw is not None and based58.b58encode(raw) == written:
             return bytes([TAG_BASE58]) + raw
     return bytes([TAG_TEXT]) + text.encode()
 
@@ -56,7 +57,7 @@ def decode_address(data: bytes | memoryview) -> str:
         raise ValueError("an encoded address has at least its tag byte")
     tag, payload = data[0], data[1:]
     if tag == TAG_BASE58:
-        return base58.b58encode(payload).decode("ascii")
+        return based58.b58encode(payload).decode("ascii")
     if tag == TAG_HEX:
         return "0x" + payload.hex()
     if tag == TAG_TEXT:

@@ -5,7 +5,7 @@ or small-table scan (coverage ranges are merged, so that table holds a few rows 
 timeframe; trade rates live on TradeCursor, one row per pool; a quiet pool's candles since its
 last trades poll are an index range, short unless it woke up). Times come back as epoch
 seconds: converting 140,000 timestamps to aware datetimes would cost more than the queries.
-The largest is coverage's ``MAX(end)`` per (pool, timeframe), some 200 ms at 20,000 pools.
+The largest is coverage's ``MAX(end)`` per pool and timeframe, some 150 ms at 20,000 pools.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from collectors.models import CollectorConfig, TradeCursor
 from collectors.planner.demand import DETAILS_MAX_AGE, TRADE_CAP, PoolState, Targets
 from marketdata.models import Candle, CandleCoverage, HistoryStart, Pool
-from marketdata.timeframes import ALL_TIMEFRAMES, TIMEFRAME_SECONDS
+from marketdata.timeframes import TIMEFRAME_SECONDS
 from watchlist.models import WatchlistEntry
 
 
@@ -103,22 +103,26 @@ def fetched_until(config: CollectorConfig) -> dict[int, dict[str, float]]:
     its history starts (a live answer with no candles proves no coverage; it moves the start up
     to when it was asked). Not when a history start was last *seen*: a backfill's short page
     touches that on every walk, and reading it as a live fetch hid a stale unit. Every pool's,
-    collected or not: at 20,000 pools this is 140,000 rows, and the fewer steps a row takes in
-    Python the better."""
+    collected or not.
+
+    One row a pool, a column a timeframe: grouped by (pool, timeframe) the query made 140,000
+    rows at 20,000 pools, and grouping on the text timeframe cost more than reading the table
+    (~240 ms against ~150 ms)."""
     timeframes = list(config.ohlcv_timeframes)
-    # Filtered only when some timeframes are not collected: the test costs 40 ms on 280,000 rows.
-    only = "" if set(timeframes) >= set(ALL_TIMEFRAMES) else "WHERE timeframe = ANY(%s) "
+    if not timeframes:
+        return {}
+    ends = ", ".join(EPOCH % f"{MAX_END} FILTER (WHERE timeframe = %s)" for _ in timeframes)
     fetched: dict[int, dict[str, float]] = {}
-    for pool_id, timeframe, until in _rows(
-        f"SELECT pool_id, timeframe, {EPOCH % MAX_END} "  # noqa: S608
-        f"FROM {CandleCoverage._meta.db_table} {only}GROUP BY pool_id, timeframe",
-        (timeframes,) if only else (),
+    for pool_id, *untils in _rows(
+        f"SELECT pool_id, {ends} FROM {CandleCoverage._meta.db_table} "  # noqa: S608
+        "GROUP BY pool_id",
+        tuple(timeframes),
     ):
-        known = fetched.get(pool_id)
-        if known is None:
-            fetched[pool_id] = {timeframe: until}
-        else:
-            known[timeframe] = until
+        fetched[pool_id] = {
+            timeframe: until
+            for timeframe, until in zip(timeframes, untils, strict=True)
+            if until is not None
+        }
     for pool_id, timeframe, until in _rows(
         f"SELECT pool_id, timeframe, {EPOCH % 'starts_at'} "  # noqa: S608
         f"FROM {HistoryStart._meta.db_table} WHERE timeframe = ANY(%s)",
