@@ -780,13 +780,29 @@ def main() -> int:
     say("as collected, before the maintenance packs the ended months (not judged):")
     say(*size_lines(collected))
     say(*archive_lines(measured, archive_fullest_month()))
-    if not args.no_backup:
-        say(*backup_lines())
     if not args.no_tick:
+        quiesce()
         say(storage_relays.planner_tick_line(ROOT))
     if not args.no_export:
+        quiesce()
         say(storage_relays.export_line(ROOT, verdict))
+    if not args.no_backup:
+        quiesce()
+        say(*backup_lines())
     return 0
+
+
+def quiesce() -> None:
+    """Flush what the steps before wrote (PostgreSQL's dirty buffers, then the kernel's dirty
+    pages) before a timed step: the archive and the reindex leave gigabytes to write back, and
+    a step timed while they drain measures the disk's backlog."""
+    import os
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+    os.sync()
 
 
 def say(*lines: str) -> None:

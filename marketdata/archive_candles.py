@@ -112,24 +112,31 @@ def _copied(month: datetime, size: int) -> Iterator[dict[str, np.ndarray]]:
         start=sql.Literal(month),
         end=sql.Literal(partitions.next_month(month)),
     )
-    pending = bytearray()
+    pending, started = bytearray(), False
     with connection.cursor() as cursor, cursor.copy(query) as copy:
         for data in copy:
             pending += data
-            if len(pending) >= len(HEADER) + size * ROW.itemsize:
+            if not started and len(pending) >= len(HEADER):
+                _strip_header(pending)
+                started = True
+            if started and len(pending) >= size * ROW.itemsize:
                 yield from _drain(pending, size)
-    if pending[: len(HEADER)] == HEADER:
-        del pending[: len(HEADER)]
+    if not started:
+        _strip_header(pending)
     if pending[-len(TRAILER) :] != TRAILER or (len(pending) - 2) % ROW.itemsize:
         raise CandleFileError("the candles' binary COPY did not end as it should")
     del pending[-len(TRAILER) :]
     yield from _drain(pending, size)
 
 
+def _strip_header(pending: bytearray) -> None:
+    if pending[: len(HEADER)] != HEADER:
+        raise CandleFileError("the candles' binary COPY did not start as it should")
+    del pending[: len(HEADER)]
+
+
 def _drain(pending: bytearray, size: int) -> Iterator[dict[str, np.ndarray]]:
-    """Whole rows off the front of ``pending``, ``size`` at a time (the header first)."""
-    if pending[: len(HEADER)] == HEADER:
-        del pending[: len(HEADER)]
+    """Whole rows off the front of ``pending``, ``size`` at a time."""
     rows = len(pending) // ROW.itemsize
     for start in range(0, rows, size):
         count = min(size, rows - start)
