@@ -32,8 +32,9 @@ export of 1,000 pools × a year of 1h (bench/storage_relays.py; ``--no-tick`` an
 ``--no-export`` skip them).
 
 The goals are judged at ≥ 100M candles and ≥ 20M trades (``--candles 100000000 --trades
-20000000``: hours here); the defaults are a quick look in about fifteen minutes, nine of them
-the export (12M candles and 2M trades: 23 minutes without it).
+20000000``: 35 min of load and an hour of measuring here); the defaults are a quick look in
+about fifteen minutes, nine of them the export (12M candles and 2M trades: 23 minutes without
+it).
 
     .venv/bin/python bench/storage.py [--candles 2000000] [--trades 300000] [--runs 50]
         [--jobs 2] [--no-tick] [--no-export] [--no-backup] [--load-only | --reuse]
@@ -780,7 +781,7 @@ def main() -> int:
     reads = latencies(loaded, args.runs)
     reindex()  # what the daily maintenance does to every month that has ended
     measured = sizes()
-    # Each figure as soon as it is known: the judged run takes hours.
+    # Each figure as soon as it is known: the judged run takes an hour and more.
     say(*report(loaded, measured, reads))
     written = storage_write.measure(storage_write.when_loaded(_days(loaded.days)[0]))
     say(written.line(verdict), "")

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXPORT_POOLS, EXPORT_HOURS = 1000, 8760
+EXPORT_POOLS, EXPORT_HOURS, EXPORT_REPEAT = 1000, 8760, 3
 PER_ROW = re.compile(r"^(hot|mixed) (bin|csv) +[\d.]+ s +([\d.]+) µs/row", re.M)
 
 
@@ -54,15 +54,19 @@ def export_verdict(full: dict, small: dict, verdict) -> str:
         )
     return (
         f"export_qlib of {EXPORT_POOLS:,} pools × {EXPORT_HOURS:,} h, hot and archived mixed,"
-        f" per row against bench/export_archived.py's default size all in PostgreSQL:"
+        f" per row (best of {EXPORT_REPEAT}) against bench/export_archived.py's default size"
+        " all in PostgreSQL:"
         f" {'; '.join(parts)} (goal: no slower): {verdict(worst, 1.0)}"
     )
 
 
 def export_line(root: Path, verdict) -> str:
+    """Each export's best of three: a single one varied by a fifth between runs (csv 3.07
+    against 2.47 µs a row, the small size's 2.87 against 3.99), more than the goal's margin."""
     script = str(root / "bench" / "export_archived.py")
-    full = _run(root, script, "--pools", str(EXPORT_POOLS), "--candles", str(EXPORT_HOURS))
-    small = _run(root, script)
+    repeat = ("--repeat", str(EXPORT_REPEAT))
+    full = _run(root, script, "--pools", str(EXPORT_POOLS), "--candles", str(EXPORT_HOURS), *repeat)
+    small = _run(root, script, *repeat)
     for done in (full, small):
         if done.returncode != 0 or len(per_row(done.stdout)) < 4:
             return _failed("export_qlib at 1,000 pools × a year (bench/export_archived.py)", done)
