@@ -165,14 +165,11 @@ def _record_batch(columns: dict, opens: pa.Array, schema: pa.Schema) -> pa.Recor
 
 def with_opens(batch: pa.RecordBatch, series: Series) -> pa.RecordBatch:
     """``batch`` (the next of a file's, ``series`` the row before it) with its opens filled."""
-    names = batch.schema.names
-    codes = None
-    if "timeframe" in names:
-        codes = pc.index_in(batch.column("timeframe"), TIMEFRAMES).fill_null(-1).to_numpy()
+    codes = pc.index_in(batch.column("timeframe"), TIMEFRAMES).fill_null(-1).to_numpy()
     closes = batch.column("close").to_numpy()
     same, close_before = series.before(batch.column("pool_id").to_numpy(), codes, closes)
     opens = filled_opens(batch.column("open"), same, close_before)
-    at = names.index("open")
+    at = batch.schema.get_field_index("open")
     return batch.set_column(at, batch.schema.field(at), pa.array(opens))
 
 
